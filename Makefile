@@ -1,0 +1,53 @@
+# 12345 hotline platform. `make run` and `make test` work on a fresh machine.
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed-stamp
+
+.PHONY: install run test test-fast lint bench migrate up down postgres clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || (apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV))
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: all five services in one process (embedded: SQLite + in-process bus), demo city loaded
+run: install
+	HOTLINE_LOAD_DEMO=true $(PY) -m services
+
+## test: unit, service, e2e, contract and distributed tests (PostgreSQL + Kafka-protocol broker)
+test: install postgres
+	$(PY) -m pytest -q
+
+## test-fast: everything except the distributed tests
+test-fast: install
+	$(PY) -m pytest -q -m "not postgres and not broker"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared services intake routing sla callback analytics
+
+bench: install
+	$(PY) -m tests.bench
+
+migrate: install
+	$(PY) -m services migrate
+
+## up/down: the distributed stack on this machine (PostgreSQL databases, tansu broker, 5 processes)
+up: install postgres
+	$(PY) -m services.stack up
+
+down: install
+	$(PY) -m services.stack down
+
+# Start the local PostgreSQL cluster if it is installed but not running.
+postgres:
+	@if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true; fi
+
+clean:
+	rm -rf data .run .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""analytics's Alembic history (version table analytics_alembic_version)."""

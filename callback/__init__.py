@@ -1,0 +1,1 @@
+"""callback (回访): every handled ticket called back; the citizen's verdicts."""

@@ -1,0 +1,1 @@
+"""callback's Alembic history (version table callback_alembic_version)."""

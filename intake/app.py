@@ -1,0 +1,21 @@
+"""intake: what the service is."""
+
+from __future__ import annotations
+
+from intake.config import settings
+from intake.handlers import HANDLERS
+from intake.models import inbox, metadata, outbox
+from intake.router import router
+from shared.runtime import ServiceSpec
+
+
+def build() -> ServiceSpec:
+    return ServiceSpec(
+        name="intake",
+        router=router,
+        metadata=metadata,
+        outbox=outbox,
+        inbox=inbox,
+        settings=settings(),
+        handlers=HANDLERS,
+    )

@@ -1,0 +1,19 @@
+"""Events intake consumes: it follows each ticket's progress for its status and timeline."""
+
+from __future__ import annotations
+
+from intake import service
+from shared.runtime import Handler
+
+HANDLERS: dict[str, Handler] = {
+    event_type: service.record_progress
+    for event_type in (
+        "ticket.dispatched",
+        "assignment.signed",
+        "assignment.contacted",
+        "ticket.replied",
+        "sla.breached",
+        "callback.completed",
+        "ticket.closed",
+    )
+}

@@ -1,0 +1,1 @@
+"""intake's Alembic history (version table intake_alembic_version)."""

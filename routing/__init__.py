@@ -1,0 +1,1 @@
+"""routing (派单): units, areas, the responsibility catalogue and assignments."""

@@ -1,0 +1,10 @@
+"""Events routing consumes."""
+
+from __future__ import annotations
+
+from routing import service
+from shared.runtime import Handler
+
+HANDLERS: dict[str, Handler] = {
+    "ticket.received": service.dispatch_received,
+}

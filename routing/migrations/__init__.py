@@ -1,0 +1,1 @@
+"""routing's Alembic history (version table routing_alembic_version)."""

@@ -1,0 +1,99 @@
+"""`python -m services [names…]` serves the named services (all five by default) in one
+uvicorn process. Other commands:
+
+    python -m services migrate [names…]      run migrations and exit
+    python -m services tokens                print the demo bearer tokens
+    python -m services demo INTAKE_URL ROUTING_URL CALLBACK_URL
+                                             post and play the demo tickets against running services
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from services import DEFAULT_PORTS, EMBEDDED_PORT, SERVICE_NAMES
+
+
+def _serve(argv: list[str]) -> None:
+    import uvicorn
+
+    from services import demo
+    from services.bootstrap import build_app
+    from shared.settings import platform_settings
+
+    parser = argparse.ArgumentParser(prog="python -m services")
+    parser.add_argument("names", nargs="*", metavar="service",
+                        help=f"services to run: {', '.join(SERVICE_NAMES)} (default: all)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int)
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in SERVICE_NAMES]
+    if unknown:
+        parser.error(f"unknown service {', '.join(unknown)}; choose from {', '.join(SERVICE_NAMES)}")
+    names = tuple(args.names) or SERVICE_NAMES
+    port = args.port or (DEFAULT_PORTS[names[0]] if len(names) == 1 else EMBEDDED_PORT)
+    platform = platform_settings()
+    base = f"http://{'localhost' if args.host in ('127.0.0.1', '0.0.0.0') else args.host}:{port}"
+    print(f"12345 hotline — {', '.join(names)} "
+          f"({'distributed: Kafka ' + str(platform.kafka_bootstrap) if platform.distributed else 'embedded: data in ' + str(platform.data_dir)})")
+    print(f"  API docs:  {base}/docs\n  health:    {base}/healthz   {base}/readyz")
+    if platform.load_demo:
+        print("  demo tokens (Authorization: Bearer …):")
+        for label, token in demo.tokens().items():
+            print(f"    {label:<32} {token}")
+    sys.stdout.flush()
+    uvicorn.run(build_app(names), host=args.host, port=port, log_level="info")
+
+
+async def _migrate(names: list[str]) -> None:
+    from services.bootstrap import load_specs
+    from shared import db, migrations
+    from shared.settings import platform_settings
+
+    platform = platform_settings()
+    for spec in load_specs(names or list(SERVICE_NAMES)):
+        engine = db.create_engine(spec.settings.resolved_database_url(spec.name, platform))
+        await migrations.upgrade(engine, spec.name)
+        await engine.dispose()
+        print(f"{spec.name}: migrated to head")
+
+
+async def _demo(urls: list[str]) -> None:
+    import httpx
+
+    from services import demo
+
+    if len(urls) != 3:
+        raise SystemExit("usage: python -m services demo INTAKE_URL ROUTING_URL CALLBACK_URL")
+    async with (
+        httpx.AsyncClient(base_url=urls[0], timeout=10) as intake,
+        httpx.AsyncClient(base_url=urls[1], timeout=10) as routing,
+        httpx.AsyncClient(base_url=urls[2], timeout=10) as callback,
+    ):
+        played = await demo.play(intake, routing, callback)
+    print(f"demo: {played} tickets played through to the callback")
+
+
+def main(argv: list[str]) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "alembic", "aiokafka"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    command, rest = (argv[0], argv[1:]) if argv else ("", [])
+    if command == "migrate":
+        asyncio.run(_migrate(rest))
+    elif command == "tokens":
+        from services import demo
+
+        for label, token in demo.tokens().items():
+            print(f"{label:<32} {token}")
+    elif command == "demo":
+        asyncio.run(_demo(rest))
+    else:
+        _serve(argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,146 @@
+"""The demo city 滨江市: areas, units, a responsibility catalogue and sample tickets.
+
+On first start the directory is loaded into intake (gazetteer) and routing (areas, units,
+catalogue); the sample tickets are then posted through intake's HTTP API like a gateway
+would, and about two thirds are played forward (signed, contacted, replied, called back) so
+that every service and the three rates have something to show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from shared.auth import Principal, Role, issue_token
+from shared.runtime import ServiceRuntime
+
+log = logging.getLogger("services.demo")
+
+DEMO_PRINCIPALS = {
+    "gateway": Principal("gateway-12345", Role.GATEWAY),
+    "operator": Principal("operator-01", Role.OPERATOR),
+    "supervisor": Principal("supervisor-01", Role.SUPERVISOR),
+    "service": Principal("service-internal", Role.SERVICE),
+    "unit U-BJ0101 (长安街道办事处)": Principal("unit-U-BJ0101", Role.UNIT, "U-BJ0101"),
+    "unit U-BJ01-CG (江北区城管委)": Principal("unit-U-BJ01-CG", Role.UNIT, "U-BJ01-CG"),
+}
+
+
+@cache
+def city() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(files("services").joinpath("demo_city.json").read_text("utf-8"))
+    return data
+
+
+def tokens() -> dict[str, str]:
+    return {label: issue_token(p) for label, p in DEMO_PRINCIPALS.items()}
+
+
+def unit_token(unit_id: str) -> str:
+    return issue_token(Principal(f"unit-{unit_id}", Role.UNIT, unit_id))
+
+
+async def load_directory(runtimes: Mapping[str, ServiceRuntime]) -> None:
+    """Each service loads its own part of the city, through its own service functions."""
+    data = city()
+    if "intake" in runtimes:
+        from intake import service as intake_service
+
+        async with runtimes["intake"].sessionmaker() as session, session.begin():
+            await intake_service.load_gazetteer(session, data["areas"])
+    if "routing" in runtimes:
+        from routing import service as routing_service
+
+        async with runtimes["routing"].sessionmaker() as session, session.begin():
+            await routing_service.load_directory(
+                session, areas=data["areas"], units=data["units"], rules=data["rules"]
+            )
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _eventually(probe: Any, timeout: float = 60.0) -> Any:
+    """Poll `probe` until it returns something truthy (events flow asynchronously)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await probe()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.2)
+
+
+# A realistic spread of callback verdicts for played tickets.
+VERDICTS = [
+    {"contacted_by_unit": True, "solved": "solved", "satisfaction": "satisfied"},
+    {"contacted_by_unit": True, "solved": "solved", "satisfaction": "satisfied"},
+    {"contacted_by_unit": True, "solved": "partly_solved", "satisfaction": "basically_satisfied"},
+    {"contacted_by_unit": True, "solved": "solved", "satisfaction": "satisfied"},
+    {"contacted_by_unit": False, "solved": "unsolved", "satisfaction": "dissatisfied"},
+]
+
+
+async def play(intake: httpx.AsyncClient, routing: httpx.AsyncClient, callback: httpx.AsyncClient) -> int:
+    """Post the sample tickets (once) and play two thirds of them through to the callback."""
+    operator = _auth(issue_token(DEMO_PRINCIPALS["operator"]))
+    existing = await intake.get("/api/v1/tickets", params={"limit": 1}, headers=operator)
+    existing.raise_for_status()
+    if existing.json():
+        return 0
+    gateway = _auth(issue_token(DEMO_PRINCIPALS["gateway"]))
+    ids = []
+    for sample in city()["tickets"]:
+        response = await intake.post("/api/v1/tickets", json=sample, headers=gateway)
+        response.raise_for_status()
+        ids.append(response.json()["id"])
+    log.info("demo: posted %d sample tickets", len(ids))
+
+    played = 0
+    for i, ticket_id in enumerate(ids):
+        if i % 3 == 2:
+            continue  # left open, so worklists have something to do
+
+        async def assignments(ticket_id: str = ticket_id) -> Any:
+            r = await routing.get("/api/v1/assignments", headers=operator)
+            mine = [a for a in r.json() if a["ticket_id"] == ticket_id]
+            return mine if any(a["role"] == "lead" for a in mine) else None
+
+        # Assisting units reply to the lead first; the lead's reply closes the handling.
+        for assignment in sorted(await _eventually(assignments) or [], key=lambda a: a["role"] == "lead"):
+            unit = _auth(unit_token(assignment["unit_id"]))
+            base = f"/api/v1/assignments/{assignment['id']}"
+            for step in ("sign", "contact"):
+                (await routing.post(f"{base}/{step}", headers=unit)).raise_for_status()
+            (await routing.post(f"{base}/reply", headers=unit, json={
+                "outcome": "solved", "explanation": "已现场核实并处理完毕，已电话告知诉求人处理结果。"})
+             ).raise_for_status()
+
+        async def due_callback(ticket_id: str = ticket_id) -> Any:
+            r = await callback.get("/api/v1/callbacks", params={"ticket_id": ticket_id}, headers=operator)
+            return r.json()
+
+        callbacks = await _eventually(due_callback)
+        if callbacks:
+            await callback.post(f"/api/v1/callbacks/{callbacks[0]['id']}/result",
+                                headers=operator, json=VERDICTS[played % len(VERDICTS)])
+            played += 1
+    log.info("demo: played %d tickets through to the callback", played)
+    return played
+
+
+async def play_in_process(app: FastAPI) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://embedded") as client:
+        try:
+            await play(client, client, client)
+        except Exception:
+            log.exception("demo: playing the sample tickets failed")

@@ -1,0 +1,46 @@
+"""An injectable clock, so tests and simulations can move through weeks of deadlines in seconds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("FrozenClock needs an aware datetime")
+        self._at = at
+
+    def now(self) -> datetime:
+        return self._at
+
+    def set(self, at: datetime) -> None:
+        self._at = at
+
+    def advance(self, delta: timedelta) -> None:
+        self._at += delta
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every instant we store is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def china_time(value: datetime) -> datetime:
+    """Instants are stored in UTC and shown to people in Asia/Shanghai."""
+    return aware(value).astimezone(CHINA)

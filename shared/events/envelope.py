@@ -1,0 +1,97 @@
+"""The event envelope every lifecycle event travels in, and the registry of payload types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID, uuid4
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class Payload(BaseModel):
+    """Base of every event payload; subclasses are registered with `@event`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    event_type: ClassVar[str]
+    version: ClassVar[int]
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+_REGISTRY: dict[tuple[str, int], type[Payload]] = {}
+
+P = TypeVar("P", bound=type[Payload])
+
+
+def event(type_: str, version: int = 1):  # type: ignore[no-untyped-def]
+    """Register a payload model as the schema of `type_` at `version`."""
+
+    def register(cls: P) -> P:
+        key = (type_, version)
+        if key in _REGISTRY:
+            raise ValueError(f"event {type_} v{version} registered twice")
+        cls.event_type = type_
+        cls.version = version
+        _REGISTRY[key] = cls
+        return cls
+
+    return register
+
+
+def payload_model(type_: str, version: int) -> type[Payload]:
+    try:
+        return _REGISTRY[(type_, version)]
+    except KeyError:
+        raise UnknownEventType(f"no payload model for {type_} v{version}") from None
+
+
+def registered() -> dict[tuple[str, int], type[Payload]]:
+    return dict(_REGISTRY)
+
+
+class Envelope(BaseModel):
+    """What travels on `tickets.lifecycle` (key = ticket id)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: UUID = Field(default_factory=uuid4)
+    type: str
+    version: int = 1
+    occurred_at: AwareDatetime
+    ticket_id: str
+    producer: str
+    correlation_id: str | None = None
+    payload: dict[str, Any]
+
+    def data(self) -> Payload:
+        """The payload parsed by its registered model (raises on unknown types or bad data)."""
+        return payload_model(self.type, self.version).model_validate(self.payload)
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode("utf-8")
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Envelope:
+        return cls.model_validate_json(raw)
+
+
+def new_event(
+    payload: Payload,
+    *,
+    ticket_id: str,
+    producer: str,
+    occurred_at: datetime,
+    correlation_id: str | None = None,
+) -> Envelope:
+    return Envelope(
+        type=payload.event_type,
+        version=payload.version,
+        occurred_at=occurred_at,
+        ticket_id=ticket_id,
+        producer=producer,
+        correlation_id=correlation_id or ticket_id,
+        payload=payload.model_dump(mode="json"),
+    )

@@ -1,0 +1,66 @@
+"""Events produced by routing."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from shared.events.envelope import Payload, event
+from shared.events.intake import TicketKind, Urgency
+
+AssignmentRole = Literal["lead", "assist"]  # 主办 / 协办
+# 已解决 / 部分解决 / 无法解决(附理由与法定途径)
+ReplyOutcome = Literal["solved", "partly_solved", "unsolvable"]
+
+
+@event("ticket.dispatched", version=1)
+class TicketDispatched(Payload):
+    """A unit was given the ticket (派单), as lead or assisting unit."""
+
+    assignment_id: str
+    unit_id: str
+    unit_name: str
+    role: AssignmentRole
+    kind: TicketKind
+    urgency: Urgency
+    rule_id: str | None
+    catalogue_version: int | None
+    dispatch_count: int
+
+
+@event("assignment.signed", version=1)
+class AssignmentSigned(Payload):
+    """The unit signed for the ticket (签收)."""
+
+    assignment_id: str
+    unit_id: str
+    role: AssignmentRole
+
+
+@event("assignment.contacted", version=1)
+class AssignmentContacted(Payload):
+    """The unit made first contact with the citizen (首次联系): the response."""
+
+    assignment_id: str
+    unit_id: str
+    role: AssignmentRole
+
+
+@event("assignment.replied", version=1)
+class AssignmentReplied(Payload):
+    """The unit replied with its outcome (办结反馈)."""
+
+    assignment_id: str
+    unit_id: str
+    role: AssignmentRole
+    outcome: ReplyOutcome
+    explanation: str
+
+
+@event("ticket.replied", version=1)
+class TicketReplied(Payload):
+    """Handling of the ticket is complete: the lead replied (and its assistants are done)."""
+
+    lead_assignment_id: str
+    lead_unit_id: str
+    outcome: ReplyOutcome
+    explanation: str

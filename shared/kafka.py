@@ -1,0 +1,182 @@
+"""The distributed bus on aiokafka.
+
+Producer: `acks=all`, idempotent where the broker supports it (a setting), key = ticket id so
+each ticket's events share a partition and keep their order. Consumers: group = service name,
+auto-commit off, the offset committed only after the service's own transaction committed;
+a failing event is retried with backoff (blocking its partition, which keeps per-ticket order)
+and then sent to the dead-letter topic with its origin and error in the headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+
+from shared.bus import Deliver, RetryPolicy, deliver_with_retry
+from shared.events import Envelope
+from shared.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
+
+
+class KafkaBus:
+    def __init__(self, settings: PlatformSettings, client_id: str) -> None:
+        assert settings.kafka_bootstrap, "KafkaBus needs HOTLINE_KAFKA_BOOTSTRAP"
+        self.bootstrap = settings.kafka_bootstrap
+        self.topic = settings.kafka_topic
+        self.dead_letter_topic = settings.kafka_dead_letter_topic
+        self.settings = settings
+        self.client_id = client_id
+        self.retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
+        self._subscribers: dict[str, Deliver] = {}
+        self._consumers: list[AIOKafkaConsumer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._producer: AIOKafkaProducer | None = None
+        self._topics_ready = False
+        self._stopping = asyncio.Event()
+
+    def subscribe(self, consumer: str, deliver: Deliver) -> None:
+        self._subscribers[consumer] = deliver
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            client_id=self.client_id,
+            acks="all",
+            enable_idempotence=self.settings.kafka_idempotent_producer,
+            linger_ms=5,
+        )
+        await self._producer.start()
+        await self._ensure_topics()
+        for group, deliver in self._subscribers.items():
+            consumer = AIOKafkaConsumer(
+                self.topic,
+                bootstrap_servers=self.bootstrap,
+                client_id=f"{self.client_id}-{group}",
+                group_id=group,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+            )
+            await consumer.start()
+            self._consumers.append(consumer)
+            self._tasks.append(
+                asyncio.create_task(self._consume(group, consumer, deliver), name=f"kafka-{group}")
+            )
+
+    async def stop(self) -> None:
+        """Graceful: finish the event in hand, commit, leave the group, flush the producer."""
+        self._stopping.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for consumer in self._consumers:
+            await consumer.stop()
+        if self._producer:
+            await self._producer.stop()
+        self._tasks.clear()
+        self._consumers.clear()
+
+    async def _ensure_topics(self) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=self.client_id)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            wanted = [
+                NewTopic(name, self.settings.kafka_partitions, self.settings.kafka_replication_factor)
+                for name in (self.topic, self.dead_letter_topic)
+                if name not in existing
+            ]
+            if wanted:
+                try:
+                    await admin.create_topics(wanted)
+                except TopicAlreadyExistsError:
+                    pass  # another service created it first
+        finally:
+            await admin.close()
+        self._topics_ready = True
+
+    async def publish(self, events: Sequence[Envelope]) -> None:
+        assert self._producer is not None, "bus not started"
+        if not self._topics_ready:
+            await self._ensure_topics()  # e.g. a broker that came back empty
+        try:
+            futures = [
+                await self._producer.send(
+                    self.topic,
+                    value=e.to_json(),
+                    key=e.ticket_id.encode(),
+                    headers=[("type", e.type.encode()), ("version", str(e.version).encode())],
+                )
+                for e in events
+            ]
+            await asyncio.gather(*futures)
+        except KafkaError:
+            self._topics_ready = False
+            raise
+
+    async def ping(self) -> None:
+        assert self._producer is not None, "bus not started"
+        await asyncio.wait_for(self._producer.partitions_for(self.topic), timeout=3)
+        if not await self._producer.client.ready(self._producer.client.get_random_node()):
+            raise ConnectionError("no Kafka broker reachable")
+
+    async def _consume(self, group: str, consumer: AIOKafkaConsumer, deliver: Deliver) -> None:
+        while not self._stopping.is_set():
+            try:
+                batches = await consumer.getmany(timeout_ms=500, max_records=100)
+            except KafkaError as exc:
+                log.warning("%s: fetch failed, retrying: %r", group, exc)
+                await asyncio.sleep(1)
+                continue
+            for partition, records in batches.items():
+                for record in records:
+                    await self._handle(group, deliver, record)
+                    try:
+                        await consumer.commit({partition: record.offset + 1})
+                    except CommitFailedError as exc:
+                        # The partition moved to another member during a rebalance; it will
+                        # redeliver from the last commit and the inbox drops what we did.
+                        log.warning("%s: commit failed after rebalance: %r", group, exc)
+                        break
+                    if self._stopping.is_set():
+                        return
+
+    async def _handle(self, group: str, deliver: Deliver, record: ConsumerRecord) -> None:
+        try:
+            envelope = Envelope.from_json(record.value)
+        except ValueError as exc:
+            await self._dead_letter(group, record, exc)
+            return
+        error = await deliver_with_retry(deliver, envelope, self.retry, group)
+        if error is not None:
+            await self._dead_letter(group, record, error)
+
+    async def _dead_letter(self, group: str, record: ConsumerRecord, error: Exception) -> None:
+        assert self._producer is not None
+        log.error("%s: dead-lettering %s[%d]@%d: %r",
+                  group, record.topic, record.partition, record.offset, error)
+        headers = [
+            ("dlq.consumer", group.encode()),
+            ("dlq.original.topic", record.topic.encode()),
+            ("dlq.original.partition", str(record.partition).encode()),
+            ("dlq.original.offset", str(record.offset).encode()),
+            ("dlq.error", repr(error).encode()[:4000]),
+        ]
+        # Until the dead letter is safely written the offset must not move on.
+        while True:
+            try:
+                await self._producer.send_and_wait(
+                    self.dead_letter_topic, value=record.value, key=record.key, headers=headers
+                )
+                return
+            except KafkaError as exc:
+                log.warning("%s: dead-letter publish failed, retrying: %r", group, exc)
+                await asyncio.sleep(1)
+

@@ -1,0 +1,1 @@
+"""sla (督办): deadlines on the Chinese working-day calendar, reminders, breaches, supervision."""

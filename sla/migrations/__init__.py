@@ -1,0 +1,1 @@
+"""sla's Alembic history (version table sla_alembic_version)."""
