@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import declarative_base, new_metadata
+from shared.db import Instant, declarative_base, new_metadata
 from shared.inbox import Inbox
 from shared.outbox import Outbox
 
@@ -21,7 +21,7 @@ class TicketFact(Base):
     __tablename__ = "analytics_tickets"
 
     ticket_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    received_at: Mapped[datetime | None] = mapped_column(Instant(), index=True)
     channel: Mapped[str | None] = mapped_column(String(32))
     kind: Mapped[str | None] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(200))
@@ -29,11 +29,11 @@ class TicketFact(Base):
     area_code: Mapped[str | None] = mapped_column(String(32))
     lead_unit_id: Mapped[str | None] = mapped_column(String(64), index=True)
     dispatch_count: Mapped[int] = mapped_column(Integer, default=0)
-    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    callback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    replied_at: Mapped[datetime | None] = mapped_column(Instant())
+    callback_at: Mapped[datetime | None] = mapped_column(Instant(), index=True)
     solved: Mapped[str | None] = mapped_column(String(16))
     satisfaction: Mapped[str | None] = mapped_column(String(24))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(Instant())
 
 
 class AssignmentFact(Base):
@@ -43,10 +43,10 @@ class AssignmentFact(Base):
     ticket_id: Mapped[str | None] = mapped_column(String(32), index=True)
     unit_id: Mapped[str | None] = mapped_column(String(64), index=True)
     role: Mapped[str | None] = mapped_column(String(8))
-    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
-    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    contacted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    sign_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    respond_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    complete_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dispatched_at: Mapped[datetime | None] = mapped_column(Instant(), index=True)
+    signed_at: Mapped[datetime | None] = mapped_column(Instant())
+    contacted_at: Mapped[datetime | None] = mapped_column(Instant())
+    replied_at: Mapped[datetime | None] = mapped_column(Instant())
+    sign_by: Mapped[datetime | None] = mapped_column(Instant())
+    respond_by: Mapped[datetime | None] = mapped_column(Instant())
+    complete_by: Mapped[datetime | None] = mapped_column(Instant())

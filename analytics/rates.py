@@ -55,7 +55,9 @@ def response_rate(assignments: Iterable[LeadAssignment]) -> Rate:
     deadlines are not yet known counts in the denominator only."""
     items = list(assignments)
     met = sum(
-        1 for a in items if _on_time(a.signed_at, a.sign_by) and _on_time(a.contacted_at, a.respond_by)
+        1
+        for a in items
+        if _on_time(a.signed_at, a.sign_by) and _on_time(a.contacted_at, a.respond_by)
     )
     return Rate(met, len(items))
 
@@ -64,7 +66,11 @@ def resolution_rate(verdicts: Iterable[Verdict], config: RateConfig) -> Rate:
     """解决率 = (solved + partly solved × w) / callbacks with a verdict. Period: the callback time."""
     items = list(verdicts)
     score = sum(
-        1.0 if v.solved == "solved" else config.partly_solved_weight if v.solved == "partly_solved" else 0.0
+        1.0
+        if v.solved == "solved"
+        else config.partly_solved_weight
+        if v.solved == "partly_solved"
+        else 0.0
         for v in items
     )
     return Rate(round(score, 6), len(items))
@@ -77,7 +83,9 @@ def satisfaction_rate(verdicts: Iterable[Verdict], config: RateConfig) -> Rate:
     score = sum(
         1.0
         if v.satisfaction == "satisfied"
-        else config.basically_satisfied_weight if v.satisfaction == "basically_satisfied" else 0.0
+        else config.basically_satisfied_weight
+        if v.satisfaction == "basically_satisfied"
+        else 0.0
         for v in items
     )
     return Rate(round(score, 6), len(items))

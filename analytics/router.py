@@ -34,7 +34,9 @@ async def three_rates(
     session: Session,
     now: Now,
     who: Reader,
-    from_: Annotated[date | None, Query(alias="from", description="first day (China time); default: 30 days ago")] = None,
+    from_: Annotated[
+        date | None, Query(alias="from", description="first day (China time); default: 30 days ago")
+    ] = None,
     to: Annotated[date | None, Query(description="last day, inclusive; default: today")] = None,
     unit_id: str | None = None,
 ) -> RatesOut:
@@ -48,7 +50,9 @@ async def three_rates(
     start, end = domain.period_bounds(from_, to)
     result = await service.three_rates(session, start=start, end=end, unit_id=unit_id)
     return RatesOut(
-        period_from=from_, period_to=to, unit_id=unit_id,
+        period_from=from_,
+        period_to=to,
+        unit_id=unit_id,
         config_version=service.rate_config().version,
         response_rate=_out(result["response"]),
         resolution_rate=_out(result["resolution"]),

@@ -43,7 +43,12 @@ async def project(session: AsyncSession, event: Envelope) -> None:
         t.urgency, t.area_code = p["urgency"], p["area_code"]
     elif event.type == "ticket.dispatched":
         a = await _assignment(session, p["assignment_id"])
-        a.ticket_id, a.unit_id, a.role, a.dispatched_at = event.ticket_id, p["unit_id"], p["role"], at
+        a.ticket_id, a.unit_id, a.role, a.dispatched_at = (
+            event.ticket_id,
+            p["unit_id"],
+            p["role"],
+            at,
+        )
         t = await _ticket(session, event.ticket_id)
         t.dispatch_count = max(t.dispatch_count or 0, p["dispatch_count"])
         if p["role"] == "lead":
@@ -69,8 +74,14 @@ async def project(session: AsyncSession, event: Envelope) -> None:
 
 
 PROJECTED = (
-    "ticket.received", "ticket.dispatched", "assignment.signed", "assignment.contacted",
-    "assignment.replied", "sla.clock_started", "ticket.replied", "callback.completed",
+    "ticket.received",
+    "ticket.dispatched",
+    "assignment.signed",
+    "assignment.contacted",
+    "assignment.replied",
+    "sla.clock_started",
+    "ticket.replied",
+    "callback.completed",
     "ticket.closed",
 )
 
@@ -97,7 +108,9 @@ async def three_rates(
         AssignmentFact.dispatched_at < end,
     )
     verdicts = select(TicketFact).where(
-        TicketFact.callback_at >= start, TicketFact.callback_at < end, TicketFact.solved.is_not(None)
+        TicketFact.callback_at >= start,
+        TicketFact.callback_at < end,
+        TicketFact.solved.is_not(None),
     )
     if unit_id:
         leads = leads.where(AssignmentFact.unit_id == unit_id)
@@ -110,8 +123,10 @@ async def three_rates(
         "response": rates.response_rate(
             rates.LeadAssignment(
                 dispatched_at=aware(a.dispatched_at) if a.dispatched_at else start,
-                signed_at=_opt(a.signed_at), contacted_at=_opt(a.contacted_at),
-                sign_by=_opt(a.sign_by), respond_by=_opt(a.respond_by),
+                signed_at=_opt(a.signed_at),
+                contacted_at=_opt(a.contacted_at),
+                sign_by=_opt(a.sign_by),
+                respond_by=_opt(a.respond_by),
             )
             for a in lead_rows
         ),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import declarative_base, new_metadata
+from shared.db import Instant, declarative_base, new_metadata
 from shared.inbox import Inbox
 from shared.outbox import Outbox
 
@@ -32,9 +32,9 @@ class CallbackTask(Base):
     lead_unit_id: Mapped[str | None] = mapped_column(String(64))
     reply_outcome: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))  # due → completed
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(Instant())
+    due_at: Mapped[datetime] = mapped_column(Instant())
+    completed_at: Mapped[datetime | None] = mapped_column(Instant())
     contacted_by_unit: Mapped[bool | None]
     solved: Mapped[str | None] = mapped_column(String(16))
     satisfaction: Mapped[str | None] = mapped_column(String(24))

@@ -25,11 +25,19 @@ Recorder = Annotated[Principal, Depends(require(Role.OPERATOR))]
 
 def _out(t: CallbackTask) -> CallbackOut:
     return CallbackOut(
-        id=t.id, ticket_id=t.ticket_id, round=t.round, lead_unit_id=t.lead_unit_id,
-        reply_outcome=t.reply_outcome, status=t.status, due_at=china_time(t.due_at),
+        id=t.id,
+        ticket_id=t.ticket_id,
+        round=t.round,
+        lead_unit_id=t.lead_unit_id,
+        reply_outcome=t.reply_outcome,
+        status=t.status,
+        due_at=china_time(t.due_at),
         completed_at=china_time(t.completed_at) if t.completed_at else None,
-        contacted_by_unit=t.contacted_by_unit, solved=t.solved, satisfaction=t.satisfaction,
-        comment=t.comment, operator=t.operator,
+        contacted_by_unit=t.contacted_by_unit,
+        solved=t.solved,
+        satisfaction=t.satisfaction,
+        comment=t.comment,
+        operator=t.operator,
     )
 
 
@@ -55,5 +63,7 @@ async def record_result(
 ) -> CallbackOut:
     """Record what the citizen said: contacted by the unit? solved? satisfied?"""
     async with session.begin():
-        task = await service.record_result(session, callback_id, result, operator=who.subject, now=now)
+        task = await service.record_result(
+            session, callback_id, result, operator=who.subject, now=now
+        )
     return _out(task)

@@ -23,15 +23,23 @@ async def open_callback(session: AsyncSession, event: Envelope) -> None:
     """On `ticket.replied`: queue a callback for this handling round (全量回访)."""
     data = cast(TicketReplied, event.data())
     rounds = await session.scalar(
-        select(func.count()).select_from(CallbackTask).where(CallbackTask.ticket_id == event.ticket_id)
+        select(func.count())
+        .select_from(CallbackTask)
+        .where(CallbackTask.ticket_id == event.ticket_id)
     )
     round_ = int(rounds or 0) + 1
-    session.add(CallbackTask(
-        id=domain.callback_id(event.ticket_id, round_), ticket_id=event.ticket_id, round=round_,
-        lead_unit_id=data.lead_unit_id, reply_outcome=data.outcome, status="due",
-        created_at=event.occurred_at,
-        due_at=event.occurred_at + timedelta(hours=settings().delay_hours),
-    ))
+    session.add(
+        CallbackTask(
+            id=domain.callback_id(event.ticket_id, round_),
+            ticket_id=event.ticket_id,
+            round=round_,
+            lead_unit_id=data.lead_unit_id,
+            reply_outcome=data.outcome,
+            status="due",
+            created_at=event.occurred_at,
+            due_at=event.occurred_at + timedelta(hours=settings().delay_hours),
+        )
+    )
 
 
 async def get_callback(session: AsyncSession, callback_id: str) -> CallbackTask:
@@ -41,7 +49,9 @@ async def get_callback(session: AsyncSession, callback_id: str) -> CallbackTask:
     return task
 
 
-async def due_list(session: AsyncSession, status: str | None, ticket_id: str | None) -> Sequence[CallbackTask]:
+async def due_list(
+    session: AsyncSession, status: str | None, ticket_id: str | None
+) -> Sequence[CallbackTask]:
     query = select(CallbackTask).order_by(CallbackTask.due_at)
     if status:
         query = query.where(CallbackTask.status == status)
@@ -66,13 +76,20 @@ async def record_result(
     await outbox.emit(
         session,
         CallbackCompleted(
-            callback_id=task.id, round=task.round, unit_id=task.lead_unit_id,
-            contacted_by_unit=result.contacted_by_unit, solved=result.solved,
+            callback_id=task.id,
+            round=task.round,
+            unit_id=task.lead_unit_id,
+            contacted_by_unit=result.contacted_by_unit,
+            solved=result.solved,
             satisfaction=result.satisfaction,
         ),
         ticket_id=task.ticket_id,
         occurred_at=now,
     )
-    await outbox.emit(session, TicketClosed(reason="callback completed"),
-                      ticket_id=task.ticket_id, occurred_at=now)
+    await outbox.emit(
+        session,
+        TicketClosed(reason="callback completed"),
+        ticket_id=task.ticket_id,
+        occurred_at=now,
+    )
     return task

@@ -29,7 +29,11 @@ LEVEL_DEPTH = {"city": 0, "district": 1, "street": 2, "community": 3, "grid": 4}
 
 OUTCOME_TEXT = {"solved": "已解决", "partly_solved": "部分解决", "unsolvable": "无法解决"}
 SOLVED_TEXT = {"solved": "已解决", "partly_solved": "部分解决", "unsolved": "未解决"}
-SATISFACTION_TEXT = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+SATISFACTION_TEXT = {
+    "satisfied": "满意",
+    "basically_satisfied": "基本满意",
+    "dissatisfied": "不满意",
+}
 
 
 def normalize_phone(raw: str, field: str = "citizen.phone") -> str:
@@ -105,7 +109,10 @@ def progress(event_type: str, payload: Mapping[str, Any]) -> tuple[str | None, s
         case "assignment.contacted":
             return None, f"承办单位已联系诉求人（{role}）"
         case "ticket.replied":
-            return "replied", f"承办单位已办结反馈：{OUTCOME_TEXT[payload['outcome']]}。{payload['explanation']}"
+            return (
+                "replied",
+                f"承办单位已办结反馈：{OUTCOME_TEXT[payload['outcome']]}。{payload['explanation']}",
+            )
         case "callback.completed":
             solved = SOLVED_TEXT[payload["solved"]]
             satisfaction = SATISFACTION_TEXT[payload["satisfaction"]]

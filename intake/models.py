@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import declarative_base, new_metadata
+from shared.db import Instant, declarative_base, new_metadata
 from shared.inbox import Inbox
 from shared.outbox import Outbox
 
@@ -36,8 +36,8 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(16))
     lead_unit_id: Mapped[str | None] = mapped_column(String(64))
     lead_unit_name: Mapped[str | None] = mapped_column(String(200))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(Instant(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(Instant())
 
 
 class TimelineEntry(Base):
@@ -48,7 +48,7 @@ class TimelineEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("intake_tickets.id"))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(Instant())
     event_type: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(String(500))
 

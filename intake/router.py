@@ -28,26 +28,43 @@ Reader = Annotated[
 
 
 def _lead(ticket: Ticket) -> UnitRef | None:
-    return UnitRef(id=ticket.lead_unit_id, name=ticket.lead_unit_name) if ticket.lead_unit_id else None
+    return (
+        UnitRef(id=ticket.lead_unit_id, name=ticket.lead_unit_name) if ticket.lead_unit_id else None
+    )
 
 
 def _summary(ticket: Ticket) -> TicketSummary:
     return TicketSummary(
-        id=ticket.id, status=ticket.status, status_text=domain.STATUS_TEXT[ticket.status],
-        channel=ticket.channel, category=ticket.category, title=ticket.title,
-        area_code=ticket.area_code, lead_unit=_lead(ticket), received_at=china_time(ticket.received_at),
+        id=ticket.id,
+        status=ticket.status,
+        status_text=domain.STATUS_TEXT[ticket.status],
+        channel=ticket.channel,
+        category=ticket.category,
+        title=ticket.title,
+        area_code=ticket.area_code,
+        lead_unit=_lead(ticket),
+        received_at=china_time(ticket.received_at),
     )
 
 
 async def _full(session: AsyncSession, ticket: Ticket, reader: Principal) -> TicketOut:
-    phone = ticket.citizen_phone if reader.role is Role.OPERATOR else domain.mask_phone(ticket.citizen_phone)
+    phone = (
+        ticket.citizen_phone
+        if reader.role is Role.OPERATOR
+        else domain.mask_phone(ticket.citizen_phone)
+    )
     entries = await service.timeline(session, ticket.id)
     return TicketOut(
         **_summary(ticket).model_dump(exclude={"lead_unit"}),
-        kind=ticket.kind, urgency=ticket.urgency, description=ticket.description,
-        address=ticket.address, lead_unit=_lead(ticket),
+        kind=ticket.kind,
+        urgency=ticket.urgency,
+        description=ticket.description,
+        address=ticket.address,
+        lead_unit=_lead(ticket),
         citizen=CitizenOut(name=ticket.citizen_name, phone=phone, anonymous=ticket.anonymous),
-        timeline=[TimelineOut(at=china_time(e.at), event=e.event_type, text=e.text) for e in entries],
+        timeline=[
+            TimelineOut(at=china_time(e.at), event=e.event_type, text=e.text) for e in entries
+        ],
     )
 
 
@@ -74,7 +91,9 @@ async def get_ticket(ticket_id: str, session: Session, who: Reader) -> TicketOut
 async def list_tickets(
     session: Session,
     who: Reader,
-    status: Annotated[str | None, Query(description="received, dispatched, in_progress, replied, closed")] = None,
+    status: Annotated[
+        str | None, Query(description="received, dispatched, in_progress, replied, closed")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[TicketSummary]:
     """Newest tickets first; a unit sees only the tickets it leads."""

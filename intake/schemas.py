@@ -11,8 +11,17 @@ from shared.events.intake import TicketKind, Urgency
 
 # 12345热线 网站 App 微信小程序 微博 领导留言板 市长信箱 短信 政务舆情 网格员 Open311
 Channel = Literal[
-    "phone", "web", "app", "wechat", "weibo", "message_board", "mayor_mailbox",
-    "sms", "opinion", "grid", "open311",
+    "phone",
+    "web",
+    "app",
+    "wechat",
+    "weibo",
+    "message_board",
+    "mayor_mailbox",
+    "sms",
+    "opinion",
+    "grid",
+    "open311",
 ]
 
 

@@ -54,8 +54,14 @@ async def receive_ticket(
         updated_at=now,
     )
     session.add(ticket)
-    session.add(TimelineEntry(ticket_id=ticket.id, at=now, event_type="ticket.received",
-                              text=f"已受理（{report.channel}渠道）"))
+    session.add(
+        TimelineEntry(
+            ticket_id=ticket.id,
+            at=now,
+            event_type="ticket.received",
+            text=f"已受理（{report.channel}渠道）",
+        )
+    )
     await outbox.emit(
         session,
         TicketReceived(
@@ -119,16 +125,22 @@ async def record_progress(session: AsyncSession, event: Envelope) -> None:
     if status and order.index(status) > order.index(ticket.status):
         ticket.status = status
     ticket.updated_at = max(aware(ticket.updated_at), event.occurred_at)
-    session.add(TimelineEntry(ticket_id=ticket.id, at=event.occurred_at,
-                              event_type=event.type, text=text))
+    session.add(
+        TimelineEntry(ticket_id=ticket.id, at=event.occurred_at, event_type=event.type, text=text)
+    )
 
 
 async def load_gazetteer(session: AsyncSession, areas: Iterable[Mapping[str, Any]]) -> int:
     count = 0
     for area in areas:
-        await session.merge(Area(
-            code=area["code"], name=area["name"], level=area["level"],
-            parent_code=area.get("parent"), aliases="|".join(area.get("aliases", [])),
-        ))
+        await session.merge(
+            Area(
+                code=area["code"],
+                name=area["name"],
+                level=area["level"],
+                parent_code=area.get("parent"),
+                aliases="|".join(area.get("aliases", [])),
+            )
+        )
         count += 1
     return count

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import declarative_base, new_metadata
+from shared.db import Instant, declarative_base, new_metadata
 from shared.inbox import Inbox
 from shared.outbox import Outbox
 
@@ -67,7 +67,7 @@ class RoutedTicket(Base):
     description: Mapped[str] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(String(300))
     dispatch_count: Mapped[int] = mapped_column(Integer, default=0)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(Instant())
 
 
 class Assignment(Base):
@@ -83,9 +83,9 @@ class Assignment(Base):
     rule_id: Mapped[str | None] = mapped_column(String(64))
     catalogue_version: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(300))
-    dispatched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    contacted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dispatched_at: Mapped[datetime] = mapped_column(Instant())
+    signed_at: Mapped[datetime | None] = mapped_column(Instant())
+    contacted_at: Mapped[datetime | None] = mapped_column(Instant())
+    replied_at: Mapped[datetime | None] = mapped_column(Instant())
     outcome: Mapped[str | None] = mapped_column(String(16))
     explanation: Mapped[str | None] = mapped_column(Text)

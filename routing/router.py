@@ -32,12 +32,23 @@ def _opt(value: datetime | None) -> datetime | None:
 
 def _out(a: Assignment, t: RoutedTicket) -> AssignmentOut:
     return AssignmentOut(
-        id=a.id, ticket_id=a.ticket_id, unit_id=a.unit_id, role=a.role, status=a.status,
+        id=a.id,
+        ticket_id=a.ticket_id,
+        unit_id=a.unit_id,
+        role=a.role,
+        status=a.status,
         allowed_actions=sorted(domain.WORKFLOW.get(a.status, {})),
-        title=t.title, description=t.description, category=t.category, address=t.address,
-        reason=a.reason, dispatched_at=china_time(a.dispatched_at), signed_at=_opt(a.signed_at),
-        contacted_at=_opt(a.contacted_at), replied_at=_opt(a.replied_at),
-        outcome=a.outcome, explanation=a.explanation,
+        title=t.title,
+        description=t.description,
+        category=t.category,
+        address=t.address,
+        reason=a.reason,
+        dispatched_at=china_time(a.dispatched_at),
+        signed_at=_opt(a.signed_at),
+        contacted_at=_opt(a.contacted_at),
+        replied_at=_opt(a.replied_at),
+        outcome=a.outcome,
+        explanation=a.explanation,
     )
 
 
@@ -51,7 +62,9 @@ async def _with_ticket(session: AsyncSession, a: Assignment) -> AssignmentOut:
 async def worklist(
     session: Session,
     who: Reader,
-    status: Annotated[str | None, Query(description="dispatched, signed, contacted, replied")] = None,
+    status: Annotated[
+        str | None, Query(description="dispatched, signed, contacted, replied")
+    ] = None,
 ) -> list[AssignmentOut]:
     """The worklist: a unit sees its own assignments, the centre sees all."""
     return [_out(a, t) for a, t in await service.worklist(session, who, status)]
@@ -90,5 +103,7 @@ async def reply(
 
 @router.get("/units", response_model=list[UnitOut])
 async def units(session: Session, who: Centre) -> list[UnitOut]:
-    return [UnitOut(id=u.id, name=u.name, kind=u.kind, area_code=u.area_code)
-            for u in await service.list_units(session)]
+    return [
+        UnitOut(id=u.id, name=u.name, kind=u.kind, area_code=u.area_code)
+        for u in await service.list_units(session)
+    ]

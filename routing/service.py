@@ -33,8 +33,12 @@ def _split(value: str) -> tuple[str, ...]:
 async def _catalogue(session: AsyncSession) -> list[domain.CatalogueRule]:
     return [
         domain.CatalogueRule(
-            id=r.id, category=r.category, area_code=r.area_code, keywords=_split(r.keywords),
-            lead_unit_id=r.lead_unit_id, assist_unit_ids=_split(r.assist_unit_ids),
+            id=r.id,
+            category=r.category,
+            area_code=r.area_code,
+            keywords=_split(r.keywords),
+            lead_unit_id=r.lead_unit_id,
+            assist_unit_ids=_split(r.assist_unit_ids),
             version=r.catalogue_version,
         )
         for r in (await session.scalars(select(Rule))).all()
@@ -42,7 +46,7 @@ async def _catalogue(session: AsyncSession) -> list[domain.CatalogueRule]:
 
 
 async def decide(session: AsyncSession, ticket: RoutedTicket) -> domain.Decision | None:
-    parents = dict((await session.execute(select(Area.code, Area.parent_code))).tuples().all())
+    parents = dict((await session.execute(select(Area.code, Area.parent_code))).all())
     chain = domain.area_chain(ticket.area_code, parents)
     decision = domain.lead_unit_for(
         category=ticket.category,
@@ -54,7 +58,7 @@ async def decide(session: AsyncSession, ticket: RoutedTicket) -> domain.Decision
         offices = await session.execute(
             select(Unit.area_code, Unit.id).where(Unit.kind == "street_office")
         )
-        decision = domain.first_receiving_unit(chain, dict(offices.tuples().all()))
+        decision = domain.first_receiving_unit(chain, dict(offices.all()))
     return decision
 
 
@@ -62,9 +66,15 @@ async def dispatch_received(session: AsyncSession, event: Envelope) -> None:
     """On `ticket.received`: pick the lead and assisting units and dispatch (派单)."""
     data = cast(TicketReceived, event.data())
     ticket = RoutedTicket(
-        id=event.ticket_id, category=data.category, kind=data.kind, urgency=data.urgency,
-        area_code=data.area_code, title=data.title, description=data.description,
-        address=data.address, received_at=data.received_at,
+        id=event.ticket_id,
+        category=data.category,
+        kind=data.kind,
+        urgency=data.urgency,
+        area_code=data.area_code,
+        title=data.title,
+        description=data.description,
+        address=data.address,
+        received_at=data.received_at,
     )
     session.add(ticket)
     decision = await decide(session, ticket)
@@ -78,8 +88,12 @@ async def dispatch_received(session: AsyncSession, event: Envelope) -> None:
         if unit is None:
             raise NotFound(f"catalogue names unknown unit {unit_id}")
         assignment = Assignment(
-            id=f"A{uuid.uuid4().hex[:16].upper()}", ticket_id=ticket.id, unit_id=unit_id,
-            role=role, status="dispatched", reason=decision.reason,
+            id=f"A{uuid.uuid4().hex[:16].upper()}",
+            ticket_id=ticket.id,
+            unit_id=unit_id,
+            role=role,
+            status="dispatched",
+            reason=decision.reason,
             rule_id=decision.rule.id if decision.rule else None,
             catalogue_version=decision.rule.version if decision.rule else None,
             dispatched_at=event.occurred_at,
@@ -88,9 +102,14 @@ async def dispatch_received(session: AsyncSession, event: Envelope) -> None:
         await outbox.emit(
             session,
             TicketDispatched(
-                assignment_id=assignment.id, unit_id=unit_id, unit_name=unit.name, role=role,  # type: ignore[arg-type]
-                kind=ticket.kind, urgency=ticket.urgency,  # type: ignore[arg-type]
-                rule_id=assignment.rule_id, catalogue_version=assignment.catalogue_version,
+                assignment_id=assignment.id,
+                unit_id=unit_id,
+                unit_name=unit.name,
+                role=role,  # type: ignore[arg-type]
+                kind=ticket.kind,
+                urgency=ticket.urgency,  # type: ignore[arg-type]
+                rule_id=assignment.rule_id,
+                catalogue_version=assignment.catalogue_version,
                 dispatch_count=ticket.dispatch_count,
             ),
             ticket_id=ticket.id,
@@ -121,7 +140,7 @@ async def worklist(
         query = query.where(Assignment.unit_id == who.unit_id)
     if status:
         query = query.where(Assignment.status == status)
-    return cast(Sequence[tuple[Assignment, RoutedTicket]], (await session.execute(query)).tuples().all())
+    return cast(Sequence[tuple[Assignment, RoutedTicket]], (await session.execute(query)).all())
 
 
 async def act(
@@ -139,7 +158,9 @@ async def act(
         raise Forbidden("Only the assigned unit acts on its assignment.")
     new_status = domain.next_status(assignment.status, action)
     common: dict[str, Any] = {
-        "assignment_id": assignment.id, "unit_id": assignment.unit_id, "role": assignment.role,
+        "assignment_id": assignment.id,
+        "unit_id": assignment.unit_id,
+        "role": assignment.role,
     }
     emit = {"ticket_id": assignment.ticket_id, "occurred_at": now}
     if action == "sign":
@@ -159,17 +180,28 @@ async def act(
             if not domain.handling_complete(True, assistants.all()):
                 raise Conflict(
                     "The lead unit replies after every assisting unit has replied.",
-                    status_now=assignment.status, allowed_actions=[],
+                    status_now=assignment.status,
+                    allowed_actions=[],
                 )
         assignment.replied_at = now
         assignment.outcome = reply.outcome
         assignment.explanation = reply.explanation
-        await outbox.emit(session, AssignmentReplied(
-            **common, outcome=reply.outcome, explanation=reply.explanation), **emit)
+        await outbox.emit(
+            session,
+            AssignmentReplied(**common, outcome=reply.outcome, explanation=reply.explanation),
+            **emit,
+        )
         if assignment.role == "lead":
-            await outbox.emit(session, TicketReplied(
-                lead_assignment_id=assignment.id, lead_unit_id=assignment.unit_id,
-                outcome=reply.outcome, explanation=reply.explanation), **emit)
+            await outbox.emit(
+                session,
+                TicketReplied(
+                    lead_assignment_id=assignment.id,
+                    lead_unit_id=assignment.unit_id,
+                    outcome=reply.outcome,
+                    explanation=reply.explanation,
+                ),
+                **emit,
+            )
     assignment.status = new_status
     return assignment
 
@@ -188,15 +220,22 @@ async def load_directory(
 ) -> None:
     """Load areas, units and catalogue rules (the demo city, or an import)."""
     for a in areas:
-        await session.merge(Area(code=a["code"], name=a["name"], level=a["level"],
-                                 parent_code=a.get("parent")))
+        await session.merge(
+            Area(code=a["code"], name=a["name"], level=a["level"], parent_code=a.get("parent"))
+        )
     await session.flush()
     for u in units:
         await session.merge(Unit(id=u["id"], name=u["name"], kind=u["kind"], area_code=u["area"]))
     await session.flush()
     for r in rules:
-        await session.merge(Rule(
-            id=r["id"], category=r["category"], area_code=r.get("area"),
-            keywords="|".join(r.get("keywords", [])), lead_unit_id=r["lead"],
-            assist_unit_ids="|".join(r.get("assist", [])), catalogue_version=catalogue_version,
-        ))
+        await session.merge(
+            Rule(
+                id=r["id"],
+                category=r["category"],
+                area_code=r.get("area"),
+                keywords="|".join(r.get("keywords", [])),
+                lead_unit_id=r["lead"],
+                assist_unit_ids="|".join(r.get("assist", [])),
+                catalogue_version=catalogue_version,
+            )
+        )

@@ -25,20 +25,28 @@ def _serve(argv: list[str]) -> None:
     from shared.settings import platform_settings
 
     parser = argparse.ArgumentParser(prog="python -m services")
-    parser.add_argument("names", nargs="*", metavar="service",
-                        help=f"services to run: {', '.join(SERVICE_NAMES)} (default: all)")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="service",
+        help=f"services to run: {', '.join(SERVICE_NAMES)} (default: all)",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int)
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in SERVICE_NAMES]
     if unknown:
-        parser.error(f"unknown service {', '.join(unknown)}; choose from {', '.join(SERVICE_NAMES)}")
+        parser.error(
+            f"unknown service {', '.join(unknown)}; choose from {', '.join(SERVICE_NAMES)}"
+        )
     names = tuple(args.names) or SERVICE_NAMES
     port = args.port or (DEFAULT_PORTS[names[0]] if len(names) == 1 else EMBEDDED_PORT)
     platform = platform_settings()
     base = f"http://{'localhost' if args.host in ('127.0.0.1', '0.0.0.0') else args.host}:{port}"
-    print(f"12345 hotline — {', '.join(names)} "
-          f"({'distributed: Kafka ' + str(platform.kafka_bootstrap) if platform.distributed else 'embedded: data in ' + str(platform.data_dir)})")
+    print(
+        f"12345 hotline — {', '.join(names)} "
+        f"({'distributed: Kafka ' + str(platform.kafka_bootstrap) if platform.distributed else 'embedded: data in ' + str(platform.data_dir)})"
+    )
     print(f"  API docs:  {base}/docs\n  health:    {base}/healthz   {base}/readyz")
     if platform.load_demo:
         print("  demo tokens (Authorization: Bearer …):")
@@ -78,7 +86,9 @@ async def _demo(urls: list[str]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     for chatty in ("httpx", "alembic", "aiokafka"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     command, rest = (argv[0], argv[1:]) if argv else ("", [])

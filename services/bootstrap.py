@@ -27,7 +27,9 @@ log = logging.getLogger("services")
 def load_specs(names: Sequence[str]) -> list[ServiceSpec]:
     unknown = [n for n in names if n not in SERVICE_NAMES]
     if unknown:
-        raise ValueError(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(SERVICE_NAMES)}")
+        raise ValueError(
+            f"unknown service(s): {', '.join(unknown)}; known: {', '.join(SERVICE_NAMES)}"
+        )
     return [importlib.import_module(f"{name}.app").build() for name in names]
 
 
@@ -72,8 +74,11 @@ def build_app(
                 started.append(runtime)
             if platform.load_demo and set(SERVICE_NAMES) <= set(runtimes):
                 background = asyncio.create_task(demo.play_in_process(app), name="demo")
-            log.info("started: %s (%s)", ", ".join(runtimes),
-                     "distributed, Kafka" if platform.distributed else "embedded")
+            log.info(
+                "started: %s (%s)",
+                ", ".join(runtimes),
+                "distributed, Kafka" if platform.distributed else "embedded",
+            )
             yield
         finally:
             if background:

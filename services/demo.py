@@ -36,7 +36,9 @@ DEMO_PRINCIPALS = {
 
 @cache
 def city() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(files("services").joinpath("demo_city.json").read_text("utf-8"))
+    data: dict[str, Any] = json.loads(
+        files("services").joinpath("demo_city.json").read_text("utf-8")
+    )
     return data
 
 
@@ -89,7 +91,9 @@ VERDICTS = [
 ]
 
 
-async def play(intake: httpx.AsyncClient, routing: httpx.AsyncClient, callback: httpx.AsyncClient) -> int:
+async def play(
+    intake: httpx.AsyncClient, routing: httpx.AsyncClient, callback: httpx.AsyncClient
+) -> int:
     """Post the sample tickets (once) and play two thirds of them through to the callback."""
     operator = _auth(issue_token(DEMO_PRINCIPALS["operator"]))
     existing = await intake.get("/api/v1/tickets", params={"limit": 1}, headers=operator)
@@ -115,23 +119,37 @@ async def play(intake: httpx.AsyncClient, routing: httpx.AsyncClient, callback: 
             return mine if any(a["role"] == "lead" for a in mine) else None
 
         # Assisting units reply to the lead first; the lead's reply closes the handling.
-        for assignment in sorted(await _eventually(assignments) or [], key=lambda a: a["role"] == "lead"):
+        for assignment in sorted(
+            await _eventually(assignments) or [], key=lambda a: a["role"] == "lead"
+        ):
             unit = _auth(unit_token(assignment["unit_id"]))
             base = f"/api/v1/assignments/{assignment['id']}"
             for step in ("sign", "contact"):
                 (await routing.post(f"{base}/{step}", headers=unit)).raise_for_status()
-            (await routing.post(f"{base}/reply", headers=unit, json={
-                "outcome": "solved", "explanation": "已现场核实并处理完毕，已电话告知诉求人处理结果。"})
-             ).raise_for_status()
+            (
+                await routing.post(
+                    f"{base}/reply",
+                    headers=unit,
+                    json={
+                        "outcome": "solved",
+                        "explanation": "已现场核实并处理完毕，已电话告知诉求人处理结果。",
+                    },
+                )
+            ).raise_for_status()
 
         async def due_callback(ticket_id: str = ticket_id) -> Any:
-            r = await callback.get("/api/v1/callbacks", params={"ticket_id": ticket_id}, headers=operator)
+            r = await callback.get(
+                "/api/v1/callbacks", params={"ticket_id": ticket_id}, headers=operator
+            )
             return r.json()
 
         callbacks = await _eventually(due_callback)
         if callbacks:
-            await callback.post(f"/api/v1/callbacks/{callbacks[0]['id']}/result",
-                                headers=operator, json=VERDICTS[played % len(VERDICTS)])
+            await callback.post(
+                f"/api/v1/callbacks/{callbacks[0]['id']}/result",
+                headers=operator,
+                json=VERDICTS[played % len(VERDICTS)],
+            )
             played += 1
     log.info("demo: played %d tickets through to the callback", played)
     return played

@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, func, insert, select
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from shared.db import create_engine
@@ -55,7 +66,12 @@ async def deliver_with_retry(
         except Exception as exc:
             log.warning(
                 "%s: %s %s failed (attempt %d/%d): %r",
-                consumer, envelope.type, envelope.event_id, attempt, policy.max_attempts, exc,
+                consumer,
+                envelope.type,
+                envelope.event_id,
+                attempt,
+                policy.max_attempts,
+                exc,
             )
             if attempt == policy.max_attempts:
                 return exc

@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table
+from sqlalchemy import Column, MetaData, String, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Instant
 
 
 class Inbox:
@@ -22,7 +24,7 @@ class Inbox:
             Column("consumer", String(64), primary_key=True),
             Column("event_id", String(36), primary_key=True),
             Column("event_type", String(64), nullable=False),
-            Column("processed_at", DateTime(timezone=True), nullable=False),
+            Column("processed_at", Instant(), nullable=False),
         )
 
     async def claim(
@@ -38,7 +40,9 @@ class Inbox:
         dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
         statement = (
             dialect.insert(self.table)
-            .values(consumer=consumer, event_id=str(event_id), event_type=event_type, processed_at=now)
+            .values(
+                consumer=consumer, event_id=str(event_id), event_type=event_type, processed_at=now
+            )
             .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
         )
         result = await session.execute(statement)

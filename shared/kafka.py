@@ -89,7 +89,9 @@ class KafkaBus:
         try:
             existing = set(await admin.list_topics())
             wanted = [
-                NewTopic(name, self.settings.kafka_partitions, self.settings.kafka_replication_factor)
+                NewTopic(
+                    name, self.settings.kafka_partitions, self.settings.kafka_replication_factor
+                )
                 for name in (self.topic, self.dead_letter_topic)
                 if name not in existing
             ]
@@ -160,8 +162,14 @@ class KafkaBus:
 
     async def _dead_letter(self, group: str, record: ConsumerRecord, error: Exception) -> None:
         assert self._producer is not None
-        log.error("%s: dead-lettering %s[%d]@%d: %r",
-                  group, record.topic, record.partition, record.offset, error)
+        log.error(
+            "%s: dead-lettering %s[%d]@%d: %r",
+            group,
+            record.topic,
+            record.partition,
+            record.offset,
+            error,
+        )
         headers = [
             ("dlq.consumer", group.encode()),
             ("dlq.original.topic", record.topic.encode()),
@@ -179,4 +187,3 @@ class KafkaBus:
             except KafkaError as exc:
                 log.warning("%s: dead-letter publish failed, retrying: %r", group, exc)
                 await asyncio.sleep(1)
-

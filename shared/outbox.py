@@ -11,7 +11,6 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus import Bus
 from shared.clock import Clock
+from shared.db import Instant
 from shared.events import Envelope, Payload, new_event
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,8 @@ class Outbox:
             Column("ticket_id", String(64), nullable=False),
             Column("type", String(64), nullable=False),
             Column("body", Text, nullable=False),
-            Column("created_at", DateTime(timezone=True), nullable=False),
-            Column("published_at", DateTime(timezone=True)),
+            Column("created_at", Instant(), nullable=False),
+            Column("published_at", Instant()),
             Index(
                 f"ix_{producer}_outbox_unpublished",
                 "id",
@@ -142,7 +142,9 @@ class OutboxRelay:
         table = self.outbox.table
         async with self.sessionmaker() as session, session.begin():
             if session.bind.dialect.name == "postgresql":
-                locked = await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key)))
+                locked = await session.scalar(
+                    select(func.pg_try_advisory_xact_lock(self._lock_key))
+                )
                 if not locked:
                     return 0
             rows = (

@@ -29,9 +29,7 @@ class Policy:
 
 # 马上办 (emergency, hours) · 快速办 (ordinary, working days) · 研究办 (complex, longer).
 DEFAULT_POLICIES: dict[str, Policy] = {
-    "emergency": Policy(
-        "emergency", Limit(1, "hours"), Limit(2, "hours"), Limit(24, "hours")
-    ),
+    "emergency": Policy("emergency", Limit(1, "hours"), Limit(2, "hours"), Limit(24, "hours")),
     "ordinary": Policy(
         "ordinary", Limit(1, "working_days"), Limit(1, "working_days"), Limit(5, "working_days")
     ),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import declarative_base, new_metadata
+from shared.db import Instant, declarative_base, new_metadata
 from shared.inbox import Inbox
 from shared.outbox import Outbox
 
@@ -25,7 +25,7 @@ class Clock(Base):
     assignment_id: Mapped[str] = mapped_column(String(40), unique=True)
     unit_id: Mapped[str] = mapped_column(String(64), index=True)
     policy: Mapped[str] = mapped_column(String(32))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(Instant())
 
 
 class Timer(Base):
@@ -37,7 +37,7 @@ class Timer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     clock_id: Mapped[str] = mapped_column(ForeignKey("sla_clocks.id"), index=True)
     stage: Mapped[str] = mapped_column(String(16))
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(Instant())
     state: Mapped[str] = mapped_column(String(8), default="armed")
-    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stopped_at: Mapped[datetime | None] = mapped_column(Instant())
+    fired_at: Mapped[datetime | None] = mapped_column(Instant())

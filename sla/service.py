@@ -28,8 +28,12 @@ async def arm_clock(session: AsyncSession, event: Envelope) -> None:
     calendar = WorkingCalendar()
     start = event.occurred_at
     clock = Clock(
-        id=f"K{data.assignment_id}", ticket_id=event.ticket_id, assignment_id=data.assignment_id,
-        unit_id=data.unit_id, policy=policy.name, started_at=start,
+        id=f"K{data.assignment_id}",
+        ticket_id=event.ticket_id,
+        assignment_id=data.assignment_id,
+        unit_id=data.unit_id,
+        policy=policy.name,
+        started_at=start,
     )
     session.add(clock)
     deadlines = {
@@ -42,8 +46,12 @@ async def arm_clock(session: AsyncSession, event: Envelope) -> None:
     await outbox.emit(
         session,
         ClockStarted(
-            clock_id=clock.id, assignment_id=data.assignment_id, unit_id=data.unit_id,
-            policy=policy.name, sign_by=deadlines["sign"], respond_by=deadlines["response"],
+            clock_id=clock.id,
+            assignment_id=data.assignment_id,
+            unit_id=data.unit_id,
+            policy=policy.name,
+            sign_by=deadlines["sign"],
+            respond_by=deadlines["response"],
             complete_by=deadlines["completion"],
         ),
         ticket_id=event.ticket_id,
@@ -86,15 +94,17 @@ async def fire_due_timers(sessionmaker: async_sessionmaker[AsyncSession], clock:
                     .limit(batch)
                     .with_for_update(skip_locked=True, of=Timer)
                 )
-            ).tuples().all()
+            ).all()
             for timer, owner in rows:
                 timer.state = "fired"
                 timer.fired_at = now
                 await outbox.emit(
                     session,
                     SlaBreached(
-                        clock_id=owner.id, assignment_id=owner.assignment_id,
-                        unit_id=owner.unit_id, stage=timer.stage,  # type: ignore[arg-type]
+                        clock_id=owner.id,
+                        assignment_id=owner.assignment_id,
+                        unit_id=owner.unit_id,
+                        stage=timer.stage,  # type: ignore[arg-type]
                         due_at=aware(timer.due_at),
                     ),
                     ticket_id=owner.ticket_id,
@@ -109,23 +119,29 @@ async def ticket_clocks(
     session: AsyncSession, ticket_id: str
 ) -> Sequence[tuple[Clock, Sequence[Timer]]]:
     clocks = (
-        await session.scalars(select(Clock).where(Clock.ticket_id == ticket_id).order_by(Clock.started_at))
+        await session.scalars(
+            select(Clock).where(Clock.ticket_id == ticket_id).order_by(Clock.started_at)
+        )
     ).all()
     result = []
     for c in clocks:
-        timers = (await session.scalars(select(Timer).where(Timer.clock_id == c.id).order_by(Timer.id))).all()
+        timers = (
+            await session.scalars(select(Timer).where(Timer.clock_id == c.id).order_by(Timer.id))
+        ).all()
         result.append((c, timers))
     return result
 
 
 async def overdue(session: AsyncSession, unit_id: str | None) -> Sequence[tuple[Timer, Clock]]:
     query = (
-        select(Timer, Clock).join(Clock, Clock.id == Timer.clock_id)
-        .where(Timer.state == "fired").order_by(Timer.due_at)
+        select(Timer, Clock)
+        .join(Clock, Clock.id == Timer.clock_id)
+        .where(Timer.state == "fired")
+        .order_by(Timer.due_at)
     )
     if unit_id:
         query = query.where(Clock.unit_id == unit_id)
-    return cast(Sequence[tuple[Timer, Clock]], (await session.execute(query)).tuples().all())
+    return cast(Sequence[tuple[Timer, Clock]], (await session.execute(query)).all())
 
 
 def is_after(moment: datetime | None, due: datetime) -> bool:

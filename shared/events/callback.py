@@ -7,7 +7,9 @@ from typing import Literal
 from shared.events.envelope import Payload, event
 
 Solved = Literal["solved", "partly_solved", "unsolved"]  # 解决 / 部分解决 / 未解决
-Satisfaction = Literal["satisfied", "basically_satisfied", "dissatisfied"]  # 满意 / 基本满意 / 不满意
+Satisfaction = Literal[
+    "satisfied", "basically_satisfied", "dissatisfied"
+]  # 满意 / 基本满意 / 不满意
 
 
 @event("callback.completed", version=1)

