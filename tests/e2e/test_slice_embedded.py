@@ -6,8 +6,8 @@ import httpx
 from fastapi import FastAPI
 
 from shared.db import create_engine
-from tests.slice import Clients, run_vertical_slice
-from tests.support import SUPERVISOR
+from tests.slice import Clients, post_complaint, run_vertical_slice
+from tests.support import SUPERVISOR, eventually
 
 
 async def test_complaint_flows_from_intake_to_the_three_rates(client: httpx.AsyncClient) -> None:
@@ -17,12 +17,8 @@ async def test_complaint_flows_from_intake_to_the_three_rates(client: httpx.Asyn
 
 
 async def test_deadlines_follow_the_working_day_calendar(client: httpx.AsyncClient) -> None:
-    from shared.db import create_engine
-from tests.slice import post_complaint
-
     c = Clients(client, client, client, client, client)
     ticket_id = (await post_complaint(c))["id"]
-    from tests.support import eventually
 
     async def clocks() -> list[dict[str, object]]:
         r = await client.get(f"/api/v1/sla/tickets/{ticket_id}/clocks", headers=SUPERVISOR)
@@ -42,8 +38,12 @@ async def test_readiness_names_what_is_unreachable(client: httpx.AsyncClient, ap
     r = await client.get("/readyz")
     assert r.status_code == 200
     assert set(r.json()["checks"]) == {
-        "intake.database", "routing.database", "sla.database", "callback.database",
-        "analytics.database", "bus",
+        "intake.database",
+        "routing.database",
+        "sla.database",
+        "callback.database",
+        "analytics.database",
+        "bus",
     }
     routing = app.state.runtimes["routing"]
     healthy_engine = routing.engine
