@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import os
+
+# Tests drive sla's timer job explicitly with a frozen clock; the background tick stays out of it.
+os.environ.setdefault("SLA_TIMER_TICK_SECONDS", "3600")
+
 from collections.abc import AsyncIterator
 from pathlib import Path
 
