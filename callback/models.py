@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import Instant, declarative_base, new_metadata
+from shared.db import Instant, new_metadata
 from shared.inbox import Inbox
 from shared.outbox import Outbox
 
-metadata = new_metadata()
-Base = declarative_base(metadata)
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+metadata = Base.metadata
 outbox = Outbox(metadata, "callback")
 inbox = Inbox(metadata, "callback")
 

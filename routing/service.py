@@ -15,11 +15,12 @@ from routing.models import Area, Assignment, RoutedTicket, Rule, Unit, outbox
 from routing.schemas import ReplyIn
 from shared.auth import Principal, Role
 from shared.errors import Conflict, Forbidden, NotFound
-from shared.events import Envelope
+from shared.events import Envelope, Payload
 from shared.events.intake import TicketReceived
 from shared.events.routing import (
     AssignmentContacted,
     AssignmentReplied,
+    AssignmentRole,
     AssignmentSigned,
     TicketDispatched,
     TicketReplied,
@@ -157,53 +158,52 @@ async def act(
     if who.role is not Role.UNIT:
         raise Forbidden("Only the assigned unit acts on its assignment.")
     new_status = domain.next_status(assignment.status, action)
-    common: dict[str, Any] = {
-        "assignment_id": assignment.id,
-        "unit_id": assignment.unit_id,
-        "role": assignment.role,
-    }
-    emit = {"ticket_id": assignment.ticket_id, "occurred_at": now}
+    role = cast(AssignmentRole, assignment.role)
+    ids = {"assignment_id": assignment.id, "unit_id": assignment.unit_id, "role": role}
+    payloads: list[Payload] = []
     if action == "sign":
         assignment.signed_at = now
-        await outbox.emit(session, AssignmentSigned(**common), **emit)
+        payloads.append(AssignmentSigned(**ids))
     elif action == "contact":
         assignment.contacted_at = now
-        await outbox.emit(session, AssignmentContacted(**common), **emit)
+        payloads.append(AssignmentContacted(**ids))
     else:
         assert reply is not None
-        if assignment.role == "lead":
-            assistants = await session.scalars(
-                select(Assignment.status).where(
-                    Assignment.ticket_id == assignment.ticket_id, Assignment.role == "assist"
-                )
-            )
-            if not domain.handling_complete(True, assistants.all()):
-                raise Conflict(
-                    "The lead unit replies after every assisting unit has replied.",
-                    status_now=assignment.status,
-                    allowed_actions=[],
-                )
+        if role == "lead":
+            await _ensure_assistants_replied(session, assignment)
         assignment.replied_at = now
         assignment.outcome = reply.outcome
         assignment.explanation = reply.explanation
-        await outbox.emit(
-            session,
-            AssignmentReplied(**common, outcome=reply.outcome, explanation=reply.explanation),
-            **emit,
+        payloads.append(
+            AssignmentReplied(**ids, outcome=reply.outcome, explanation=reply.explanation)
         )
-        if assignment.role == "lead":
-            await outbox.emit(
-                session,
+        if role == "lead":
+            payloads.append(
                 TicketReplied(
                     lead_assignment_id=assignment.id,
                     lead_unit_id=assignment.unit_id,
                     outcome=reply.outcome,
                     explanation=reply.explanation,
-                ),
-                **emit,
+                )
             )
+    for payload in payloads:
+        await outbox.emit(session, payload, ticket_id=assignment.ticket_id, occurred_at=now)
     assignment.status = new_status
     return assignment
+
+
+async def _ensure_assistants_replied(session: AsyncSession, lead: Assignment) -> None:
+    assistants = await session.scalars(
+        select(Assignment.status).where(
+            Assignment.ticket_id == lead.ticket_id, Assignment.role == "assist"
+        )
+    )
+    if not domain.handling_complete(True, assistants.all()):
+        raise Conflict(
+            "The lead unit replies after every assisting unit has replied.",
+            status_now=lead.status,
+            allowed_actions=[],
+        )
 
 
 async def list_units(session: AsyncSession) -> Sequence[Unit]:

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -45,14 +44,6 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def declarative_base(metadata: MetaData) -> type[DeclarativeBase]:
-    class Base(DeclarativeBase):
-        pass
-
-    Base.metadata = metadata
-    return Base
-
-
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -84,5 +75,6 @@ async def ping(engine: AsyncEngine) -> None:
         await conn.execute(text("SELECT 1"))
 
 
-async def session_is_postgres(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
+def dialect_name(session: AsyncSession) -> str:
+    """ "postgresql" or "sqlite": the few statements that differ (locks, upserts) ask this."""
+    return session.get_bind().dialect.name

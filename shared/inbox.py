@@ -13,7 +13,7 @@ from sqlalchemy import Column, MetaData, String, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import Instant
+from shared.db import Instant, dialect_name
 
 
 class Inbox:
@@ -37,7 +37,7 @@ class Inbox:
         now: datetime,
     ) -> bool:
         """Record the event as handled by `consumer`; False if it already was."""
-        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+        dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
         statement = (
             dialect.insert(self.table)
             .values(

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus import Bus
 from shared.clock import Clock
-from shared.db import Instant
+from shared.db import Instant, dialect_name
 from shared.events import Envelope, Payload, new_event
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ class OutboxRelay:
         """Publish one batch; returns how many events it published."""
         table = self.outbox.table
         async with self.sessionmaker() as session, session.begin():
-            if session.bind.dialect.name == "postgresql":
+            if dialect_name(session) == "postgresql":
                 locked = await session.scalar(
                     select(func.pg_try_advisory_xact_lock(self._lock_key))
                 )
