@@ -29,7 +29,7 @@ test-fast: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared services intake routing sla callback analytics
+	$(VENV)/bin/mypy shared services intake routing sla callback analytics tests
 
 bench: install
 	$(PY) -m tests.bench

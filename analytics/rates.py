@@ -6,7 +6,7 @@ denominator is zero, never a made-up 100%.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,30 +62,21 @@ def response_rate(assignments: Iterable[LeadAssignment]) -> Rate:
     return Rate(met, len(items))
 
 
+def _weighted_share(grades: Iterable[str], weights: Mapping[str, float]) -> Rate:
+    """Σ weight(grade) / count: grades not in `weights` count zero."""
+    items = list(grades)
+    return Rate(round(sum(weights.get(g, 0.0) for g in items), 6), len(items))
+
+
 def resolution_rate(verdicts: Iterable[Verdict], config: RateConfig) -> Rate:
-    """解决率 = (solved + partly solved × w) / callbacks with a verdict. Period: the callback time."""
-    items = list(verdicts)
-    score = sum(
-        1.0
-        if v.solved == "solved"
-        else config.partly_solved_weight
-        if v.solved == "partly_solved"
-        else 0.0
-        for v in items
-    )
-    return Rate(round(score, 6), len(items))
+    """解决率 = (solved + partly solved × w) / callbacks with a verdict.
+    Period: the callback time."""
+    weights = {"solved": 1.0, "partly_solved": config.partly_solved_weight}
+    return _weighted_share((v.solved for v in verdicts), weights)
 
 
 def satisfaction_rate(verdicts: Iterable[Verdict], config: RateConfig) -> Rate:
     """满意率 = (satisfied + basically satisfied × w) / callbacks with a verdict.
     Period: the callback time."""
-    items = list(verdicts)
-    score = sum(
-        1.0
-        if v.satisfaction == "satisfied"
-        else config.basically_satisfied_weight
-        if v.satisfaction == "basically_satisfied"
-        else 0.0
-        for v in items
-    )
-    return Rate(round(score, 6), len(items))
+    weights = {"satisfied": 1.0, "basically_satisfied": config.basically_satisfied_weight}
+    return _weighted_share((v.satisfaction for v in verdicts), weights)

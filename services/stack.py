@@ -59,13 +59,15 @@ class LocalStack:
     names: Sequence[str] = SERVICE_NAMES
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     broker_port: int = 9092
+    # Where clients reach the broker; differs from broker_port when a proxy stands between.
+    advertised_port: int | None = None
     load_demo: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.broker_port}"
+        return f"127.0.0.1:{self.advertised_port or self.broker_port}"
 
     def database(self, name: str) -> str:
         return f"{self.prefix}_{name}"
@@ -103,7 +105,7 @@ class LocalStack:
                 "--listener-url",
                 listener,
                 "--advertised-listener-url",
-                listener,
+                f"tcp://{self.bootstrap}",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -35,7 +35,6 @@ class PlatformSettings(BaseSettings):
     # Pseudonymous citizen references are keyed hashes, so they cannot be reversed by hashing phones.
     citizen_ref_secret: str = "dev-only-citizen-ref-secret"
     load_demo: bool = False
-    http_timeout_seconds: float = 3.0
 
     @property
     def distributed(self) -> bool:

@@ -48,7 +48,7 @@ def require_broker() -> str:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], *, timeout: float = 30.0, what: str = "condition"
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0, what: str = "condition"
 ) -> T:
     """Poll until `probe` returns something truthy; fail with `what` after `timeout` seconds.
     Events flow asynchronously, so tests wait for their effects, with a bound."""
@@ -72,7 +72,7 @@ GATEWAY = bearer(Role.GATEWAY)
 OPERATOR = bearer(Role.OPERATOR)
 SUPERVISOR = bearer(Role.SUPERVISOR)
 
-COMPLAINT = {
+COMPLAINT: dict[str, Any] = {
     "channel": "phone",
     "kind": "complaint",
     "category": "城市管理/市容环境/占道经营",

@@ -13,12 +13,24 @@ import pytest
 
 from services import SERVICE_NAMES
 from services.stack import LocalStack, free_port
+from tests.distributed.proxy import CuttableProxy
 from tests.slice import Clients
 from tests.support import require_broker, require_postgres
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def broker_link() -> Iterator[CuttableProxy]:
+    """Services reach the broker through a proxy the tests can cut."""
+    proxy = CuttableProxy(listen_port=free_port(), target_port=free_port())
+    proxy.start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, broker_link: CuttableProxy
+) -> Iterator[LocalStack]:
     require_postgres()
     require_broker()
     run_dir: Path = tmp_path_factory.mktemp("stack")
@@ -26,7 +38,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         run_dir=run_dir,
         prefix=f"hl_test_{uuid.uuid4().hex[:8]}",
         ports={name: free_port() for name in SERVICE_NAMES},
-        broker_port=free_port(),
+        broker_port=broker_link.target_port,
+        advertised_port=broker_link.listen_port,
         load_demo=True,  # the demo directory (areas, units, catalogue); no sample tickets
         extra_env={
             "HOTLINE_OUTBOX_POLL_SECONDS": "0.2",
