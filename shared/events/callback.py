@@ -6,6 +6,8 @@ from typing import Literal
 
 from shared.events.envelope import Payload, event
 
+NotCallableReason = Literal["anonymous", "declined"]
+
 Solved = Literal["solved", "partly_solved", "unsolved"]  # 解决 / 部分解决 / 未解决
 Satisfaction = Literal[
     "satisfied", "basically_satisfied", "dissatisfied"
@@ -28,4 +30,35 @@ class CallbackCompleted(Payload):
 class TicketClosed(Payload):
     """The ticket is finished (办结归档)."""
 
+    reason: str
+
+
+@event("callback.unreachable", version=1)
+class CallbackUnreachable(Payload):
+    """Every attempt failed: closed without verdicts (excluded from the rates by rule)."""
+
+    callback_id: str
+    round: int
+    unit_id: str | None
+    attempts: int
+
+
+@event("callback.excluded", version=1)
+class CallbackExcluded(Payload):
+    """The ticket cannot be called back (anonymous, or the citizen declined)."""
+
+    callback_id: str
+    round: int
+    unit_id: str | None
+    reason: NotCallableReason
+
+
+@event("ticket.reopened", version=1)
+class TicketReopened(Payload):
+    """Not solved or not satisfied, and the demand is reasonable: back to the lead unit for
+    another handling round (重办)."""
+
+    callback_id: str
+    round: int  # the new handling round, 2 or more
+    lead_unit_id: str | None
     reason: str

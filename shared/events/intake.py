@@ -29,3 +29,12 @@ class TicketReceived(Payload):
     citizen_ref: str | None
     anonymous: bool
     received_at: AwareDatetime
+
+
+@event("ticket.answered", version=1)
+class TicketAnswered(Payload):
+    """An operator answered the request on the spot (在线解答/直接办结): it is closed at intake,
+    never dispatched, and still called back."""
+
+    answer: str
+    answered_by: str  # the operator's staff id

@@ -25,6 +25,7 @@ class TicketDispatched(Payload):
     rule_id: str | None
     catalogue_version: int | None
     dispatch_count: int
+    round: int = 1  # 1 for first handling; 2, 3… for re-handling after a re-open (重办)
 
 
 @event("assignment.signed", version=1)
@@ -64,3 +65,14 @@ class TicketReplied(Payload):
     lead_unit_id: str
     outcome: ReplyOutcome
     explanation: str
+
+
+@event("assignment.extension_requested", version=1)
+class ExtensionRequested(Payload):
+    """The unit asks for more time (延期申请); sla's centre staff approve or refuse it."""
+
+    request_id: str
+    assignment_id: str
+    unit_id: str
+    requested_days: int  # working days added to the completion deadline
+    reason: str
