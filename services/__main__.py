@@ -5,6 +5,7 @@ uvicorn process. Other commands:
     python -m services tokens                print the demo bearer tokens
     python -m services demo INTAKE_URL ROUTING_URL CALLBACK_URL
                                              post and play the demo tickets against running services
+    python -m services analytics rebuild     rebuild analytics' read model by replaying events
 """
 
 from __future__ import annotations
@@ -101,6 +102,10 @@ def main(argv: list[str]) -> None:
             print(f"{label:<32} {token}")
     elif command == "demo":
         asyncio.run(_demo(rest))
+    elif command == "analytics" and rest[:1] == ["rebuild"]:
+        from analytics.rebuild import main as rebuild
+
+        rebuild(rest[1:])
     else:
         _serve(argv)
 

@@ -29,6 +29,7 @@ class TicketReceived(Payload):
     citizen_ref: str | None
     anonymous: bool
     received_at: AwareDatetime
+    answered: bool = False  # answered on the spot: never dispatched (see ticket.answered)
 
 
 @event("ticket.answered", version=1)

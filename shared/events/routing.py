@@ -76,3 +76,13 @@ class ExtensionRequested(Payload):
     unit_id: str
     requested_days: int  # working days added to the completion deadline
     reason: str
+
+
+@event("assignment.returned", version=1)
+class AssignmentReturned(Payload):
+    """The unit returned a ticket that is not its own (退单), with a reason."""
+
+    assignment_id: str
+    unit_id: str
+    reason_code: str
+    explanation: str
