@@ -17,10 +17,13 @@ MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
 
 # Ticket statuses and how a citizen reads them.
+# In the order a handling round moves through them; a re-open starts a new round.
 STATUS_TEXT = {
     "received": "已受理",
+    "reopened": "重新办理中",
     "dispatched": "已派单",
     "in_progress": "办理中",
+    "answered": "已当场解答，待回访",
     "replied": "已办结，待回访",
     "closed": "已结案",
 }
@@ -121,4 +124,21 @@ def progress(event_type: str, payload: Mapping[str, Any]) -> tuple[str | None, s
             return "closed", "工单已结案"
         case "sla.breached":
             return None, "办理超期，已提醒承办单位"
+        case "ticket.reopened":
+            return "reopened", f"回访未解决，第{payload['round']}轮重新办理：{payload['reason']}"
     return None, event_type
+
+
+def moves_forward(current: str, new: str) -> bool:
+    """Status only moves forward within a round; a re-open starts the next round."""
+    order = list(STATUS_TEXT)
+    return new == "reopened" or order.index(new) > order.index(current)
+
+
+def check_on_the_spot_answer(kind: str, answer: str | None) -> None:
+    """在线解答: only a consultation is answered and closed at intake."""
+    if answer is not None and kind != "consultation":
+        raise InvalidInput(
+            f"answer: only a consultation can be answered on the spot, not a '{kind}'.",
+            field="answer",
+        )

@@ -15,5 +15,6 @@ HANDLERS: dict[str, Handler] = {
         "sla.breached",
         "callback.completed",
         "ticket.closed",
+        "ticket.reopened",
     )
 }

@@ -70,10 +70,17 @@ async def _full(session: AsyncSession, ticket: Ticket, reader: Principal) -> Tic
 
 @router.post("", status_code=201, response_model=TicketOut)
 async def receive_ticket(report: TicketIn, session: Session, now: Now, who: Reporter) -> TicketOut:
-    """Accept a citizen's report from a channel gateway or an operator (受理)."""
+    """Accept a citizen's report from a channel gateway or an operator (受理). An operator may
+    answer a consultation on the spot (`answer`): it is closed at intake and called back."""
+    if report.answer is not None and who.role is not Role.OPERATOR:
+        raise Forbidden("Only an operator answers a consultation on the spot.")
     async with session.begin():
         ticket = await service.receive_ticket(
-            session, report, now=now, citizen_ref_secret=platform_settings().citizen_ref_secret
+            session,
+            report,
+            now=now,
+            citizen_ref_secret=platform_settings().citizen_ref_secret,
+            operator=who.subject,
         )
     return await _full(session, ticket, who)
 

@@ -53,6 +53,12 @@ class TicketIn(BaseModel):
     address: str | None = Field(default=None, max_length=300)
     area_code: str | None = Field(default=None, max_length=32)
     citizen: CitizenIn
+    answer: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="在线解答: an operator's answer given on the spot; closes a consultation at intake",
+    )
 
 
 class CitizenOut(BaseModel):

@@ -16,7 +16,7 @@ from intake.schemas import TicketIn
 from shared.clock import aware
 from shared.errors import NotFound
 from shared.events import Envelope
-from shared.events.intake import TicketReceived
+from shared.events.intake import TicketAnswered, TicketReceived
 
 
 async def gazetteer(session: AsyncSession) -> list[domain.AreaName]:
@@ -28,9 +28,16 @@ async def gazetteer(session: AsyncSession) -> list[domain.AreaName]:
 
 
 async def receive_ticket(
-    session: AsyncSession, report: TicketIn, *, now: datetime, citizen_ref_secret: str
+    session: AsyncSession,
+    report: TicketIn,
+    *,
+    now: datetime,
+    citizen_ref_secret: str,
+    operator: str | None = None,
 ) -> Ticket:
-    """Accept a report as a ticket (受理) and announce it with `ticket.received`."""
+    """Accept a report as a ticket (受理) and announce it with `ticket.received`; with an answer
+    from an operator, close it on the spot (`ticket.answered`)."""
+    domain.check_on_the_spot_answer(report.kind, report.answer)
     phone = None
     if report.citizen.phone and not report.citizen.anonymous:
         phone = domain.normalize_phone(report.citizen.phone)
@@ -49,7 +56,7 @@ async def receive_ticket(
         citizen_phone=phone,
         citizen_ref=domain.citizen_ref(phone, citizen_ref_secret),
         anonymous=report.citizen.anonymous,
-        status="received",
+        status="answered" if report.answer else "received",
         received_at=now,
         updated_at=now,
     )
@@ -76,10 +83,26 @@ async def receive_ticket(
             citizen_ref=ticket.citizen_ref,
             anonymous=ticket.anonymous,
             received_at=now,
+            answered=report.answer is not None,
         ),
         ticket_id=ticket.id,
         occurred_at=now,
     )
+    if report.answer is not None:
+        session.add(
+            TimelineEntry(
+                ticket_id=ticket.id,
+                at=now,
+                event_type="ticket.answered",
+                text=f"话务员当场解答：{report.answer}",
+            )
+        )
+        await outbox.emit(
+            session,
+            TicketAnswered(answer=report.answer, answered_by=operator or "operator"),
+            ticket_id=ticket.id,
+            occurred_at=now,
+        )
     return ticket
 
 
@@ -120,9 +143,7 @@ async def record_progress(session: AsyncSession, event: Envelope) -> None:
     if event.type == "ticket.dispatched" and payload["role"] == "lead":
         ticket.lead_unit_id = payload["unit_id"]
         ticket.lead_unit_name = payload["unit_name"]
-    # Events from different producers may arrive out of order; status never moves backwards.
-    order = list(domain.STATUS_TEXT)
-    if status and order.index(status) > order.index(ticket.status):
+    if status and domain.moves_forward(ticket.status, status):
         ticket.status = status
     ticket.updated_at = max(aware(ticket.updated_at), event.occurred_at)
     session.add(

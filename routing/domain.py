@@ -113,6 +113,16 @@ def next_status(status: str, action: str) -> str:
     return allowed[action]
 
 
+def may_request_extension(status: str) -> None:
+    """延期 is asked while the work is under way: after signing, before the reply."""
+    if status not in ("signed", "contacted"):
+        raise Conflict(
+            f"An extension is requested after signing and before replying; this assignment is '{status}'.",
+            status_now=status,
+            allowed_actions=sorted(WORKFLOW.get(status, {})),
+        )
+
+
 def handling_complete(lead_replied: bool, assistant_statuses: Iterable[str]) -> bool:
     """The lead's reply closes handling only when every assisting unit has replied."""
     return lead_replied and all(s == "replied" for s in assistant_statuses)

@@ -7,4 +7,5 @@ from shared.runtime import Handler
 
 HANDLERS: dict[str, Handler] = {
     "ticket.received": service.dispatch_received,
+    "ticket.reopened": service.reopen,
 }

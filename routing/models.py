@@ -71,6 +71,7 @@ class RoutedTicket(Base):
     description: Mapped[str] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(String(300))
     dispatch_count: Mapped[int] = mapped_column(Integer, default=0)
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     received_at: Mapped[datetime] = mapped_column(Instant())
 
 
@@ -83,6 +84,7 @@ class Assignment(Base):
     ticket_id: Mapped[str] = mapped_column(ForeignKey("routing_tickets.id"), index=True)
     unit_id: Mapped[str] = mapped_column(ForeignKey("routing_units.id"), index=True)
     role: Mapped[str] = mapped_column(String(8))
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     status: Mapped[str] = mapped_column(String(16))
     rule_id: Mapped[str | None] = mapped_column(String(64))
     catalogue_version: Mapped[int | None] = mapped_column(Integer)
@@ -93,3 +95,15 @@ class Assignment(Base):
     replied_at: Mapped[datetime | None] = mapped_column(Instant())
     outcome: Mapped[str | None] = mapped_column(String(16))
     explanation: Mapped[str | None] = mapped_column(Text)
+
+
+class ExtensionRequest(Base):
+    """A unit's request for more time (延期申请); sla decides it."""
+
+    __tablename__ = "routing_extension_requests"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    assignment_id: Mapped[str] = mapped_column(ForeignKey("routing_assignments.id"), index=True)
+    requested_days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(Instant())

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing import domain, service
 from routing.models import Assignment, RoutedTicket
-from routing.schemas import AssignmentOut, ReplyIn, UnitOut
+from routing.schemas import AssignmentOut, ExtensionIn, ExtensionOut, ReplyIn, UnitOut
 from shared.auth import Principal, Role, require
 from shared.clock import china_time
 from shared.runtime import current_time, session_dependency
@@ -36,6 +36,7 @@ def _out(a: Assignment, t: RoutedTicket) -> AssignmentOut:
         ticket_id=a.ticket_id,
         unit_id=a.unit_id,
         role=a.role,
+        round=a.round,
         status=a.status,
         allowed_actions=sorted(domain.WORKFLOW.get(a.status, {})),
         title=t.title,
@@ -99,6 +100,22 @@ async def reply(
     async with session.begin():
         a = await service.act(session, assignment_id, "reply", who=who, now=now, reply=body)
     return await _with_ticket(session, a)
+
+
+@router.post("/assignments/{assignment_id}/extension", status_code=202, response_model=ExtensionOut)
+async def request_extension(
+    assignment_id: str, body: ExtensionIn, session: Session, now: Now, who: UnitOnly
+) -> ExtensionOut:
+    """延期申请: ask the centre for more working days; sla approves or refuses."""
+    async with session.begin():
+        r = await service.request_extension(session, assignment_id, body, who=who, now=now)
+    return ExtensionOut(
+        id=r.id,
+        assignment_id=r.assignment_id,
+        requested_days=r.requested_days,
+        reason=r.reason,
+        requested_at=china_time(r.requested_at),
+    )
 
 
 @router.get("/units", response_model=list[UnitOut])

@@ -18,11 +18,29 @@ class ReplyIn(BaseModel):
     explanation: str = Field(min_length=1, max_length=2000)
 
 
+class ExtensionIn(BaseModel):
+    """延期申请: how many more working days, and why."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    days: int = Field(ge=1, le=60)
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ExtensionOut(BaseModel):
+    id: str
+    assignment_id: str
+    requested_days: int
+    reason: str
+    requested_at: datetime
+
+
 class AssignmentOut(BaseModel):
     id: str
     ticket_id: str
     unit_id: str
     role: str
+    round: int
     status: str
     allowed_actions: list[str]
     title: str

@@ -11,17 +11,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing import domain
-from routing.models import Area, Assignment, RoutedTicket, Rule, Unit, outbox
-from routing.schemas import ReplyIn
+from routing.models import Area, Assignment, ExtensionRequest, RoutedTicket, Rule, Unit, outbox
+from routing.schemas import ExtensionIn, ReplyIn
 from shared.auth import Principal, Role
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import Envelope, Payload
+from shared.events.callback import TicketReopened
 from shared.events.intake import TicketReceived
 from shared.events.routing import (
     AssignmentContacted,
     AssignmentReplied,
     AssignmentRole,
     AssignmentSigned,
+    ExtensionRequested,
     TicketDispatched,
     TicketReplied,
 )
@@ -66,6 +68,8 @@ async def decide(session: AsyncSession, ticket: RoutedTicket) -> domain.Decision
 async def dispatch_received(session: AsyncSession, event: Envelope) -> None:
     """On `ticket.received`: pick the lead and assisting units and dispatch (派单)."""
     data = cast(TicketReceived, event.data())
+    if data.answered:
+        return  # answered on the spot at intake (在线解答): never dispatched
     ticket = RoutedTicket(
         id=event.ticket_id,
         category=data.category,
@@ -184,6 +188,7 @@ async def act(
                     lead_unit_id=assignment.unit_id,
                     outcome=reply.outcome,
                     explanation=reply.explanation,
+                    round=assignment.round,
                 )
             )
     for payload in payloads:
@@ -195,7 +200,9 @@ async def act(
 async def _ensure_assistants_replied(session: AsyncSession, lead: Assignment) -> None:
     assistants = await session.scalars(
         select(Assignment.status).where(
-            Assignment.ticket_id == lead.ticket_id, Assignment.role == "assist"
+            Assignment.ticket_id == lead.ticket_id,
+            Assignment.role == "assist",
+            Assignment.round == lead.round,
         )
     )
     if not domain.handling_complete(True, assistants.all()):
@@ -204,6 +211,87 @@ async def _ensure_assistants_replied(session: AsyncSession, lead: Assignment) ->
             status_now=lead.status,
             allowed_actions=[],
         )
+
+
+async def reopen(session: AsyncSession, event: Envelope) -> None:
+    """On `ticket.reopened`: the lead unit of the last round handles it again (重办)."""
+    data = cast(TicketReopened, event.data())
+    ticket = await session.get(RoutedTicket, event.ticket_id)
+    if ticket is None:
+        raise NotFound(f"re-open of unknown ticket {event.ticket_id}")
+    last_lead = await session.scalar(
+        select(Assignment)
+        .where(Assignment.ticket_id == ticket.id, Assignment.role == "lead")
+        .order_by(Assignment.round.desc(), Assignment.dispatched_at.desc())
+        .limit(1)
+    )
+    if last_lead is None:
+        raise NotFound(f"ticket {ticket.id} has no lead unit to re-open to")
+    unit = await session.get(Unit, last_lead.unit_id)
+    assert unit is not None
+    ticket.round = data.round
+    assignment = Assignment(
+        id=f"A{uuid.uuid4().hex[:16].upper()}",
+        ticket_id=ticket.id,
+        unit_id=unit.id,
+        role="lead",
+        round=data.round,
+        status="dispatched",
+        reason=f"重办（第{data.round}轮）：{data.reason}",
+        rule_id=last_lead.rule_id,
+        catalogue_version=last_lead.catalogue_version,
+        dispatched_at=event.occurred_at,
+    )
+    session.add(assignment)
+    await outbox.emit(
+        session,
+        TicketDispatched(
+            assignment_id=assignment.id,
+            unit_id=unit.id,
+            unit_name=unit.name,
+            role="lead",
+            kind=ticket.kind,
+            urgency=ticket.urgency,  # type: ignore[arg-type]
+            rule_id=assignment.rule_id,
+            catalogue_version=assignment.catalogue_version,
+            dispatch_count=ticket.dispatch_count,
+            round=data.round,
+        ),
+        ticket_id=ticket.id,
+        occurred_at=event.occurred_at,
+        correlation_id=event.correlation_id,
+    )
+
+
+async def request_extension(
+    session: AsyncSession, assignment_id: str, body: ExtensionIn, *, who: Principal, now: datetime
+) -> ExtensionRequest:
+    """延期申请: the unit asks for more working days; sla's centre staff decide."""
+    assignment = await get_assignment(session, assignment_id, who)
+    if who.role is not Role.UNIT:
+        raise Forbidden("Only the assigned unit asks for an extension.")
+    domain.may_request_extension(assignment.status)
+    request = ExtensionRequest(
+        id=f"X{uuid.uuid4().hex[:16].upper()}",
+        assignment_id=assignment.id,
+        requested_days=body.days,
+        reason=body.reason,
+        requested_at=now,
+    )
+    session.add(request)
+    await outbox.emit(
+        session,
+        ExtensionRequested(
+            request_id=request.id,
+            assignment_id=assignment.id,
+            unit_id=assignment.unit_id,
+            requested_days=body.days,
+            reason=body.reason,
+        ),
+        ticket_id=assignment.ticket_id,
+        occurred_at=now,
+    )
+    return request
 
 
 async def list_units(session: AsyncSession) -> Sequence[Unit]:

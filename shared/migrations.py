@@ -14,6 +14,8 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.db import Instant
+
 
 def version_table(service: str) -> str:
     return f"{service}_alembic_version"
@@ -24,6 +26,13 @@ def alembic_config(service: str) -> Config:
     config.set_main_option("script_location", f"{service}:migrations")
     config.attributes["service"] = service
     return config
+
+
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Migrations stay plain SQLAlchemy: an `Instant` column is a timezone-aware DateTime."""
+    if type_ == "type" and isinstance(obj, Instant):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_env(metadata: MetaData) -> None:
@@ -37,6 +46,7 @@ def run_env(metadata: MetaData) -> None:
         version_table=version_table(service),
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

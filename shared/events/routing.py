@@ -65,6 +65,7 @@ class TicketReplied(Payload):
     lead_unit_id: str
     outcome: ReplyOutcome
     explanation: str
+    round: int = 1  # the handling round this reply closes
 
 
 @event("assignment.extension_requested", version=1)
