@@ -1,17 +1,38 @@
-"""callback's rules. Pure functions."""
+"""callback's rules (回访): pure functions, no database, no HTTP, no clock reads."""
 
 from __future__ import annotations
 
-from shared.errors import Conflict
+import base64
+import hashlib
+import hmac
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Literal
 
-# The callback task's workflow: status → actions allowed.
-ACTIONS = {"due": ["record_result"], "completed": []}
+from shared.errors import Conflict, DomainError, InvalidInput, Unauthorized
+
+# A callback's statuses and what may be done in each:
+#   due         → record a result, record a failed attempt, decline, send a rating link
+#   review      → a citizen rated it negatively; an operator judges whether to re-open
+#   completed   → verdicts recorded (a supervisor may have it redone)
+#   unreachable → every attempt failed (excluded from the rates by rule)
+#   excluded    → not callable: anonymous, or the citizen declined
+ACTIONS: dict[str, list[str]] = {
+    "due": ["record_result", "record_attempt", "decline", "rating_link"],
+    "review": ["decide"],
+    "completed": ["redo"],
+    "unreachable": [],
+    "excluded": [],
+}
+
+AttemptOutcome = Literal["no_answer", "busy", "powered_off", "wrong_number"]
+Decision = Literal["reopen", "close"]
 
 
-def ensure_open(status: str) -> None:
-    if status != "due":
+def ensure_allowed(status: str, action: str) -> None:
+    if action not in ACTIONS.get(status, []):
         raise Conflict(
-            f"This callback is already {status}; its result cannot be recorded again.",
+            f"Cannot {action.replace('_', ' ')} on a callback that is '{status}'.",
             status_now=status,
             allowed_actions=ACTIONS.get(status, []),
         )
@@ -20,3 +41,79 @@ def ensure_open(status: str) -> None:
 def callback_id(ticket_id: str, round_: int) -> str:
     """One callback per ticket and handling round: the id says which."""
     return f"CB{ticket_id}-{round_}"
+
+
+def operator_in_turn(existing: int, operators: Sequence[str]) -> str | None:
+    """New callbacks go to the callback operators in turn."""
+    return operators[existing % len(operators)] if operators else None
+
+
+def not_solved_or_dissatisfied(solved: str, satisfaction: str) -> bool:
+    """The verdicts that may re-open a ticket: not (fully) solved, or dissatisfied."""
+    return solved != "solved" or satisfaction == "dissatisfied"
+
+
+def decide(
+    *, solved: str, satisfaction: str, reopen: bool, round_: int, max_reopens: int
+) -> Decision:
+    """重办 or 结案. Re-opening needs a negative verdict and the operator's judgement that the
+    demand is reasonable, within the configured number of re-openings."""
+    if not reopen:
+        return "close"
+    if not not_solved_or_dissatisfied(solved, satisfaction):
+        raise InvalidInput(
+            "reopen: a ticket the citizen calls solved and is satisfied with is not re-opened.",
+            field="reopen",
+        )
+    if round_ > max_reopens:
+        raise Conflict(
+            f"reopen: this ticket was already re-opened {round_ - 1} times (limit {max_reopens}).",
+            status_now="limit_reached",
+            allowed_actions=["close"],
+        )
+    return "reopen"
+
+
+def after_failed_attempt(
+    attempts: int, max_attempts: int, now: datetime, spacing: timedelta
+) -> tuple[str, datetime]:
+    """Retry later, or close as unreachable once every attempt has failed."""
+    if attempts >= max_attempts:
+        return "unreachable", now
+    return "due", now + spacing
+
+
+class Gone(DomainError):
+    status = 410
+    title = "Gone"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _signature(callback: str, expires: int, secret: str) -> str:
+    digest = hmac.new(secret.encode(), f"{callback}.{expires}".encode(), hashlib.sha256).digest()
+    return _b64(digest[:12])  # 16 characters: short enough for an SMS link
+
+
+def rating_token(callback: str, expires_at: datetime, secret: str) -> str:
+    """A self-rating token bound to one callback (ticket and round) that expires."""
+    expires = int(expires_at.timestamp())
+    return f"{callback}.{expires}.{_signature(callback, expires, secret)}"
+
+
+def verify_rating_token(token: str, secret: str, now: datetime) -> str:
+    """The callback id a token rates; forged → 401, expired → 410."""
+    try:
+        callback, expires_text, signature = token.rsplit(".", 2)
+        expires = int(expires_text)
+    except ValueError:
+        raise Unauthorized("token: this rating link is malformed.", field="token") from None
+    if not hmac.compare_digest(signature, _signature(callback, expires, secret)):
+        raise Unauthorized("token: this rating link is not valid.", field="token")
+    if now.timestamp() > expires:
+        raise Gone(
+            "token: this rating link has expired; the hotline will call you instead.", field="token"
+        )
+    return callback

@@ -6,5 +6,7 @@ from callback import service
 from shared.runtime import Handler
 
 HANDLERS: dict[str, Handler] = {
-    "ticket.replied": service.open_callback,
+    "ticket.received": service.note_ticket,
+    "ticket.replied": service.open_after_reply,
+    "ticket.answered": service.open_after_answer,
 }

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from callback.domain import AttemptOutcome
 from shared.events.callback import Satisfaction, Solved
 
 
-class ResultIn(BaseModel):
-    """The citizen's answers, recorded by a callback operator."""
+class VerdictIn(BaseModel):
+    """The citizen's answers (回访结果)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -20,17 +22,81 @@ class ResultIn(BaseModel):
     comment: str | None = Field(default=None, max_length=1000)
 
 
+class ResultIn(VerdictIn):
+    """Recorded by a callback operator, who also judges whether to re-open (重办)."""
+
+    reopen: bool = False
+    reopen_reason: str | None = Field(default=None, max_length=500)
+
+
+class RatingIn(VerdictIn):
+    """The citizen's own rating from the SMS link or the mini-program."""
+
+    token: str = Field(min_length=10, max_length=200)
+    channel: Literal["sms", "miniprogram"] = "sms"
+
+
+class AttemptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: AttemptOutcome
+
+
+class DecisionIn(BaseModel):
+    """An operator's judgement on a citizen's negative self-rating."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reopen: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class RedoIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class SampleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(ge=1, le=200)
+    seed: int | None = None
+
+
+class AttemptOut(BaseModel):
+    at: datetime
+    operator: str
+    outcome: str
+
+
 class CallbackOut(BaseModel):
     id: str
     ticket_id: str
     round: int
+    source: str  # reply (办结反馈) or answer (在线解答)
     lead_unit_id: str | None
     reply_outcome: str | None
     status: str
+    allowed_actions: list[str]
+    exclusion_reason: str | None
+    assigned_to: str | None
+    attempts: list[AttemptOut]
     due_at: datetime
     completed_at: datetime | None
+    channel: str | None
     contacted_by_unit: bool | None
     solved: str | None
     satisfaction: str | None
     comment: str | None
     operator: str | None
+    decision: str | None
+    revision: int
+    redo_reason: str | None
+
+
+class RatingLinkOut(BaseModel):
+    callback_id: str
+    token: str
+    url: str
+    expires_at: datetime

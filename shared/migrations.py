@@ -7,8 +7,10 @@ an open connection so the same code works for SQLite and PostgreSQL.
 from __future__ import annotations
 
 import zlib
+from typing import Any, Literal
 
 from alembic import command, context
+from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
@@ -28,7 +30,7 @@ def alembic_config(service: str) -> Config:
     return config
 
 
-def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Migrations stay plain SQLAlchemy: an `Instant` column is a timezone-aware DateTime."""
     if type_ == "type" and isinstance(obj, Instant):
         return "sa.DateTime(timezone=True)"

@@ -7,6 +7,7 @@ from typing import Literal
 from shared.events.envelope import Payload, event
 
 NotCallableReason = Literal["anonymous", "declined"]
+CallbackChannel = Literal["phone", "sms", "miniprogram"]  # 电话 / 短信链接 / 小程序
 
 Solved = Literal["solved", "partly_solved", "unsolved"]  # 解决 / 部分解决 / 未解决
 Satisfaction = Literal[
@@ -24,6 +25,8 @@ class CallbackCompleted(Payload):
     contacted_by_unit: bool
     solved: Solved
     satisfaction: Satisfaction
+    channel: CallbackChannel = "phone"
+    revision: int = 1  # 2, 3… when a supervisor had the callback redone; the latest counts
 
 
 @event("ticket.closed", version=1)
