@@ -7,10 +7,11 @@ from sla.config import settings
 from sla.handlers import HANDLERS
 from sla.models import inbox, metadata, outbox
 from sla.router import router
-from sla.service import fire_due_timers
+from sla.service import escalate_supervision, fire_due_timers
 
 
 def build() -> ServiceSpec:
+    tick = settings().timer_tick_seconds
     return ServiceSpec(
         name="sla",
         router=router,
@@ -19,5 +20,8 @@ def build() -> ServiceSpec:
         inbox=inbox,
         settings=settings(),
         handlers=HANDLERS,
-        jobs=[Job("fire_due_timers", settings().timer_tick_seconds, fire_due_timers)],
+        jobs=[
+            Job("fire_due_timers", tick, fire_due_timers),
+            Job("escalate_supervision", tick, escalate_supervision),
+        ],
     )

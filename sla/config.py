@@ -12,6 +12,16 @@ class SlaSettings(ServiceSettings):
 
     timer_tick_seconds: float = 5.0
     timer_batch_size: int = 500
+    # Extensions (延期): how many per assignment, how long each and in all (working days).
+    extension_max_count: int = 2
+    extension_max_days: int = 10
+    extension_max_total_days: int = 15
+    # Supervision (督办): working days each level waits for activity before the next.
+    supervision_platform_days: int = 1
+    supervision_phone_days: int = 2
+    supervision_on_site_days: int = 3
+    # Clusters (集中诉求) and repeated complaints against a unit: reports within these days.
+    cluster_window_days: int = 30
 
 
 @lru_cache

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 
 class TimerOut(BaseModel):
     stage: str
+    kind: str  # deadline or reminder
+    threshold: str  # a reminder's "50%" or "2h"; "" for a deadline
     due_at: datetime
-    state: str  # armed, stopped (met or late), fired (breached)
+    state: str  # armed, stopped (met or late), fired (breached / reminded), skipped
     stopped_at: datetime | None
     fired_at: datetime | None
-    met: bool | None  # None while the stage is open
+    met: bool | None  # deadlines: None while the stage is open
+
+
+class HistoryOut(BaseModel):
+    clock_id: str
+    at: datetime
+    what: str
+    detail: str
 
 
 class ClockOut(BaseModel):
@@ -23,13 +32,170 @@ class ClockOut(BaseModel):
     unit_id: str
     policy: str
     started_at: datetime
+    scope: str  # assignment or ticket
+    round: int
+    role: str
+    status: str  # open, done, returned, redispatched, closed
+    extension_days: int
+    time_zone: str
     timers: list[TimerOut]
 
 
-class OverdueOut(BaseModel):
+class DeadlineOut(BaseModel):
     ticket_id: str
+    clock_id: str
+    scope: str
     assignment_id: str
     unit_id: str
+    area_code: str | None
     stage: str
     due_at: datetime
     fired_at: datetime | None
+
+
+# The overdue list keeps its first name.
+OverdueOut = DeadlineOut
+
+
+class ExtensionOut(BaseModel):
+    id: str
+    ticket_id: str
+    assignment_id: str
+    unit_id: str
+    requested_days: int
+    reason: str
+    requested_at: datetime
+    status: str  # pending, approved, refused, lapsed (the ticket closed first)
+    days: int
+    note: str | None
+    decided_at: datetime | None
+    complete_by_before: datetime | None
+    complete_by_after: datetime | None
+
+
+class DecisionIn(BaseModel):
+    approve: bool
+    days: int | None = Field(
+        default=None, description="working days granted; default: as requested"
+    )
+    note: str | None = Field(default=None, max_length=255)
+
+
+class CaseOut(BaseModel):
+    id: str
+    ticket_id: str
+    reason: str
+    level: str
+    status: str
+    unit_id: str | None
+    area_code: str | None
+    matter: str | None
+    related_ticket_ids: list[str]
+    opened_at: datetime
+    last_activity_at: datetime
+    escalated_at: datetime | None
+    next_escalation_at: datetime | None
+    resolved_at: datetime | None
+    resolution: str | None
+
+
+class ResolveIn(BaseModel):
+    note: str = Field(min_length=1, max_length=255)
+
+
+class TicketSlaOut(BaseModel):
+    ticket_id: str
+    round: int
+    status: str
+    dispatch_count: int
+    expected_completion: datetime | None  # the current round's ticket deadline (citizen-facing)
+    ticket_clocks: list[ClockOut]
+    clocks: list[ClockOut]
+    history: list[HistoryOut]
+    extensions: list[ExtensionOut]
+    supervision: list[CaseOut]
+
+
+class LimitIn(BaseModel):
+    amount: float
+    unit: str = Field(description="hours, working_hours or working_days")
+
+
+class ReminderIn(BaseModel):
+    fraction: float | None = Field(default=None, description="share of the budget, 0 < f < 1")
+    hours_before: float | None = Field(default=None, description="calendar hours before")
+
+
+class PolicyIn(BaseModel):
+    name: str = Field(default="", max_length=64)
+    urgency: str | None = None
+    kind: str | None = None
+    category: str | None = Field(default=None, max_length=128)
+    unit_class: str | None = None
+    sign: LimitIn
+    response: LimitIn
+    completion: LimitIn
+    reminders: list[ReminderIn] = Field(
+        default_factory=lambda: [ReminderIn(fraction=0.5), ReminderIn(fraction=0.8)]
+    )
+    effective_from: AwareDatetime | None = Field(default=None, description="default: now")
+
+
+class LimitOut(BaseModel):
+    amount: float
+    unit: str
+
+
+class PolicyOut(BaseModel):
+    code: str
+    version: int
+    name: str
+    urgency: str | None
+    kind: str | None
+    category: str | None
+    unit_class: str | None
+    sign: LimitOut
+    response: LimitOut
+    completion: LimitOut
+    reminders: list[ReminderIn]
+    effective_from: datetime
+    retired: bool
+    builtin: bool
+    in_force: bool
+    recomputed_clocks: int | None = None
+
+
+class PeriodIn(BaseModel):
+    start: time
+    end: time
+
+
+class WorkingHoursIn(BaseModel):
+    periods: list[PeriodIn]
+
+
+class YearIn(BaseModel):
+    holidays: list[date] = Field(description="official holidays (放假) of the year")
+    make_up_days: list[date] = Field(default_factory=list, description="调休 working weekend days")
+    note: str = Field(default="", max_length=255)
+
+
+class DayIn(BaseModel):
+    working: bool
+    note: str = Field(default="", max_length=128)
+
+
+class OverrideOut(BaseModel):
+    day: date
+    working: bool
+    note: str
+
+
+class YearOut(BaseModel):
+    year: int
+    source: str  # loaded (through the API), package (chinesecalendar), weekdays (no schedule)
+    holidays: list[date]
+    make_up_days: list[date]
+    overrides: list[OverrideOut]
+    working_hours: list[PeriodIn]
+    recomputed_clocks: int | None = None

@@ -27,7 +27,8 @@ async def test_deadlines_follow_the_working_day_calendar(client: httpx.AsyncClie
         return list(r.json())
 
     (first, *_) = await eventually(clocks, what="clocks")
-    due = {t["stage"]: t["due_at"] for t in first["timers"]}
+    # Reminders (提前提醒) share the list of timers; the deadlines are the `deadline` kind.
+    due = {t["stage"]: t["due_at"] for t in first["timers"] if t["kind"] == "deadline"}
     # Dispatched Monday 2026-11-23 10:00: 1 working day → end of Tue 24th; 5 → end of Mon 30th.
     assert due == {
         "sign": "2026-11-25T00:00:00+08:00",
