@@ -1,135 +1,412 @@
-"""analytics' use cases: project events into fact rows; compute rates over them."""
+"""analytics' use cases: fold events into facts and aggregates; answer figures, rankings, hot
+topics and reports from the aggregates."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics import rates
+from analytics import aggregates, domain, rankings, rates, topics
+from analytics.aggregates import Filters
 from analytics.config import settings
-from analytics.models import AssignmentFact, TicketFact
-from shared.clock import aware
+from analytics.facts import (
+    ASSIGNMENT_FIELDS,
+    PROJECTED,
+    TICKET_FIELDS,
+    AssignmentState,
+    Exclusions,
+    History,
+    TicketState,
+    contributions,
+    delta,
+    derive,
+    fold,
+)
+from analytics.models import AssignmentFact, DailyAggregate, StoredEvent, TicketFact, Unit
+from analytics.rates import MetricConfig, Tally
+from shared.errors import InvalidInput
 from shared.events import Envelope
 
-
-async def _ticket(session: AsyncSession, ticket_id: str) -> TicketFact:
-    fact = await session.get(TicketFact, ticket_id)
-    if fact is None:
-        fact = TicketFact(ticket_id=ticket_id, dispatch_count=0)
-        session.add(fact)
-    return fact
+__all__ = ["PROJECTED", "project"]
 
 
-async def _assignment(session: AsyncSession, assignment_id: str) -> AssignmentFact:
-    fact = await session.get(AssignmentFact, assignment_id)
-    if fact is None:
-        fact = AssignmentFact(assignment_id=assignment_id)
-        session.add(fact)
-    return fact
-
-
-async def project(session: AsyncSession, event: Envelope) -> None:
-    """Fold one event into the fact rows. Each event sets only its own fields, so events of
-    different producers may arrive in any order and give the same rows."""
-    p: dict[str, Any] = event.payload
-    at = event.occurred_at
-    if event.type == "ticket.received":
-        t = await _ticket(session, event.ticket_id)
-        t.received_at = at
-        t.channel, t.kind, t.category = p["channel"], p["kind"], p["category"]
-        t.urgency, t.area_code = p["urgency"], p["area_code"]
-    elif event.type == "ticket.dispatched":
-        a = await _assignment(session, p["assignment_id"])
-        a.ticket_id, a.unit_id, a.role, a.dispatched_at = (
-            event.ticket_id,
-            p["unit_id"],
-            p["role"],
-            at,
-        )
-        t = await _ticket(session, event.ticket_id)
-        t.dispatch_count = max(t.dispatch_count or 0, p["dispatch_count"])
-        if p["role"] == "lead":
-            t.lead_unit_id = p["unit_id"]
-    elif event.type == "assignment.signed":
-        (await _assignment(session, p["assignment_id"])).signed_at = at
-    elif event.type == "assignment.contacted":
-        (await _assignment(session, p["assignment_id"])).contacted_at = at
-    elif event.type == "assignment.replied":
-        (await _assignment(session, p["assignment_id"])).replied_at = at
-    elif event.type == "sla.clock_started":
-        a = await _assignment(session, p["assignment_id"])
-        a.sign_by = datetime.fromisoformat(p["sign_by"])
-        a.respond_by = datetime.fromisoformat(p["respond_by"])
-        a.complete_by = datetime.fromisoformat(p["complete_by"])
-    elif event.type == "ticket.replied":
-        (await _ticket(session, event.ticket_id)).replied_at = at
-    elif event.type == "callback.completed":
-        t = await _ticket(session, event.ticket_id)
-        t.callback_at, t.solved, t.satisfaction = at, p["solved"], p["satisfaction"]
-    elif event.type == "ticket.closed":
-        (await _ticket(session, event.ticket_id)).closed_at = at
-
-
-PROJECTED = (
-    "ticket.received",
-    "ticket.dispatched",
-    "assignment.signed",
-    "assignment.contacted",
-    "assignment.replied",
-    "sla.clock_started",
-    "ticket.replied",
-    "callback.completed",
-    "ticket.closed",
-)
-
-
-def rate_config() -> rates.RateConfig:
+def metric_config() -> MetricConfig:
     s = settings()
-    return rates.RateConfig(
+    return MetricConfig(
         version=s.rates_config_version,
         partly_solved_weight=s.partly_solved_weight,
         basically_satisfied_weight=s.basically_satisfied_weight,
+        composite_weights=dict(s.composite_weights),
     )
 
 
-def _opt(value: datetime | None) -> datetime | None:
-    return aware(value) if value else None
+rate_config = metric_config  # the first slice's name
 
 
-async def three_rates(
-    session: AsyncSession, *, start: datetime, end: datetime, unit_id: str | None
-) -> dict[str, rates.Rate]:
-    leads = select(AssignmentFact).where(
-        AssignmentFact.role == "lead",
-        AssignmentFact.dispatched_at >= start,
-        AssignmentFact.dispatched_at < end,
+def exclusions() -> Exclusions:
+    s = settings()
+    return Exclusions(close_reasons=tuple(s.excluded_close_reasons), kinds=tuple(s.excluded_kinds))
+
+
+def directory() -> domain.Directory:
+    return domain.load_directory(settings().directory_file)
+
+
+# --- projection -------------------------------------------------------------------------
+
+
+async def load_history(session: AsyncSession, ticket_id: str) -> History:
+    row = await session.get(TicketFact, ticket_id)
+    ticket = (
+        TicketState(**{n: getattr(row, n) for n in TICKET_FIELDS})
+        if row
+        else TicketState(ticket_id)
     )
-    verdicts = select(TicketFact).where(
-        TicketFact.callback_at >= start,
-        TicketFact.callback_at < end,
-        TicketFact.solved.is_not(None),
+    rows = (
+        await session.scalars(select(AssignmentFact).where(AssignmentFact.ticket_id == ticket_id))
+    ).all()
+    return History(
+        ticket,
+        {
+            a.assignment_id: AssignmentState(**{n: getattr(a, n) for n in ASSIGNMENT_FIELDS})
+            for a in rows
+        },
     )
-    if unit_id:
-        leads = leads.where(AssignmentFact.unit_id == unit_id)
-        verdicts = verdicts.where(TicketFact.lead_unit_id == unit_id)
-    lead_rows = (await session.scalars(leads)).all()
-    verdict_rows = (await session.scalars(verdicts)).all()
-    config = rate_config()
-    vs = [rates.Verdict(v.solved or "", v.satisfaction or "") for v in verdict_rows]
-    return {
-        "response": rates.response_rate(
-            rates.LeadAssignment(
-                dispatched_at=aware(a.dispatched_at) if a.dispatched_at else start,
-                signed_at=_opt(a.signed_at),
-                contacted_at=_opt(a.contacted_at),
-                sign_by=_opt(a.sign_by),
-                respond_by=_opt(a.respond_by),
-            )
-            for a in lead_rows
-        ),
-        "resolution": rates.resolution_rate(vs, config),
-        "satisfaction": rates.satisfaction_rate(vs, config),
+
+
+async def save_history(session: AsyncSession, h: History) -> None:
+    row = await session.get(TicketFact, h.ticket.ticket_id)
+    if row is None:
+        row = TicketFact(ticket_id=h.ticket.ticket_id)
+        session.add(row)
+    for n in TICKET_FIELDS:
+        setattr(row, n, getattr(h.ticket, n))
+    for a in h.assignments.values():
+        arow = await session.get(AssignmentFact, a.assignment_id)
+        if arow is None:
+            arow = AssignmentFact(assignment_id=a.assignment_id)
+            session.add(arow)
+        for n in ASSIGNMENT_FIELDS:
+            setattr(arow, n, getattr(a, n))
+
+
+async def learn_unit(session: AsyncSession, unit_id: str, name: str | None) -> None:
+    unit = await session.get(Unit, unit_id)
+    cls = domain.unit_class(unit_id, name, directory())
+    if unit is None:
+        session.add(Unit(unit_id=unit_id, name=name, unit_class=cls))
+    elif name and (unit.name != name or unit.unit_class != cls):
+        unit.name, unit.unit_class = name, cls
+
+
+async def apply(session: AsyncSession, event: Envelope) -> None:
+    """Fold one event into its ticket's facts and add the change to the aggregates."""
+    before = await load_history(session, event.ticket_id)
+    after = derive(fold(before, event), exclusions())
+    await save_history(session, after)
+    await aggregates.add(session, delta(contributions(before), contributions(after)))
+    if event.type == "ticket.dispatched":
+        await learn_unit(session, event.payload["unit_id"], event.payload.get("unit_name"))
+
+
+async def project(session: AsyncSession, event: Envelope) -> None:
+    """The handler for every consumed event (inside the inbox transaction): keep the event for
+    rebuilds, then fold it in."""
+    session.add(
+        StoredEvent(
+            event_id=str(event.event_id),
+            type=event.type,
+            ticket_id=event.ticket_id,
+            occurred_at=event.occurred_at,
+            body=event.model_dump_json(),
+        )
+    )
+    await apply(session, event)
+
+
+# --- units, areas and filters --------------------------------------------------------------
+
+
+async def units(session: AsyncSession) -> dict[str, tuple[str | None, str]]:
+    """Every unit analytics knows: unit id → (name, class), from events and the directory."""
+    d = directory()
+    known: dict[str, tuple[str | None, str]] = {
+        uid: (d.unit_names.get(uid), domain.unit_class(uid, None, d)) for uid in d.unit_kinds
     }
+    for u in (await session.scalars(select(Unit))).all():
+        known[u.unit_id] = (u.name or known.get(u.unit_id, (None, ""))[0], u.unit_class)
+    return known
+
+
+async def area_known(session: AsyncSession, code: str) -> bool:
+    if code in directory().areas:
+        return True
+    c = DailyAggregate.__table__.c
+    found = await session.scalar(select(c.area_code).where(c.area_code.like(f"{code}%")).limit(1))
+    return found is not None
+
+
+@dataclass(frozen=True)
+class Query:
+    """A validated figures query."""
+
+    first: date
+    last: date
+    filters: Filters = field(default_factory=Filters)
+    unit_class: str | None = None
+
+
+async def make_filters(
+    session: AsyncSession,
+    *,
+    unit_id: str | None,
+    unit_class: str | None,
+    area_code: str | None,
+    category: str | None,
+    channel: str | None,
+) -> Filters:
+    """Check the filters against what analytics knows; unknown units or areas are bad input."""
+    known = await units(session)
+    ids: list[str] | None = None
+    if unit_id is not None:
+        if unit_id not in known:
+            raise InvalidInput(f"unit_id: no unit '{unit_id}' is known.", field="unit_id")
+        ids = [unit_id]
+    if unit_class is not None:
+        if unit_class not in domain.UNIT_CLASSES:
+            raise InvalidInput(
+                f"unit_class: '{unit_class}' is not one of {', '.join(domain.UNIT_CLASSES)}.",
+                field="unit_class",
+            )
+        in_class = [u for u, (_, cls) in known.items() if cls == unit_class]
+        ids = [u for u in ids if u in in_class] if ids is not None else in_class
+    if area_code is not None and not await area_known(session, area_code):
+        raise InvalidInput(f"area: no area '{area_code}' is known.", field="area")
+    return Filters(unit_ids=ids, area_code=area_code, category=category, channel=channel)
+
+
+# --- figures --------------------------------------------------------------------------------
+
+
+def figures(tally: Tally, config: MetricConfig) -> dict[str, Any]:
+    """Every rate, the average handling time, the composite score and the counts."""
+    all_rates = rates.all_rates(tally, config)
+    return {
+        **all_rates,
+        "average_handling_days": rates.average_handling_days(tally),
+        "composite_score": rates.composite_score(all_rates, config),
+        "counts": tally,
+    }
+
+
+_STORED_FOR = {
+    "unit": "unit_id",
+    "unit_class": "unit_id",
+    "area": "area_code",
+    "district": "area_code",
+    "street": "area_code",
+    "category": "category",
+    "top_category": "category",
+    "channel": "channel",
+}
+
+
+async def grouped(
+    session: AsyncSession,
+    *,
+    first: date,
+    last: date,
+    filters: Filters,
+    group_by: Sequence[str],
+) -> list[tuple[dict[str, Any], Tally]]:
+    """Σ counts over the period, grouped by `group_by` (stored or derived fields)."""
+    stored = sorted(
+        {_STORED_FOR.get(g, "day") for g in group_by},
+    )
+    rows = await aggregates.sums(session, first=first, last=last, filters=filters, by=stored)
+    if not group_by:
+        return rows
+    known = await units(session) if {"unit", "unit_class"} & set(group_by) else {}
+    d = directory()
+    folded: dict[tuple[Any, ...], tuple[dict[str, Any], Tally]] = {}
+    for row, tally in rows:
+        key: dict[str, Any] = {}
+        for g in group_by:
+            if g == "unit":
+                key["unit_id"] = row["unit_id"] or None
+                key["unit_name"] = known.get(row["unit_id"], (None, ""))[0]
+            elif g == "unit_class":
+                key["unit_class"] = known.get(row["unit_id"], (None, None))[1]
+            elif g == "area":
+                key["area_code"] = row["area_code"] or None
+                key["area_name"] = d.area_name(row["area_code"]) if row["area_code"] else None
+            elif g in ("district", "street"):
+                code = d.area_at_level(row["area_code"], g) if row["area_code"] else None
+                key[g] = code
+                key[f"{g}_name"] = d.area_name(code) if code else None
+            elif g == "category":
+                key["category"] = row["category"] or None
+            elif g == "top_category":
+                key["top_category"] = domain.top_category(row["category"]) or None
+            elif g == "channel":
+                key["channel"] = row["channel"] or None
+            else:
+                start = domain.period_start(row["day"], g)
+                key["period"] = domain.period_label(start, g)
+                key["period_from"] = max(start, first)
+                key["period_to"] = min(domain.period_end(start, g), last)
+        k = tuple(sorted((n, str(v)) for n, v in key.items()))
+        prior = folded.get(k)
+        folded[k] = (key, prior[1] + tally if prior else tally)
+    return sorted(folded.values(), key=lambda kv: tuple(str(v) for v in kv[0].values()))
+
+
+async def period_tally(session: AsyncSession, first: date, last: date, filters: Filters) -> Tally:
+    ((_, tally),) = await aggregates.sums(session, first=first, last=last, filters=filters)
+    return tally
+
+
+# --- rankings -------------------------------------------------------------------------------
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    first = month.replace(day=1)
+    return first, domain.period_end(first, "month")
+
+
+async def unit_tallies(
+    session: AsyncSession, first: date, last: date, unit_class: str | None
+) -> dict[str, Tally]:
+    known = await units(session)
+    rows = await aggregates.sums(
+        session, first=first, last=last, filters=Filters(), by=("unit_id",)
+    )
+    return {
+        row["unit_id"]: tally
+        for row, tally in rows
+        if row["unit_id"]
+        and (unit_class is None or known.get(row["unit_id"], ("", ""))[1] == unit_class)
+    }
+
+
+async def ranking(
+    session: AsyncSession, *, first: date, last: date, unit_class: str | None, metric: str
+) -> list[rankings.Ranked]:
+    tallies = await unit_tallies(session, first, last, unit_class)
+    return rankings.rank_units(tallies, metric, metric_config())
+
+
+async def flagged(
+    session: AsyncSession, *, month: date, unit_class: str | None, metric: str, n: int, months: int
+) -> tuple[list[str], list[tuple[date, list[rankings.Ranked]]]]:
+    """末位约谈: units in the bottom n of their class in each of `months` months to `month`."""
+    history: list[tuple[date, list[rankings.Ranked]]] = []
+    start = month.replace(day=1)
+    for _ in range(months):
+        first, last = month_bounds(start)
+        ranked = await ranking(
+            session, first=first, last=last, unit_class=unit_class, metric=metric
+        )
+        history.append((first, rankings.bottom(ranked, n)))
+        start = (first - timedelta(days=1)).replace(day=1)
+    history.reverse()
+    units_flagged = rankings.flagged_for_talks([{r.unit_id for r in b} for _, b in history])
+    return sorted(units_flagged), history
+
+
+# --- hot topics --------------------------------------------------------------------------
+
+
+async def topic_counts(
+    session: AsyncSession,
+    first: date,
+    last: date,
+    *,
+    category_level: int,
+    area_level: str | None,
+    filters: Filters,
+) -> dict[tuple[str, str], int]:
+    rows = await aggregates.sums(
+        session, first=first, last=last, filters=filters, by=("category", "area_code")
+    )
+    d = directory()
+    out: dict[tuple[str, str], int] = {}
+    for row, tally in rows:
+        cat = domain.category_at_level(row["category"], category_level)
+        area = d.area_at_level(row["area_code"], area_level) if area_level else row["area_code"]
+        if tally.received:
+            out[(cat, area)] = out.get((cat, area), 0) + tally.received
+    return out
+
+
+async def hot_topics(
+    session: AsyncSession,
+    *,
+    first: date,
+    granularity: str,
+    category_level: int,
+    area_level: str | None,
+    filters: Filters,
+) -> list[topics.Topic]:
+    last = domain.period_end(first, granularity)
+    args = {"category_level": category_level, "area_level": area_level, "filters": filters}
+    current = await topic_counts(session, first, last, **args)  # type: ignore[arg-type]
+    history = []
+    start = first
+    for _ in range(settings().baseline_periods):
+        start, end = domain.previous_period(start, granularity)
+        history.append(await topic_counts(session, start, end, **args))  # type: ignore[arg-type]
+    previous = history[0] if history else {}
+    return topics.topics(current, previous, history)
+
+
+async def monthly_problem(
+    session: AsyncSession, *, month: date, category_level: int, area_level: str | None
+) -> list[topics.Candidate]:
+    """每月一题 candidates for the month: repeats from the facts (same citizen, same topic),
+    unsolved verdicts from the aggregates."""
+    first, last = month_bounds(month)
+    start, end = domain.period_bounds(first, last)
+    d = directory()
+
+    def topic(category: str | None, area: str | None) -> tuple[str, str]:
+        cat = domain.category_at_level(category or "", category_level)
+        code = area or ""
+        return cat, (d.area_at_level(code, area_level) if area_level and code else code)
+
+    rows = (
+        await session.execute(
+            select(
+                TicketFact.category,
+                TicketFact.area_code,
+                TicketFact.citizen_ref,
+                func.count().label("n"),
+            )
+            .where(
+                TicketFact.received_at >= start,
+                TicketFact.received_at < end,
+                TicketFact.citizen_ref.is_not(None),
+                TicketFact.excluded.is_(False),
+            )
+            .group_by(TicketFact.category, TicketFact.area_code, TicketFact.citizen_ref)
+        )
+    ).all()
+    per_citizen: dict[tuple[str, str, str], int] = {}
+    for category, area, citizen, n in rows:
+        cat, code = topic(category, area)
+        citizen = citizen or ""
+        per_citizen[(cat, code, citizen)] = per_citizen.get((cat, code, citizen), 0) + n
+    unsolved: dict[tuple[str, str], int] = {}
+    tickets: dict[tuple[str, str], int] = {}
+    for row, tally in await aggregates.sums(
+        session, first=first, last=last, filters=Filters(), by=("category", "area_code")
+    ):
+        k = topic(row["category"], row["area_code"])
+        unsolved[k] = unsolved.get(k, 0) + tally.unsolved + tally.partly_solved
+        tickets[k] = tickets.get(k, 0) + tally.received
+    return topics.monthly_problem_candidates(per_citizen, unsolved, tickets)
