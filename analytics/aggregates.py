@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +35,17 @@ async def add(session: AsyncSession, deltas: Mapping[Key, Tally]) -> None:
             set_={n: TABLE.c[n] + statement.excluded[n] for n in COUNT_NAMES},
         )
         await session.execute(statement)
+    # A ticket that moves (its lead unit learned, its callback redone) leaves rows at zero
+    # behind: drop them, so the table holds exactly what a rebuild would write.
+    emptied = [key for key, tally in deltas.items() if any(v < 0 for v in tally.as_dict().values())]
+    if emptied:
+        c = TABLE.c
+        await session.execute(
+            TABLE.delete().where(
+                tuple_(*(c[n] for n in STORED)).in_([tuple(k) for k in emptied]),
+                *(c[n] == 0 for n in COUNT_NAMES),
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -80,9 +91,6 @@ async def sums(
     out: list[tuple[dict[str, Any], Tally]] = []
     for row in (await session.execute(statement)).mappings():
         key = {name: row[name] for name in by}
-        values: dict[str, Any] = {
-            n: (float(row[n]) if n == "handling_days" else int(row[n] or 0)) for n in COUNT_NAMES
-        }
-        tally = Tally(**values)
+        tally = Tally(**{n: int(row[n] or 0) for n in COUNT_NAMES})
         out.append((key, tally))
     return out

@@ -350,7 +350,7 @@ def contributions(h: History) -> dict[Key, Tally]:
             not_callable=int(t.callback_status == "not_callable"),
             unreachable=int(t.callback_status == "unreachable"),
             handling_count=int(t.handling_days is not None),
-            handling_days=t.handling_days or 0.0,
+            handling_seconds=round((t.handling_days or 0.0) * 86400),
             supervised=int(t.supervised_count > 0),
         ),
     )

@@ -145,9 +145,6 @@ class DailyAggregate(Base):
         Column("area_code", String(32), primary_key=True),
         Column("category", String(200), primary_key=True),
         Column("channel", String(32), primary_key=True),
-        *(
-            Column(name, Float if name == "handling_days" else Integer, nullable=False, default=0)
-            for name in COUNT_NAMES
-        ),
+        *(Column(name, BigInteger, nullable=False, default=0) for name in COUNT_NAMES),
         Index("ix_analytics_daily_unit_day", "unit_id", "day"),
     )

@@ -72,7 +72,7 @@ class Tally:
     not_callable: int = 0  # anonymous or declined callback (excluded from coverage)
     unreachable: int = 0  # every callback attempt failed (no verdict)
     handling_count: int = 0  # completed dispatched tickets with a handling time
-    handling_days: float = 0.0  # their working days from first dispatch to the latest reply
+    handling_seconds: int = 0  # their working time from first dispatch to the latest reply
     supervised: int = 0  # put under supervision (督办) at least once
     # Assignment cohort: dated by the dispatch of the assignment; the unit is its unit.
     assignments: int = 0  # every assignment dispatched, lead or assisting
@@ -192,9 +192,9 @@ def callback_coverage(t: Tally) -> Rate:
 def average_handling_days(t: Tally) -> Average:
     """平均办理时长 = Σ working days from first dispatch to the latest reply / tickets.
     Over completed dispatched tickets (answered on the spot excluded). Working days follow the
-    Chinese calendar (holidays and make-up days), counted in fractions of a day. Period date:
-    the ticket's receipt."""
-    return Average(round(t.handling_days, 6), t.handling_count)
+    Chinese calendar (holidays and make-up days), counted in fractions of a day (summed as
+    whole seconds, so totals are exact). Period date: the ticket's receipt."""
+    return Average(round(t.handling_seconds / 86400, 6), t.handling_count)
 
 
 RATE_NAMES = (

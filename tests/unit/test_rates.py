@@ -62,7 +62,7 @@ def test_the_other_rates() -> None:
         coordinated_solved=2,
         coordinated_partly_solved=1,
         handling_count=4,
-        handling_days=7.0,
+        handling_seconds=7 * 86400,
     )
     assert on_time_completion_rate(t).value == 0.75
     assert reopen_rate(t).value == 0.2
