@@ -221,7 +221,7 @@ def unit_class_of(unit_id: str, unit_name: str) -> str:
     enterprise, otherwise city."""
     if "社区" in unit_name or unit_name.endswith("村") or "村委会" in unit_name:
         return "community"
-    if "街道" in unit_name or "乡" in unit_name or "镇" in unit_name:
+    if "街道" in unit_name or unit_name.endswith(("乡", "镇")) or "镇人民政府" in unit_name:
         return "street"
     if "公司" in unit_name or "集团" in unit_name:
         return "enterprise"

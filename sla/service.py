@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import Principal, Role
@@ -380,11 +380,29 @@ async def _start_ticket_clock(
     return clock
 
 
+async def _stop_timers(
+    session: AsyncSession, clock_id: str, at: datetime, stages: Sequence[str] | None = None
+) -> None:
+    """Stop the armed timers of a clock's stages and record a late finish on fired deadlines.
+    Single conditional statements, so a concurrent firer and a stop never both win."""
+    armed = update(Timer).where(Timer.clock_id == clock_id, Timer.state == "armed")
+    late = update(Timer).where(
+        Timer.clock_id == clock_id,
+        Timer.state == "fired",
+        Timer.kind == "deadline",
+        Timer.stopped_at.is_(None),
+    )
+    if stages is not None:
+        armed = armed.where(Timer.stage.in_(stages))
+        late = late.where(Timer.stage.in_(stages))
+    options = {"synchronize_session": False}
+    await session.execute(armed.values(state="stopped", stopped_at=at).execution_options(**options))
+    await session.execute(late.values(stopped_at=at).execution_options(**options))
+
+
 async def _stop_clock(session: AsyncSession, clock: Clock, at: datetime, status: str) -> None:
     """Stop every open timer of a clock (returned, re-dispatched, closed); fired stay fired."""
-    for t in await _timers(session, clock.id):
-        if t.state == "armed":
-            t.state, t.stopped_at = "stopped", at
+    await _stop_timers(session, clock.id, at)
     clock.status, clock.closed_at = status, at
     _history(session, clock, at, status)
 
@@ -398,14 +416,7 @@ async def stop_stage(session: AsyncSession, event: Envelope) -> None:
         log.warning("sla: %s for unknown assignment %s", event.type, event.payload["assignment_id"])
         return
     at = event.occurred_at
-    timers = await _timers(session, clock.id)
-    for t in timers:
-        if t.stage not in stages:
-            continue
-        if t.state == "armed":
-            t.state, t.stopped_at = "stopped", at
-        elif t.kind == "deadline" and t.stopped_at is None:
-            t.stopped_at = at
+    await _stop_timers(session, clock.id, at, stages)
     _history(session, clock, at, "stopped", ", ".join(stages))
     if "completion" in stages and clock.status == "open":
         clock.status, clock.closed_at = "done", at
@@ -418,11 +429,7 @@ async def on_ticket_replied(session: AsyncSession, event: Envelope) -> None:
     round_ = int(event.payload.get("round", 1))
     clock = await session.get(Clock, f"T{event.ticket_id}-R{round_}")
     if clock is not None and clock.status == "open":
-        for t in await _timers(session, clock.id):
-            if t.state == "armed":
-                t.state, t.stopped_at = "stopped", event.occurred_at
-            elif t.kind == "deadline" and t.stopped_at is None:
-                t.stopped_at = event.occurred_at
+        await _stop_timers(session, clock.id, event.occurred_at)
         clock.status, clock.closed_at = "done", event.occurred_at
         _history(session, clock, event.occurred_at, "stopped", "completion (ticket replied)")
     await resolve_cases(
@@ -540,13 +547,26 @@ async def fire_due_timers(sessionmaker: async_sessionmaker[AsyncSession], clock:
             return emitted
 
 
+async def _claim(session: AsyncSession, timer: Timer, state: str, now: datetime) -> bool:
+    """Move an armed timer to `state`; False if someone else (another replica, a stop) did
+    first. The conditional update is what makes firing exactly-once on every database."""
+    result = await session.execute(
+        update(Timer)
+        .where(Timer.id == timer.id, Timer.state == "armed")
+        .values(state=state, fired_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 async def _fire(session: AsyncSession, timer: Timer, owner: Clock, now: datetime) -> int:
     deadline_at = aware(timer.deadline_at or timer.due_at)
     if timer.kind == "reminder":
         if deadline_at <= now:
-            timer.state, timer.fired_at = "skipped", now
+            await _claim(session, timer, "skipped", now)
             return 0
-        timer.state, timer.fired_at = "fired", now
+        if not await _claim(session, timer, "fired", now):
+            return 0
         await outbox.emit(
             session,
             SlaReminder(
@@ -563,7 +583,8 @@ async def _fire(session: AsyncSession, timer: Timer, owner: Clock, now: datetime
         )
         _history(session, owner, now, "reminded", f"{timer.stage} {timer.threshold}")
         return 1
-    timer.state, timer.fired_at = "fired", now
+    if not await _claim(session, timer, "fired", now):
+        return 0
     await outbox.emit(
         session,
         SlaBreached(
@@ -1080,14 +1101,18 @@ def _waits() -> dict[str, int]:
 
 
 async def _emit_supervised(
-    session: AsyncSession, case: SupervisionCase, previous: str | None, at: datetime
+    session: AsyncSession,
+    case: SupervisionCase,
+    previous: str | None,
+    at: datetime,
+    level: str | None = None,
 ) -> None:
     await outbox.emit(
         session,
         TicketSupervised(
             case_id=case.id,
             reason=case.reason,  # type: ignore[arg-type]
-            level=case.level,  # type: ignore[arg-type]
+            level=level or case.level,  # type: ignore[arg-type]
             previous_level=previous,  # type: ignore[arg-type]
             unit_id=case.unit_id,
             related_ticket_ids=json.loads(case.related),
@@ -1204,6 +1229,36 @@ async def escalate_supervision(
                     raised += 1
         if len(cases) < batch:
             return raised
+
+
+async def _escalate(
+    session: AsyncSession, case: SupervisionCase, calendar: cal.WorkingCalendar, now: datetime
+) -> int:
+    """Raise a case one level per wait that ran out, each step dated when its wait ended."""
+    steps: list[tuple[str, str, datetime]] = []
+    level, due = case.level, case.next_escalation_at and aware(case.next_escalation_at)
+    while due is not None and due <= now:
+        higher = supervision.next_level(level)
+        assert higher is not None
+        steps.append((level, higher, due))
+        level, due = higher, supervision.escalation_due(due, higher, calendar, _waits())
+    if not steps:
+        return 0
+    claimed = await session.execute(
+        update(SupervisionCase)
+        .where(
+            SupervisionCase.id == case.id,
+            SupervisionCase.level == case.level,
+            SupervisionCase.status == "open",
+        )
+        .values(level=level, escalated_at=steps[-1][2], next_escalation_at=due)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return 0
+    for previous, higher, at in steps:
+        await _emit_supervised(session, case, previous, at, level=higher)
+    return len(steps)
 
 
 async def resolve_case(
