@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sla.calendar import WorkingCalendar, add_working_days
+from sla.calendar import WorkingCalendar, extend_by_working_days
 
 LEVELS = ("platform", "phone", "on_site", "joint")
 REASONS = ("overdue", "redispatched", "cluster", "unit_complaints")
@@ -42,10 +42,12 @@ def escalation_due(
     calendar: WorkingCalendar,
     waits: Mapping[str, int] = DEFAULT_WAITS,
 ) -> datetime | None:
-    """When a case at `level`, quiet since `since`, rises; None at the top level."""
+    """When a case at `level`, quiet since `since`, rises; None at the top level. The wait
+    counts whole working days after the day of `since` (a case opened at 24:00 waits through
+    the next working day)."""
     if next_level(level) is None:
         return None
-    return add_working_days(since, waits[level], calendar)
+    return extend_by_working_days(since, waits[level], calendar)
 
 
 def matter_key(category: str, area_code: str | None) -> str:
