@@ -66,7 +66,9 @@ async def pipeline(data_dir: Path, n: int) -> tuple[float, float]:
 
             while True:
                 async with sla.sessionmaker() as session:
-                    armed = await session.scalar(select(func.count()).select_from(Clock))
+                    armed = await session.scalar(
+                        select(func.count()).select_from(Clock).where(Clock.scope == "assignment")
+                    )
                 if armed and armed >= 2 * n:  # lead + assisting unit per ticket
                     break
                 await asyncio.sleep(0.02)
