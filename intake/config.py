@@ -2,13 +2,52 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
+    """intake's settings (env prefix `INTAKE_`); defaults are documented in docs/intake.md."""
+
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
+
+    # Same matter (同一诉求): text similarity threshold, and how near two points must be.
+    same_matter_threshold: float = 0.30
+    same_place_metres: float = 300.0
+    # Repeats (重复诉求): the same citizen, the same matter, an open ticket within the window.
+    repeat_window_days: int = 30
+    # The unified form (POST /api/v1/tickets) is what operators and older gateways post; it
+    # links repeats only when this is on (the channel endpoints always do).
+    link_repeats_on_form: bool = False
+    # Clusters (集中诉求): this many different reporters of one matter within the window.
+    cluster_window_days: int = 7
+    cluster_min_reporters: int = 3
+    # Attachments: metadata only (the blob lives in the channel's own store).
+    attachment_types: list[str] = Field(
+        default_factory=lambda: [
+            "image/jpeg",
+            "image/png",
+            "image/webp",
+            "image/heic",
+            "video/mp4",
+            "audio/mpeg",
+            "audio/wav",
+            "application/pdf",
+        ]
+    )
+    attachment_max_bytes: int = 20 * 1024 * 1024
+    attachments_max: int = 9
+    # Open311: api_key → the gateway it stands for. The default key is for development only.
+    open311_api_keys: dict[str, str] = Field(
+        default_factory=lambda: {"dev-open311-key": "open311-dev"}
+    )
+    # Mini-program lookups (number + phone check): at most this many per window, per ticket
+    # number and per client address.
+    lookup_window_seconds: int = 600
+    lookup_max_per_ticket: int = 5
+    lookup_max_per_client: int = 20
 
 
 @lru_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -142,3 +142,225 @@ def check_on_the_spot_answer(kind: str, answer: str | None) -> None:
             f"answer: only a consultation can be answered on the spot, not a '{kind}'.",
             field="answer",
         )
+
+
+# ---------------------------------------------------------------------------- input checks
+
+STATUS_OPEN = frozenset({"received", "dispatched", "in_progress", "reopened", "replied"})
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_category(category: str, known: frozenset[str], field: str = "category") -> None:
+    """The category must be a node of the configured taxonomy (when one is loaded)."""
+    if known and category not in known:
+        raise InvalidInput(
+            f"{field}: '{category}' is not in the taxonomy; use a path such as "
+            f"'城市管理/市容环境/占道经营' (GET /open311/v2/services.json lists the leaves).",
+            field=field,
+        )
+
+
+def check_coordinates(longitude: float | None, latitude: float | None, field: str) -> None:
+    """WGS-84 longitude and latitude, both or neither, in range and not the (0, 0) placeholder."""
+    if longitude is None and latitude is None:
+        return
+    if longitude is None or latitude is None:
+        raise InvalidInput(f"{field}: give both longitude and latitude, or neither.", field=field)
+    if not (-180 <= longitude <= 180) or not (-90 <= latitude <= 90):
+        raise InvalidInput(
+            f"{field}: ({longitude}, {latitude}) is out of range (longitude -180..180, "
+            "latitude -90..90).",
+            field=field,
+        )
+    if longitude == 0 and latitude == 0:
+        raise InvalidInput(f"{field}: (0, 0) is a placeholder, not a location.", field=field)
+
+
+@dataclass(frozen=True)
+class AttachmentRules:
+    types: frozenset[str]
+    max_bytes: int
+    max_count: int
+
+
+def check_attachments(
+    attachments: Sequence[Mapping[str, Any]], rules: AttachmentRules, field: str = "attachments"
+) -> None:
+    """Metadata only: an allowed type, a size within the limit, and a url or sha256."""
+    if len(attachments) > rules.max_count:
+        raise InvalidInput(
+            f"{field}: {len(attachments)} attachments, at most {rules.max_count} allowed.",
+            field=field,
+        )
+    for i, item in enumerate(attachments):
+        where = f"{field}[{i}]"
+        content_type = str(item.get("content_type") or "")
+        if content_type not in rules.types:
+            raise InvalidInput(
+                f"{where}.content_type: '{content_type}' is not allowed; allowed: "
+                f"{', '.join(sorted(rules.types))}.",
+                field=f"{where}.content_type",
+            )
+        size = item.get("size")
+        if not isinstance(size, int) or size <= 0 or size > rules.max_bytes:
+            raise InvalidInput(
+                f"{where}.size: {size!r} bytes; must be 1..{rules.max_bytes}.",
+                field=f"{where}.size",
+            )
+        sha = item.get("sha256")
+        if not item.get("url") and not sha:
+            raise InvalidInput(f"{where}: give its url or its sha256.", field=where)
+        if sha and not SHA256.match(str(sha)):
+            raise InvalidInput(
+                f"{where}.sha256: not a hex SHA-256 digest.", field=f"{where}.sha256"
+            )
+
+
+def title_from(text: str, limit: int = 30) -> str:
+    """A title for channels that send only text (SMS, Weibo): its first sentence, shortened."""
+    first = re.split(r"[。！？!?\n；;]", text.strip(), maxsplit=1)[0].strip() or text.strip()
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------------------- areas by coordinates
+
+
+@dataclass(frozen=True)
+class Boundary:
+    area_code: str
+    level: str
+    ring: tuple[tuple[float, float], ...]  # [(lng, lat), …], closed or not
+
+
+def point_in_ring(lng: float, lat: float, ring: Sequence[tuple[float, float]]) -> bool:
+    """Ray casting (even-odd rule); a point on an edge may fall either side."""
+    inside = False
+    n = len(ring)
+    for i in range(n):
+        x1, y1 = ring[i]
+        x2, y2 = ring[(i + 1) % n]
+        if (y1 > lat) != (y2 > lat):
+            x_cross = x1 + (lat - y1) * (x2 - x1) / (y2 - y1)
+            if lng < x_cross:
+                inside = not inside
+    return inside
+
+
+def area_at(lng: float, lat: float, boundaries: Iterable[Boundary]) -> str | None:
+    """The deepest configured area (grid beats community beats street) containing the point."""
+    best: tuple[int, str] | None = None
+    for boundary in boundaries:
+        if point_in_ring(lng, lat, boundary.ring):
+            key = (LEVEL_DEPTH.get(boundary.level, 0), boundary.area_code)
+            if best is None or key > best:
+                best = key
+    return best[1] if best else None
+
+
+def check_ring(
+    ring: Sequence[Sequence[float]], field: str = "polygon"
+) -> tuple[tuple[float, float], ...]:
+    if len(ring) < 3:
+        raise InvalidInput(f"{field}: a polygon needs at least three points.", field=field)
+    points = []
+    for i, point in enumerate(ring):
+        if len(point) != 2:
+            raise InvalidInput(f"{field}[{i}]: a point is [longitude, latitude].", field=field)
+        check_coordinates(float(point[0]), float(point[1]), f"{field}[{i}]")
+        points.append((float(point[0]), float(point[1])))
+    return tuple(points)
+
+
+# ---------------------------------------------------------------------------- same matter
+
+
+@dataclass(frozen=True)
+class Matter:
+    """What "same matter" compares: category, place and content words."""
+
+    ticket_id: str
+    category: str
+    area_code: str | None
+    terms: tuple[str, ...]
+    longitude: float | None = None
+    latitude: float | None = None
+    citizen_ref: str | None = None
+    received_at: datetime | None = None
+
+
+def same_matter(new: Matter, old: Matter, *, threshold: float, metres: float) -> float | None:
+    """The similarity when `new` and `old` are the same matter (同一诉求), else None: the same
+    category, the same area (or both unresolved), within `metres` where both have coordinates,
+    and text similarity at least `threshold`."""
+    from intake.similarity import haversine_metres, similarity_of_terms
+
+    if new.category != old.category or new.area_code != old.area_code:
+        return None
+    if None not in (new.longitude, new.latitude, old.longitude, old.latitude):
+        distance = haversine_metres(
+            new.longitude,  # type: ignore[arg-type]
+            new.latitude,  # type: ignore[arg-type]
+            old.longitude,  # type: ignore[arg-type]
+            old.latitude,  # type: ignore[arg-type]
+        )
+        if distance > metres:
+            return None
+    score = similarity_of_terms(list(new.terms), list(old.terms))
+    return score if score >= threshold else None
+
+
+def repeat_target(
+    new: Matter, open_tickets: Iterable[Matter], *, threshold: float, metres: float
+) -> tuple[str, float] | None:
+    """The open ticket of the same citizen this report repeats: the most similar one."""
+    if not new.citizen_ref:
+        return None  # an anonymous report cannot be told apart from another person's
+    best: tuple[float, str] | None = None
+    for old in open_tickets:
+        if old.citizen_ref != new.citizen_ref:
+            continue
+        score = same_matter(new, old, threshold=threshold, metres=metres)
+        if score is not None and (best is None or score > best[0]):
+            best = (score, old.ticket_id)
+    return (best[1], best[0]) if best else None
+
+
+def reporter_key(matter: Matter) -> str:
+    """Who reported: the citizen, or for an anonymous report the ticket itself."""
+    return matter.citizen_ref or f"anonymous:{matter.ticket_id}"
+
+
+def cluster_members(
+    new: Matter, open_tickets: Iterable[Matter], *, threshold: float, metres: float
+) -> list[Matter]:
+    """The open tickets of the same matter as `new` (itself excluded), any reporter."""
+    return [
+        old
+        for old in open_tickets
+        if old.ticket_id != new.ticket_id
+        and same_matter(new, old, threshold=threshold, metres=metres) is not None
+    ]
+
+
+def is_cluster(members: Iterable[Matter], min_reporters: int) -> bool:
+    """集中诉求: at least `min_reporters` different people about one matter."""
+    return len({reporter_key(m) for m in members}) >= min_reporters
+
+
+# ---------------------------------------------------------------------------- citizens' view
+
+# Timeline lines a citizen does not see (internal supervision), or sees reworded.
+CITIZEN_HIDDEN = frozenset({"sla.breached", "ticket.cluster_flagged"})
+
+
+def citizen_line(event_type: str, text: str) -> str | None:
+    """A timeline line as the citizen reads it in the mini-program (None: not shown)."""
+    if event_type in CITIZEN_HIDDEN:
+        return None
+    if event_type == "ticket.dispatched":
+        return text.replace("（主办）", "，由其负责办理").replace("（协办）", "，协助办理")
+    if event_type == "assignment.signed":
+        return "承办单位已接单"
+    if event_type == "callback.completed":
+        return "已回访：" + text.removeprefix("回访完成：")
+    return text

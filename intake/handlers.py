@@ -18,3 +18,5 @@ HANDLERS: dict[str, Handler] = {
         "ticket.reopened",
     )
 }
+HANDLERS["sla.clock_started"] = service.record_deadline
+HANDLERS["sla.extension_decided"] = service.record_deadline

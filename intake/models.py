@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import Instant, new_metadata
@@ -42,6 +43,18 @@ class Ticket(Base):
     lead_unit_name: Mapped[str | None] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(Instant(), index=True)
     updated_at: Mapped[datetime] = mapped_column(Instant())
+    # Added with the channel adapters (0002): all optional, so older rows stay valid.
+    longitude: Mapped[float | None] = mapped_column(Float)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    channel_refs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    category_source: Mapped[str | None] = mapped_column(String(16))  # given | suggested
+    classification_reasons: Mapped[list[str] | None] = mapped_column(JSON)
+    terms: Mapped[str | None] = mapped_column(Text)  # content words for "same matter", " "-joined
+    repeat_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cluster_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    lead_assignment_id: Mapped[str | None] = mapped_column(String(64))
+    expected_at: Mapped[datetime | None] = mapped_column(Instant())  # lead's completion deadline
 
 
 class TimelineEntry(Base):
@@ -67,3 +80,83 @@ class Area(Base):
     level: Mapped[str] = mapped_column(String(16))
     parent_code: Mapped[str | None] = mapped_column(String(32))
     aliases: Mapped[str] = mapped_column(Text, default="")  # "|"-separated
+
+
+class Category(Base):
+    """The taxonomy (分类目录), a tree of paths such as 城市管理/市容环境/占道经营. `code` is the
+    short service code Open311 clients use."""
+
+    __tablename__ = "intake_categories"
+
+    path: Mapped[str] = mapped_column(String(200), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    parent_path: Mapped[str | None] = mapped_column(String(200))
+    depth: Mapped[int] = mapped_column(Integer)
+    keywords: Mapped[str] = mapped_column(Text, default="")  # "|"-separated
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class AreaBoundary(Base):
+    """An area's boundary polygon, [[lng, lat], …] (WGS-84), for areas by coordinates."""
+
+    __tablename__ = "intake_area_boundaries"
+
+    area_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))
+    polygon: Mapped[list[list[float]]] = mapped_column(JSON)
+
+
+class Repeat(Base):
+    """A repeat report (重复诉求): the same citizen, the same matter, linked to the open ticket."""
+
+    __tablename__ = "intake_repeats"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("intake_tickets.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    channel_refs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    similarity: Mapped[float] = mapped_column(Float)
+    received_at: Mapped[datetime] = mapped_column(Instant())
+
+
+class Cluster(Base):
+    """A cluster (集中诉求): one matter at one place from several people, flagged for supervision."""
+
+    __tablename__ = "intake_clusters"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    category: Mapped[str] = mapped_column(String(200))
+    area_code: Mapped[str | None] = mapped_column(String(32))
+    ticket_ids: Mapped[list[str]] = mapped_column(JSON)
+    reporters: Mapped[int] = mapped_column(Integer)
+    flagged_at: Mapped[datetime] = mapped_column(Instant())
+    updated_at: Mapped[datetime] = mapped_column(Instant())
+
+
+class IdempotencyRecord(Base):
+    """What a gateway's retry gets back: the key is `key:<principal>:<Idempotency-Key>` or
+    `msg:<channel>:<channel message id>`."""
+
+    __tablename__ = "intake_idempotency"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[str] = mapped_column(String(32))
+    repeat_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(Instant())
+
+
+class AddedInfo(Base):
+    """Information added to an open ticket (补充材料) by the citizen or an operator."""
+
+    __tablename__ = "intake_added_info"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("intake_tickets.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(Instant())

@@ -3,27 +3,52 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import domain, service
+from intake import channels, domain, miniprogram, open311, service
+from intake.config import settings
 from intake.models import Ticket
-from intake.schemas import CitizenOut, TicketIn, TicketOut, TicketSummary, TimelineOut, UnitRef
+from intake.schemas import (
+    BoundaryIn,
+    CategoryScore,
+    CitizenOut,
+    ClassifyIn,
+    ClassifyOut,
+    OperatorInfoIn,
+    RepeatOut,
+    ReportAccepted,
+    TicketIn,
+    TicketOut,
+    TicketSummary,
+    TimelineOut,
+    UnitRef,
+)
 from shared.auth import Principal, Role, require
 from shared.clock import china_time
 from shared.errors import Forbidden, InvalidInput
 from shared.runtime import current_time, session_dependency
-from shared.settings import platform_settings
 
-router = APIRouter(prefix="/api/v1/tickets", tags=["intake"])
+tickets = APIRouter(prefix="/api/v1/tickets", tags=["intake"])
+channel_reports = APIRouter(prefix="/api/v1", tags=["intake"])
 
 Session = Annotated[AsyncSession, Depends(session_dependency("intake"))]
 Now = Annotated[datetime, Depends(current_time)]
 Reporter = Annotated[Principal, Depends(require(Role.GATEWAY, Role.OPERATOR))]
 Reader = Annotated[
     Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.SERVICE, Role.UNIT))
+]
+Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
+Supervisor = Annotated[Principal, Depends(require(Role.SUPERVISOR))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="a gateway's retry with the same key gets the same ticket back",
+    ),
 ]
 
 
@@ -44,15 +69,15 @@ def _summary(ticket: Ticket) -> TicketSummary:
         area_code=ticket.area_code,
         lead_unit=_lead(ticket),
         received_at=china_time(ticket.received_at),
+        repeat_count=ticket.repeat_count or 0,
+        cluster_id=ticket.cluster_id,
     )
 
 
-async def _full(session: AsyncSession, ticket: Ticket, reader: Principal) -> TicketOut:
-    phone = (
-        ticket.citizen_phone
-        if reader.role is Role.OPERATOR
-        else domain.mask_phone(ticket.citizen_phone)
-    )
+async def full_ticket(session: AsyncSession, ticket: Ticket, reader: Principal) -> TicketOut:
+    """The whole ticket; the phone and the channel's ids only for an operator."""
+    operator = reader.role is Role.OPERATOR
+    phone = ticket.citizen_phone if operator else domain.mask_phone(ticket.citizen_phone)
     entries = await service.timeline(session, ticket.id)
     return TicketOut(
         **_summary(ticket).model_dump(exclude={"lead_unit"}),
@@ -65,47 +90,193 @@ async def _full(session: AsyncSession, ticket: Ticket, reader: Principal) -> Tic
         timeline=[
             TimelineOut(at=china_time(e.at), event=e.event_type, text=e.text) for e in entries
         ],
+        longitude=ticket.longitude,
+        latitude=ticket.latitude,
+        attachments=ticket.attachments or [],
+        channel_refs=ticket.channel_refs if operator else None,
+        category_source=ticket.category_source,
+        classification_reasons=ticket.classification_reasons or [],
+        repeats=[
+            RepeatOut(
+                id=r.id,
+                channel=r.channel,
+                title=r.title,
+                description=r.description,
+                similarity=r.similarity,
+                received_at=china_time(r.received_at),
+            )
+            for r in await service.repeats(session, ticket.id)
+        ],
+        expected_at=china_time(ticket.expected_at) if ticket.expected_at else None,
     )
 
 
-@router.post("", status_code=201, response_model=TicketOut)
-async def receive_ticket(report: TicketIn, session: Session, now: Now, who: Reporter) -> TicketOut:
-    """Accept a citizen's report from a channel gateway or an operator (受理). An operator may
-    answer a consultation on the spot (`answer`): it is closed at intake and called back."""
+@tickets.post("", status_code=201, response_model=TicketOut)
+async def receive_ticket(
+    report: TicketIn,
+    session: Session,
+    now: Now,
+    who: Reporter,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> TicketOut:
+    """gateway, operator: accept a citizen's report in the unified form (受理). An operator may
+    answer a consultation on the spot (`answer`): it is closed at intake and called back. A
+    retry with the same `Idempotency-Key` gets the same ticket (200)."""
     if report.answer is not None and who.role is not Role.OPERATOR:
         raise Forbidden("Only an operator answers a consultation on the spot.")
-    async with session.begin():
-        ticket = await service.receive_ticket(
-            session,
-            report,
-            now=now,
-            citizen_ref_secret=platform_settings().citizen_ref_secret,
-            operator=who.subject,
-        )
-    return await _full(session, ticket, who)
+    accepted = await service.accept(
+        session,
+        report,
+        now=now,
+        who=who,
+        idempotency_key=idempotency_key,
+        body=report.model_dump(mode="json"),
+        link_repeats=settings().link_repeats_on_form,
+    )
+    if accepted.replayed or accepted.repeat:
+        response.status_code = 200
+    return await full_ticket(session, accepted.ticket, who)
 
 
-@router.get("/{ticket_id}", response_model=TicketOut)
+@tickets.get("/{ticket_id}", response_model=TicketOut)
 async def get_ticket(ticket_id: str, session: Session, who: Reader) -> TicketOut:
-    """A ticket with its status, lead unit and timeline. A unit sees only tickets it leads."""
+    """operator, supervisor, service, unit: a ticket with its status, lead unit, repeats and
+    timeline. A unit sees only tickets it leads."""
     ticket = await service.get_ticket(session, ticket_id)
     if who.role is Role.UNIT and ticket.lead_unit_id != who.unit_id:
         raise Forbidden("This ticket is not assigned to your unit.")
-    return await _full(session, ticket, who)
+    return await full_ticket(session, ticket, who)
 
 
-@router.get("", response_model=list[TicketSummary])
+@tickets.get("", response_model=list[TicketSummary])
 async def list_tickets(
     session: Session,
     who: Reader,
     status: Annotated[
-        str | None, Query(description="received, dispatched, in_progress, replied, closed")
+        str | None, Query(description="received, dispatched, in_progress, replied, closed …")
     ] = None,
+    channel: Annotated[str | None, Query(max_length=32)] = None,
+    category: Annotated[
+        str | None, Query(max_length=200, description="a taxonomy node: it and all below it")
+    ] = None,
+    area: Annotated[
+        str | None, Query(max_length=32, description="an area code: it and all inside it")
+    ] = None,
+    received_from: Annotated[datetime | None, Query(alias="from")] = None,
+    received_to: Annotated[datetime | None, Query(alias="to")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="text in title/description")] = None,
+    cluster: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[TicketSummary]:
-    """Newest tickets first; a unit sees only the tickets it leads."""
+    """operator, supervisor, service, unit: search tickets, newest first; a unit sees only the
+    tickets it leads."""
     if status is not None and status not in domain.STATUS_TEXT:
         raise InvalidInput(f"status: unknown status '{status}'.", field="status")
-    lead = who.unit_id if who.role is Role.UNIT else None
-    tickets = await service.list_tickets(session, status=status, lead_unit_id=lead, limit=limit)
-    return [_summary(t) for t in tickets]
+    if channel is not None and channel not in channels.NATIVE:
+        raise InvalidInput(f"channel: unknown channel '{channel}'.", field="channel")
+    for name, value in (("from", received_from), ("to", received_to)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput(f"{name}: give a time with its offset (+08:00).", field=name)
+    where = service.TicketFilter(
+        status=status,
+        channel=channel,
+        category=category,
+        area_code=area,
+        received_from=received_from,
+        received_to=received_to,
+        text=q,
+        cluster_id=cluster,
+        lead_unit_id=who.unit_id if who.role is Role.UNIT else None,
+    )
+    found = await service.list_tickets(session, limit=limit, offset=offset, where=where)
+    return [_summary(t) for t in found]
+
+
+@tickets.post("/{ticket_id}/info", response_model=TicketOut)
+async def add_info(
+    ticket_id: str, info: OperatorInfoIn, session: Session, now: Now, who: Operator
+) -> TicketOut:
+    """operator: add information the citizen gave by phone to an open ticket."""
+    async with session.begin():
+        ticket = await service.get_ticket(session, ticket_id)
+        await service.add_info(
+            session,
+            ticket,
+            source="operator",
+            text=info.text,
+            attachments=info.attachments,
+            now=now,
+        )
+    return await full_ticket(session, ticket, who)
+
+
+@channel_reports.post("/channels/{channel}/reports", status_code=201, response_model=ReportAccepted)
+async def receive_channel_report(
+    channel: str,
+    session: Session,
+    now: Now,
+    who: Reporter,
+    response: Response,
+    native: Annotated[Any, Body(description="the channel's own payload, as its system sends it")],
+    idempotency_key: IdempotencyKey = None,
+) -> ReportAccepted:
+    """gateway, operator: a report in its channel's native shape (phone, web, app, wechat, weibo,
+    message_board, mayor_mailbox, sms, opinion, grid, open311). Missing kind or category are
+    suggested from the text. 201: a new ticket; 200: a repeat linked to an open ticket, or a
+    retry (same Idempotency-Key or channel message id) answered as the first time."""
+    async with session.begin():
+        codes = {c.code: c.path for c in await service.categories(session)}
+        taxonomy = await service.taxonomy(session)
+    normalised = channels.normalise(channel, native, categories_by_code=codes)
+    report, context = service.unify(normalised, taxonomy)
+    accepted = await service.accept(
+        session,
+        report,
+        now=now,
+        who=who,
+        context=context,
+        idempotency_key=idempotency_key,
+        body={"channel": channel, "native": native},
+    )
+    if accepted.replayed or accepted.repeat:
+        response.status_code = 200
+    return ReportAccepted(
+        outcome="repeat" if accepted.repeat else "ticket",
+        ticket_id=accepted.ticket.id,
+        repeat_id=accepted.repeat.id if accepted.repeat else None,
+        replayed=accepted.replayed,
+        ticket=await full_ticket(session, accepted.ticket, who),
+    )
+
+
+@channel_reports.post("/classify", response_model=ClassifyOut)
+async def classify_text(body: ClassifyIn, session: Session, who: Reporter) -> ClassifyOut:
+    """gateway, operator: suggest category, urgency and kind from the text, with the reasons;
+    the operator accepts or overrides them in the report."""
+    suggestion = await service.suggest(session, body.title, body.description)
+    return ClassifyOut(
+        category=suggestion.category,
+        urgency=suggestion.urgency,  # type: ignore[arg-type]
+        kind=suggestion.kind,  # type: ignore[arg-type]
+        reasons=suggestion.reasons,
+        alternatives=[CategoryScore(category=c, score=s) for c, s in suggestion.alternatives],
+    )
+
+
+@channel_reports.put("/intake/boundaries", response_model=dict[str, int])
+async def put_boundaries(
+    items: list[BoundaryIn], session: Session, who: Supervisor
+) -> dict[str, int]:
+    """supervisor: configure area boundaries for resolving areas from coordinates."""
+    async with session.begin():
+        count = await service.load_boundaries(session, [i.model_dump() for i in items])
+    return {"loaded": count}
+
+
+router = APIRouter()
+router.include_router(tickets)
+router.include_router(channel_reports)
+router.include_router(miniprogram.router)
+router.include_router(open311.router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -39,6 +39,18 @@ class CitizenIn(BaseModel):
         return self
 
 
+class AttachmentIn(BaseModel):
+    """An attachment's metadata (the file stays in the channel's store): a url or a sha256."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    content_type: str = Field(min_length=1, max_length=100, examples=["image/jpeg"])
+    size: int = Field(description="bytes")
+    url: str | None = Field(default=None, max_length=1000)
+    sha256: str | None = Field(default=None, max_length=64)
+
+
 class TicketIn(BaseModel):
     """A report as a channel gateway posts it."""
 
@@ -52,7 +64,10 @@ class TicketIn(BaseModel):
     description: str = Field(min_length=1, max_length=4000)
     address: str | None = Field(default=None, max_length=300)
     area_code: str | None = Field(default=None, max_length=32)
+    longitude: float | None = Field(default=None, description="WGS-84")
+    latitude: float | None = Field(default=None, description="WGS-84")
     citizen: CitizenIn
+    attachments: list[AttachmentIn] = Field(default_factory=list)
     answer: str | None = Field(
         default=None,
         min_length=1,
@@ -70,6 +85,15 @@ class CitizenOut(BaseModel):
 class UnitRef(BaseModel):
     id: str
     name: str | None
+
+
+class RepeatOut(BaseModel):
+    id: str
+    channel: str
+    title: str
+    description: str
+    similarity: float
+    received_at: datetime
 
 
 class TimelineOut(BaseModel):
@@ -94,6 +118,16 @@ class TicketOut(BaseModel):
     lead_unit: UnitRef | None
     received_at: datetime
     timeline: list[TimelineOut]
+    longitude: float | None = None
+    latitude: float | None = None
+    attachments: list[dict[str, Any]] = []
+    channel_refs: dict[str, Any] | None = None  # operators only: ids in the channel's system
+    category_source: str | None = None  # given, or suggested by intake's classification help
+    classification_reasons: list[str] = []
+    repeat_count: int = 0
+    repeats: list[RepeatOut] = []
+    cluster_id: str | None = None
+    expected_at: datetime | None = None  # the lead unit's completion deadline, once known
 
 
 class TicketSummary(BaseModel):
@@ -106,3 +140,87 @@ class TicketSummary(BaseModel):
     area_code: str | None
     lead_unit: UnitRef | None
     received_at: datetime
+    repeat_count: int = 0
+    cluster_id: str | None = None
+
+
+class ReportAccepted(BaseModel):
+    """What a channel gateway gets back: a new ticket, or a repeat linked to an open one."""
+
+    outcome: Literal["ticket", "repeat"]
+    ticket_id: str
+    repeat_id: str | None = None
+    replayed: bool = False  # a retry (same Idempotency-Key or channel message id)
+    ticket: TicketOut
+
+
+class ClassifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(default="", max_length=100)
+    description: str = Field(min_length=1, max_length=4000)
+
+
+class CategoryScore(BaseModel):
+    category: str
+    score: float
+
+
+class ClassifyOut(BaseModel):
+    """A suggestion the operator accepts or overrides; `reasons` say why."""
+
+    category: str | None
+    urgency: Urgency
+    kind: TicketKind
+    reasons: list[str]
+    alternatives: list[CategoryScore]
+
+
+class LookupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    ticket_id: str = Field(min_length=1, max_length=32)
+    phone: str = Field(min_length=1, max_length=32)
+
+
+class CitizenTimelineOut(BaseModel):
+    at: datetime
+    text: str
+
+
+class CitizenTicketOut(BaseModel):
+    """What a citizen sees of their ticket in the mini-program: plain Chinese, no internals."""
+
+    id: str
+    status: str
+    status_text: str
+    title: str
+    category: str
+    received_at: datetime
+    handled_by: str | None
+    expected_at: datetime | None
+    can_add_info: bool
+    timeline: list[CitizenTimelineOut]
+
+
+class AddInfoIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    phone: str = Field(min_length=1, max_length=32)
+    text: str = Field(min_length=1, max_length=2000)
+    attachments: list[AttachmentIn] = Field(default_factory=list)
+
+
+class OperatorInfoIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    text: str = Field(min_length=1, max_length=2000)
+    attachments: list[AttachmentIn] = Field(default_factory=list)
+
+
+class BoundaryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    area_code: str = Field(min_length=1, max_length=32)
+    level: Literal["district", "street", "community", "grid"]
+    polygon: list[list[float]] = Field(description="[[lng, lat], …], WGS-84")

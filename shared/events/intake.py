@@ -39,3 +39,38 @@ class TicketAnswered(Payload):
 
     answer: str
     answered_by: str  # the operator's staff id
+
+
+@event("ticket.repeat_linked", version=1)
+class RepeatLinked(Payload):
+    """The same citizen reported the same matter again (重复诉求) while the ticket (the envelope's
+    `ticket_id`) is open: linked and counted, not a new ticket and never dispatched again."""
+
+    repeat_id: str
+    channel: str
+    citizen_ref: str | None
+    similarity: float
+    repeat_count: int  # repeats linked to the ticket so far, this one included
+    received_at: AwareDatetime
+
+
+@event("ticket.cluster_flagged", version=1)
+class ClusterFlagged(Payload):
+    """Reports from `reporters` different people about one matter at one place (集中诉求), for
+    supervision. Sent when the cluster forms and again, with the same `cluster_id`, as it grows;
+    the envelope's `ticket_id` is the ticket that formed or grew it."""
+
+    cluster_id: str
+    ticket_ids: list[str]
+    reporters: int
+    category: str
+    area_code: str | None
+
+
+@event("ticket.info_added", version=1)
+class InfoAdded(Payload):
+    """The citizen (mini-program) or an operator added information to an open ticket."""
+
+    source: Literal["citizen", "operator"]
+    text: str
+    attachments: int = 0

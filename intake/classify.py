@@ -1,0 +1,181 @@
+"""Classification help (智能分类): suggest the category, urgency and kind of a report from its
+text, and say why. Pure; an operator accepts or overrides the suggestion.
+
+- Category: every taxonomy node has keywords: its own name, the built-in hotline vocabulary
+  below for names the platform knows, and any keywords configured with the taxonomy. A keyword
+  found in the title counts double. A node's score is the sum over its path (a leaf inherits its
+  parents' evidence); the best score wins, ties going to the shallower node (claim no more than
+  the text says).
+- Urgency: emergency words (燃气泄漏, 着火, 被困 …) make it an emergency; words of long-standing,
+  multi-party matters (多年, 历史遗留 …) make it complex; otherwise ordinary.
+- Kind: cue words for 咨询, 求助, 举报, 建议, 表扬; a complaint otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+# Built-in keywords by taxonomy node name (the last segment of a path).
+KEYWORDS: Mapping[str, tuple[str, ...]] = {
+    "城市管理": ("城管",),
+    "市容环境": ("市容", "脏乱", "卫生死角", "乱贴", "小广告"),
+    "占道经营": ("占道", "摊贩", "小贩", "摆摊", "早市", "夜市", "流动商贩", "出店经营"),
+    "垃圾清运": ("垃圾", "清运", "垃圾桶", "垃圾站", "堆放"),
+    "违法建设": ("违建", "违法建设", "私搭乱建", "加盖", "搭建", "违章"),
+    "城乡建设": ("住建",),
+    "物业管理": ("物业", "业委会", "物业公司"),
+    "物业服务": ("电梯", "保洁", "物业费", "门禁", "停车费", "绿化", "维修不及时"),
+    "维修资金": ("维修资金", "维修基金", "大修基金"),
+    "施工扰民": ("施工", "工地", "打桩", "噪音", "扰民", "渣土车", "夜间施工"),
+    "教育": ("学校", "老师", "学生"),
+    "学前教育": ("幼儿园", "托育", "入园"),
+    "义务教育": ("入学", "小学", "初中", "学区", "转学", "课后服务"),
+    "交通出行": ("交通", "道路", "红绿灯"),
+    "公交": ("公交", "公交车", "站台", "线路", "司机"),
+    "道路停车": ("停车", "乱停", "车位", "占用车位", "违停"),
+    "市场监管": ("商家", "市场"),
+    "消费维权": ("退款", "消费", "商家", "假货", "维权", "退货"),
+    "预付卡": ("预付卡", "储值卡", "会员卡", "跑路", "健身房", "办卡"),
+    "劳动保障": ("社保", "劳动合同", "劳动"),
+    "拖欠薪资": ("工资", "拖欠", "欠薪", "工钱", "讨薪", "农民工"),
+    "公共服务": ("公共服务",),
+    "供暖": ("供暖", "暖气", "不热", "室温", "采暖"),
+    "水电气": ("水电气",),
+    "供水": ("停水", "水压", "自来水", "水质", "供水"),
+    "供电": ("停电", "电压", "供电", "跳闸"),
+    "燃气": ("燃气", "天然气", "煤气", "液化气"),
+}
+
+EMERGENCY_WORDS = (
+    "燃气泄漏",
+    "煤气泄漏",
+    "天然气泄漏",
+    "漏气",
+    "着火",
+    "起火",
+    "火灾",
+    "冒烟",
+    "被困",
+    "困在",
+    "困着",
+    "爆炸",
+    "坍塌",
+    "塌了",
+    "触电",
+    "溺水",
+    "掉进",
+    "井盖丢失",
+    "有人受伤",
+    "生命危险",
+)
+COMPLEX_WORDS = ("多年", "历史遗留", "长期", "多个部门", "多部门", "反复", "一直未解决", "规划")
+KIND_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("praise", ("表扬", "点赞", "感谢", "致谢", "锦旗")),
+    ("report", ("举报", "违法", "非法", "偷排", "黑作坊")),
+    ("suggestion", ("建议", "能否增设", "希望增设", "提议")),
+    ("help", ("求助", "救命", "帮帮", "被困", "救援")),
+    ("consultation", ("咨询", "请问", "怎么办理", "如何办理", "是否可以", "需要什么材料")),
+)
+
+
+@dataclass(frozen=True)
+class CategoryNode:
+    path: str  # 城市管理/市容环境/占道经营
+    keywords: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    category: str | None
+    urgency: str
+    kind: str
+    reasons: list[str] = field(default_factory=list)
+    alternatives: list[tuple[str, float]] = field(default_factory=list)
+    score: float = 0.0
+
+
+def keywords_of(node: CategoryNode) -> tuple[str, ...]:
+    """A node's own name, the built-in vocabulary for that name, and configured keywords."""
+    return tuple(dict.fromkeys((node.name, *KEYWORDS.get(node.name, ()), *node.keywords)))
+
+
+def _evidence(node: CategoryNode, title: str, text: str) -> tuple[float, list[str]]:
+    score, why = 0.0, []
+    for word in keywords_of(node):
+        if word in title:
+            score += 2 * len(word)
+            why.append(f"标题含“{word}”→{node.name}")
+        elif word in text:
+            score += len(word)
+            why.append(f"内容含“{word}”→{node.name}")
+    return score, why
+
+
+def suggest_category(
+    title: str, description: str, taxonomy: Iterable[CategoryNode]
+) -> tuple[str | None, float, list[str], list[tuple[str, float]]]:
+    nodes = {n.path: n for n in taxonomy}
+    own = {path: _evidence(node, title, description) for path, node in nodes.items()}
+    scored: list[tuple[float, int, str, list[str]]] = []
+    for path in nodes:
+        parts = path.split("/")
+        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        total = sum(own[p][0] for p in prefixes if p in own)
+        reasons = [r for p in prefixes if p in own for r in own[p][1]]
+        if total > 0:
+            scored.append((total, -len(parts), path, reasons))
+    if not scored:
+        return None, 0.0, ["没有命中分类关键词，请人工选择分类"], []
+    scored.sort(reverse=True)
+    best = scored[0]
+    alternatives = [(path, score) for score, _, path, _ in scored[1:4]]
+    return best[2], best[0], best[3], alternatives
+
+
+def suggest_urgency(text: str) -> tuple[str, list[str]]:
+    hits = [w for w in EMERGENCY_WORDS if w in text]
+    if hits:
+        return "emergency", [f"含紧急词“{w}”→紧急（马上办）" for w in hits]
+    hits = [w for w in COMPLEX_WORDS if w in text]
+    if hits:
+        return "complex", [f"含“{w}”→复杂（研究办）" for w in hits]
+    return "ordinary", []
+
+
+def suggest_kind(text: str) -> tuple[str, list[str]]:
+    for kind, cues in KIND_CUES:
+        hits = [w for w in cues if w in text]
+        if hits:
+            return kind, [f"含“{w}”→{KIND_NAMES[kind]}" for w in hits]
+    return "complaint", []
+
+
+KIND_NAMES = {
+    "consultation": "咨询",
+    "help": "求助",
+    "complaint": "投诉",
+    "report": "举报",
+    "suggestion": "建议",
+    "praise": "表扬",
+}
+
+
+def suggest(title: str, description: str, taxonomy: Iterable[CategoryNode]) -> Suggestion:
+    """Category, urgency and kind for a report, each with its reasons."""
+    text = f"{title}\n{description}"
+    category, score, category_why, alternatives = suggest_category(title, description, taxonomy)
+    urgency, urgency_why = suggest_urgency(text)
+    kind, kind_why = suggest_kind(text)
+    return Suggestion(
+        category=category,
+        urgency=urgency,
+        kind=kind,
+        reasons=[*category_why, *urgency_why, *kind_why],
+        alternatives=alternatives,
+        score=score,
+    )

@@ -1,0 +1,156 @@
+"""Chinese text similarity for "same matter" (同一诉求): repeats and clusters.
+
+The measure (pure, deterministic):
+1. Segment with jieba (a private tokenizer, so other code's dictionary is untouched), with the
+   hotline's own terms added (占道经营, 噪音扰民, 黑臭 …) so they stay whole.
+2. Keep content words: two or more characters, not a stop word (我们, 希望, 部门, 处理 … the
+   words every complaint shares), digits and punctuation dropped; map colloquial synonyms to
+   one term (小贩/商贩/摆摊 → 摊贩, 噪声 → 噪音 …).
+3. Score = the mean of two cosines: over the content-word counts (what the matter is) and over
+   the character bigrams of the content words (so 占道摆摊 and 占道经营 still meet on 占道).
+
+Two reports are the same matter when they share category and area, are near each other where
+both have coordinates, and score at least `INTAKE_SAME_MATTER_THRESHOLD` (0.30 by default; see
+docs/intake.md for the figures behind it).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import cache
+
+import jieba
+
+# Hotline vocabulary jieba would otherwise split (占道 → 占 / 道).
+DOMAIN_WORDS = (
+    "占道",
+    "占道经营",
+    "摊贩",
+    "噪音扰民",
+    "施工扰民",
+    "违法建设",
+    "违建",
+    "黑臭",
+    "黑臭水体",
+    "物业费",
+    "维修资金",
+    "拖欠工资",
+    "欠薪",
+    "预付卡",
+    "燃气泄漏",
+    "液化气",
+    "电梯故障",
+    "渣土车",
+    "共享单车",
+    "广场舞",
+    "油烟",
+    "排污",
+    "垃圾清运",
+    "停水",
+    "停电",
+    "供暖",
+    "暖气",
+    "不热",
+)
+
+SYNONYMS = {
+    "小贩": "摊贩",
+    "商贩": "摊贩",
+    "摆摊": "摊贩",
+    "流动摊贩": "摊贩",
+    "摊位": "摊贩",
+    "噪声": "噪音",
+    "吵闹": "噪音",
+    "扰民": "噪音",
+    "异味": "臭味",
+    "恶臭": "臭味",
+    "发臭": "臭味",
+    "违建": "违法建设",
+    "搭建": "违法建设",
+    "欠薪": "拖欠工资",
+    "工钱": "工资",
+    "薪水": "工资",
+    "暖气": "供暖",
+    "夜间": "晚上",
+    "深夜": "晚上",
+    "半夜": "晚上",
+}
+
+# Words nearly every report contains: they say nothing about which matter it is. Place words
+# are here too: the place is compared as the area (and coordinates), not as text.
+STOP_WORDS = frozenset(
+    """
+    我们 你们 他们 这个 那个 这里 那里 这些 那些 什么 怎么 为什么 没有 还是 已经 一直 现在 目前
+    希望 请求 要求 恳请 请问 相关 有关 部门 领导 政府 处理 解决 尽快 及时 问题 情况 反映 投诉
+    举报 咨询 建议 市民 本人 居民 群众 严重 影响 非常 特别 一个 可以 不能 无法 但是 而且 因为
+    所以 如果 进行 存在 导致 造成 出现 发现 需要 能够 给予 谢谢 感谢 您好 你好 多次 每天 经常
+    时间 时候 一下 一些 自己 大家 还有 以及 或者 是否 其他 地方 附近 周边 生活 正常 工作 有人
+    社区 小区 号楼 单元 楼道 街道 门口 东门 西门 南门 北门 路口 对面 旁边 楼下 楼上 住户 业主
+    号院 号院子 只有 今年 家里 上次 几天 任何 很大 开始 没人管 没人 又坏了
+    """.split()
+)
+
+_CONTENT = re.compile(r"[\u4e00-\u9fffA-Za-z]{2,}")
+
+
+@cache
+def _tokenizer() -> jieba.Tokenizer:
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    for word in DOMAIN_WORDS:
+        tokenizer.add_word(word, freq=200000)
+    return tokenizer
+
+
+def terms(text: str, places: Iterable[str] = ()) -> list[str]:
+    """The content words of a text, synonyms unified, in order; `places` (the gazetteer's names
+    and aliases) are cut out first, since the place is compared as the area."""
+    for place in sorted(places, key=len, reverse=True):
+        if len(place) >= 2:
+            text = text.replace(place, " ")
+    words = []
+    for word in _tokenizer().lcut(text):
+        if not _CONTENT.fullmatch(word):
+            continue
+        word = SYNONYMS.get(word, word)
+        if word not in STOP_WORDS:
+            words.append(word)
+    return words
+
+
+def _bigrams(words: Iterable[str]) -> Counter[str]:
+    grams: Counter[str] = Counter()
+    for word in words:
+        grams.update(word[i : i + 2] for i in range(len(word) - 1))
+    return grams
+
+
+def _cosine(a: Counter[str], b: Counter[str]) -> float:
+    if not a or not b:
+        return 0.0
+    dot = sum(count * b[key] for key, count in a.items() if key in b)
+    return dot / (
+        math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
+    )
+
+
+def similarity_of_terms(a: list[str], b: list[str]) -> float:
+    """0 (nothing shared) … 1 (the same content words): see the module docstring."""
+    return round(0.5 * _cosine(Counter(a), Counter(b)) + 0.5 * _cosine(_bigrams(a), _bigrams(b)), 4)
+
+
+def similarity(a: str, b: str) -> float:
+    return similarity_of_terms(terms(a), terms(b))
+
+
+def haversine_metres(lng1: float, lat1: float, lng2: float, lat2: float) -> float:
+    """Great-circle distance between two WGS-84 points, in metres."""
+    r = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(h))
