@@ -4,8 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from shared.errors import Conflict
+from shared.errors import Conflict, InvalidInput
+
+# The administrative hierarchy, top down: city › district › street/township › community › grid.
+AREA_LEVELS = ("city", "district", "street", "community", "grid")
+# Handling units (承办单位) by kind; a rule may name a kind as a role resolved in the ticket's area.
+UNIT_KINDS = (
+    "city_department",  # 市级部门
+    "district_government",  # 区政府
+    "district_department",  # 区级部门
+    "street_office",  # 街道办事处 / 乡镇政府
+    "community",  # 社区居委会 / 村委会
+    "enterprise",  # utilities and public-service companies (水电气热等公共服务企业)
+)
+ROLE_PREFIX = "role:"
+DISPATCH_MODES = ("direct", "level", "dual")
+RETURN_REASONS = ("not_our_duty", "wrong_area", "wrong_level", "insufficient_information", "other")
 
 
 @dataclass(frozen=True)
@@ -17,6 +33,8 @@ class CatalogueRule:
     lead_unit_id: str
     assist_unit_ids: tuple[str, ...]
     version: int
+    mode: str | None = None  # None: the configured default
+    row: int | None = None  # where it came from in an imported file
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,8 @@ def lead_unit_for(
     Specificity, compared in this order: the deeper category, then the narrower area (a rule
     for the ticket's street beats one for its district, which beats a city-wide rule), then
     more matching keywords. Rules with keywords apply only when every keyword is in the text.
+    Two rules can only tie when their keyword sets differ (identical scopes are refused at
+    import, see `catalogue.conflicts`); the lower rule id then wins, so the choice is stable.
     """
     best: tuple[tuple[int, int, int], CatalogueRule] | None = None
     for rule in rules:
@@ -63,7 +83,7 @@ def lead_unit_for(
             continue
         area_rank = len(chain) - chain.index(rule.area_code) if rule.area_code else 0
         key = (rule.category.count("/") + 1, area_rank, len(rule.keywords))
-        if best is None or key > best[0]:
+        if best is None or key > best[0] or (key == best[0] and rule.id < best[1].id):
             best = (key, rule)
     if best is None:
         return None
@@ -93,36 +113,232 @@ def first_receiving_unit(
     return None
 
 
-# The unit's workflow: status → {action: next status}.
+# The unit's workflow (签收 → 首次联系 → 办结反馈): status → {step: next status}. The states
+# without steps are where an assignment ends, or waits for the centre (return_requested).
 WORKFLOW: dict[str, dict[str, str]] = {
     "dispatched": {"sign": "signed"},
     "signed": {"contact": "contacted"},
     "contacted": {"reply": "replied"},
     "replied": {},
+    "return_requested": {},
+    "returned": {},
+    "withdrawn": {},
+    "forwarded": {},
+    "timed_out": {},
 }
+ENDED = frozenset({"replied", "returned", "withdrawn", "forwarded", "timed_out"})
+
+
+def also_allowed(status: str, *, can_forward: bool = False) -> list[str]:
+    """The side actions open beside the next workflow step: 退单, progress notes, 延期, and for a
+    district government holding a level-by-level dispatch, forwarding it down (下派)."""
+    actions: list[str] = []
+    if status in ("dispatched", "signed"):
+        actions.append("return")
+        if can_forward:
+            actions.append("forward")
+    if status in ("signed", "contacted"):
+        actions += ["extension", "note"]
+    return sorted(actions)
+
+
+def _refuse(detail: str, status: str, *, can_forward: bool = False) -> Conflict:
+    return Conflict(
+        detail,
+        status_now=status,
+        allowed_actions=sorted(WORKFLOW.get(status, {})),
+        also_allowed=also_allowed(status, can_forward=can_forward),
+    )
 
 
 def next_status(status: str, action: str) -> str:
     allowed = WORKFLOW.get(status, {})
     if action not in allowed:
-        raise Conflict(
-            f"Cannot '{action}' an assignment that is '{status}'.",
-            status_now=status,
-            allowed_actions=sorted(allowed),
-        )
+        raise _refuse(f"Cannot '{action}' an assignment that is '{status}'.", status)
     return allowed[action]
 
 
 def may_request_extension(status: str) -> None:
     """延期 is asked while the work is under way: after signing, before the reply."""
     if status not in ("signed", "contacted"):
-        raise Conflict(
+        raise _refuse(
             f"An extension is requested after signing and before replying; this assignment is '{status}'.",
-            status_now=status,
-            allowed_actions=sorted(WORKFLOW.get(status, {})),
+            status,
         )
 
 
+def may_note(status: str) -> None:
+    """Progress notes (办理进展) are added while the work is under way."""
+    if status not in ("signed", "contacted"):
+        raise _refuse(
+            f"Progress notes are added after signing and before replying; this assignment is '{status}'.",
+            status,
+        )
+
+
+def return_deadline(dispatched_at: datetime, window_hours: float) -> datetime:
+    return dispatched_at + timedelta(hours=window_hours)
+
+
+def may_return(status: str, dispatched_at: datetime, now: datetime, window_hours: float) -> None:
+    """退单: before contacting the citizen, and within the window after dispatch."""
+    if status not in ("dispatched", "signed"):
+        raise _refuse(
+            f"A ticket is returned before the citizen is contacted; this assignment is '{status}'.",
+            status,
+        )
+    closes = return_deadline(dispatched_at, window_hours)
+    if now > closes:
+        raise Conflict(
+            f"The return window of {window_hours:g} hours after dispatch closed at "
+            f"{closes.isoformat()}; ask the centre for a re-dispatch or a joint determination.",
+            status_now=status,
+            allowed_actions=sorted(WORKFLOW.get(status, {})),
+            also_allowed=[a for a in also_allowed(status) if a != "return"],
+            window_closed_at=closes.isoformat(),
+        )
+
+
+def may_forward(status: str, *, role: str, mode: str, unit_kind: str) -> None:
+    """逐级派发: the district government holding a level dispatch passes it down (下派)."""
+    if not (role == "lead" and mode == "level" and unit_kind == "district_government"):
+        raise Conflict(
+            "Only a district government holding a level-by-level dispatch forwards it.",
+            status_now=status,
+            allowed_actions=sorted(WORKFLOW.get(status, {})),
+            also_allowed=also_allowed(status),
+        )
+    if status not in ("dispatched", "signed"):
+        raise _refuse(
+            f"A dispatch is forwarded before the citizen is contacted; it is '{status}'.",
+            status,
+            can_forward=True,
+        )
+
+
+def check_reply(outcome: str, reason: str | None, legal_path: str | None) -> None:
+    """办结反馈: 'cannot be solved' needs the reason and the legal path open to the citizen."""
+    if outcome == "unsolvable":
+        if not reason:
+            raise InvalidInput("reason: say why the matter cannot be solved.", field="reason")
+        if not legal_path:
+            raise InvalidInput(
+                "legal_path: name the legal path open to the citizen (法定途径).",
+                field="legal_path",
+            )
+
+
+@dataclass(frozen=True)
+class AssistantState:
+    assignment_id: str
+    unit_id: str
+    status: str
+    dispatched_at: datetime
+    timed_out_at: datetime | None  # sla.breached of its completion stage
+
+
+def assistant_timed_out(a: AssistantState, now: datetime, assist_reply_hours: float) -> bool:
+    """An assisting unit that has not replied by its own deadline (`assist_reply_hours` after
+    dispatch, or its sla completion breach, whichever is first) no longer holds up the lead."""
+    return a.timed_out_at is not None or now >= a.dispatched_at + timedelta(
+        hours=assist_reply_hours
+    )
+
+
+def pending_assistants(
+    assistants: Iterable[AssistantState], now: datetime, assist_reply_hours: float
+) -> list[AssistantState]:
+    """Assisting units the lead still waits for: open, and not timed out."""
+    return [
+        a
+        for a in assistants
+        if a.status not in ENDED and not assistant_timed_out(a, now, assist_reply_hours)
+    ]
+
+
 def handling_complete(lead_replied: bool, assistant_statuses: Iterable[str]) -> bool:
-    """The lead's reply closes handling only when every assisting unit has replied."""
-    return lead_replied and all(s == "replied" for s in assistant_statuses)
+    """The lead's reply closes handling only when every assisting unit has replied (or ended)."""
+    return lead_replied and all(s in ENDED for s in assistant_statuses)
+
+
+def under_key_supervision(dispatch_count: int, threshold: int) -> bool:
+    """重点督办: the first dispatch plus two re-dispatches (threshold 3) or more."""
+    return dispatch_count >= threshold
+
+
+def report_is_late(reported_at: datetime, respond_by: datetime) -> bool:
+    """报到 after the whistle's time limit is late."""
+    return reported_at > respond_by
+
+
+def within_area(area_code: str, ancestor: str, parents: Mapping[str, str | None]) -> bool:
+    return ancestor in area_chain(area_code, parents)
+
+
+def is_role(ref: str) -> bool:
+    return ref.startswith(ROLE_PREFIX)
+
+
+def resolve_unit(
+    ref: str, chain: Sequence[str], units_at: Mapping[tuple[str, str], str]
+) -> str | None:
+    """A unit id stays itself; "role:street_office" is the street office of the ticket's area
+    (the nearest one up the area chain)."""
+    if not is_role(ref):
+        return ref
+    kind = ref.removeprefix(ROLE_PREFIX)
+    for code in chain:
+        if (code, kind) in units_at:
+            return units_at[(code, kind)]
+    return None
+
+
+@dataclass(frozen=True)
+class DispatchPlan:
+    lead_unit_id: str
+    assist_unit_ids: tuple[str, ...]
+    mode: str
+    reason: str
+
+
+def plan_dispatch(
+    decision: Decision,
+    *,
+    mode: str,
+    chain: Sequence[str],
+    units_at: Mapping[tuple[str, str], str],
+) -> DispatchPlan | None:
+    """Turn the catalogue's decision into assignments under a dispatch mode.
+
+    - direct (直派): straight to the lead (often the street office) and the assistants;
+    - level (逐级派发): to the district government of the ticket's area, which forwards it down
+      (the rule's lead is named as the suggestion); no district government → direct;
+    - dual (双派): the rule's lead leads and the district government of the area assists,
+      so the district and the city department both hold it while one of them is responsible.
+    None when the rule's lead is a role with no such unit in the area.
+    """
+    lead = resolve_unit(decision.lead_unit_id, chain, units_at)
+    if lead is None:
+        return None
+    assists: list[str] = []
+    for ref in decision.assist_unit_ids:
+        unit = resolve_unit(ref, chain, units_at)
+        if unit and unit != lead and unit not in assists:
+            assists.append(unit)
+    district = resolve_unit(ROLE_PREFIX + "district_government", chain, units_at)
+    reason = decision.reason
+    if mode == "level" and district and district != lead:
+        return DispatchPlan(
+            district,
+            (),
+            "level",
+            f"{reason}; 逐级派发: to district government {district}, to forward to {lead}",
+        )
+    if mode == "dual" and district and district != lead and district not in assists:
+        return DispatchPlan(
+            lead,
+            (*assists, district),
+            "dual",
+            f"{reason}; 双派: district government {district} too",
+        )
+    return DispatchPlan(lead, tuple(assists), "direct" if mode == "level" else mode, reason)

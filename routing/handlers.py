@@ -8,4 +8,6 @@ from shared.runtime import Handler
 HANDLERS: dict[str, Handler] = {
     "ticket.received": service.dispatch_received,
     "ticket.reopened": service.reopen,
+    # An assisting unit whose completion deadline breached no longer holds up the lead.
+    "sla.breached": service.assistant_breached,
 }

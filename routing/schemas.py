@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events.routing import ReplyOutcome
 
@@ -16,6 +17,9 @@ class ReplyIn(BaseModel):
 
     outcome: ReplyOutcome
     explanation: str = Field(min_length=1, max_length=2000)
+    # For "unsolvable": why, and the legal path open to the citizen (法定途径).
+    reason: str | None = Field(default=None, max_length=2000)
+    legal_path: str | None = Field(default=None, max_length=1000)
 
 
 class ExtensionIn(BaseModel):
@@ -43,6 +47,12 @@ class AssignmentOut(BaseModel):
     round: int
     status: str
     allowed_actions: list[str]
+    also_allowed: list[str]
+    mode: str
+    basis: str
+    rule_id: str | None
+    catalogue_version: int | None
+    return_window_closes_at: datetime
     title: str
     description: str
     category: str
@@ -54,6 +64,8 @@ class AssignmentOut(BaseModel):
     replied_at: datetime | None
     outcome: str | None
     explanation: str | None
+    unsolvable_reason: str | None
+    legal_path: str | None
 
 
 class UnitOut(BaseModel):
@@ -61,3 +73,290 @@ class UnitOut(BaseModel):
     name: str
     kind: str
     area_code: str
+    active: bool = True
+    version: int = 1
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AreaIn(_In):
+    """An area of the administrative hierarchy (city › district › street › community › grid)."""
+
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=100)
+    level: Literal["city", "district", "street", "community", "grid"]
+    parent: str | None = Field(default=None, max_length=32)
+
+
+class AreaPatch(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    parent: str | None = Field(default=None, max_length=32)
+
+
+class AreaOut(BaseModel):
+    code: str
+    name: str
+    level: str
+    parent: str | None
+    active: bool
+    version: int
+
+
+class UnitIn(_In):
+    """A handling unit (承办单位) tied to its area."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal[
+        "city_department",
+        "district_government",
+        "district_department",
+        "street_office",
+        "community",
+        "enterprise",
+    ]
+    area_code: str = Field(min_length=1, max_length=32)
+
+
+class UnitPatch(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    area_code: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+class DirectoryVersionOut(BaseModel):
+    version: int
+    source: str
+    areas: int
+    units: int
+    created_at: datetime
+    created_by: str
+
+
+class RuleIn(_In):
+    """A catalogue rule: category (any level) × area (any level, none = whole city) × keywords
+    → lead unit (an id, or "role:<kind>" resolved in the ticket's area) and assisting units."""
+
+    id: str = Field(min_length=1, max_length=64)
+    category: str = Field(min_length=1, max_length=200)
+    area: str | None = Field(default=None, max_length=32)
+    keywords: list[str] = Field(default_factory=list, max_length=10)
+    lead: str = Field(min_length=1, max_length=64)
+    assist: list[str] = Field(default_factory=list, max_length=10)
+    mode: Literal["direct", "level", "dual"] | None = None
+
+
+class RuleOut(BaseModel):
+    id: str
+    category: str
+    area: str | None
+    keywords: list[str]
+    lead: str
+    assist: list[str]
+    mode: str | None
+    version: int
+
+
+class CatalogueIn(_In):
+    """A new catalogue version: the complete rule set, in force from `effective_from`."""
+
+    effective_from: AwareDatetime | None = None  # None: now
+    note: str = Field(default="", max_length=1000)
+    rules: list[RuleIn] = Field(min_length=1, max_length=5000)
+
+
+class CatalogueVersionOut(BaseModel):
+    version: int
+    effective_from: datetime
+    source: str
+    note: str
+    rule_count: int
+    created_at: datetime
+    created_by: str
+    in_force: bool
+
+
+class ExplainIn(_In):
+    category: str = Field(min_length=1, max_length=200)
+    area_code: str | None = Field(default=None, max_length=32)
+    text: str = Field(default="", max_length=4000)
+    at: AwareDatetime | None = None
+
+
+class CandidateOut(BaseModel):
+    rule: RuleOut
+    specificity: list[int]  # category depth, area rank, keyword count
+
+
+class ExplainOut(BaseModel):
+    catalogue_version: int | None
+    lead_unit_id: str | None
+    assist_unit_ids: list[str]
+    mode: str | None
+    rule_id: str | None
+    reason: str
+    candidates: list[CandidateOut]
+
+
+class DispatchIn(_In):
+    """The dispatcher's choice: manual dispatch from the queue, or a re-dispatch (改派)."""
+
+    lead_unit_id: str = Field(min_length=1, max_length=64)
+    # None on a re-dispatch keeps the open assisting units; a list replaces them.
+    assist_unit_ids: list[str] | None = Field(default=None, max_length=10)
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class ForwardIn(_In):
+    """下派: a district government passes a level-by-level dispatch down to one of its units."""
+
+    unit_id: str = Field(min_length=1, max_length=64)
+    assist_unit_ids: list[str] = Field(default_factory=list, max_length=10)
+    reason: str = Field(default="逐级下派", max_length=300)
+
+
+class RoutedTicketOut(BaseModel):
+    id: str
+    category: str
+    area_code: str | None
+    status: str
+    queued_reason: str | None
+    round: int
+    dispatch_count: int
+    redispatch_count: int
+    return_count: int
+    key_supervision: bool
+    lead_unit_id: str | None
+    assignments: list[AssignmentOut]
+
+
+class NoteIn(_In):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class NoteOut(BaseModel):
+    id: str
+    assignment_id: str
+    text: str
+    noted_at: datetime
+
+
+class TemplateIn(_In):
+    category: str = Field(min_length=1, max_length=200)
+    outcome: ReplyOutcome | None = None
+    title: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class TemplateOut(BaseModel):
+    id: str
+    category: str
+    outcome: str | None
+    title: str
+    text: str
+
+
+ReturnReason = Literal[
+    "not_our_duty", "wrong_area", "wrong_level", "insufficient_information", "other"
+]
+
+
+class ReturnIn(_In):
+    """退单: why the ticket is not this unit's."""
+
+    reason_code: ReturnReason
+    explanation: str = Field(min_length=1, max_length=2000)
+
+
+class ReturnDecisionIn(_In):
+    """The centre's decision. Approving a lead's return names the new lead (`unit_id`);
+    approving an assistant's return may name a replacement assistant."""
+
+    unit_id: str | None = Field(default=None, max_length=64)
+    note: str = Field(default="", max_length=1000)
+
+
+class ReturnOut(BaseModel):
+    id: str
+    assignment_id: str
+    ticket_id: str
+    unit_id: str
+    reason_code: str
+    explanation: str
+    status: str
+    requested_at: datetime
+    window_closes_at: datetime
+    decided_at: datetime | None
+    decision_note: str | None
+    redispatched_to: str | None
+
+
+class NewRuleIn(_In):
+    """A rule added to the catalogue by a joint determination."""
+
+    id: str | None = Field(default=None, max_length=64)
+    category: str = Field(min_length=1, max_length=200)
+    area: str | None = Field(default=None, max_length=32)
+    keywords: list[str] = Field(default_factory=list, max_length=10)
+
+
+class DeterminationIn(_In):
+    """联合认定: the units consulted, who leads from now on, and the decision."""
+
+    participants: list[str] = Field(min_length=1, max_length=20)
+    lead_unit_id: str = Field(min_length=1, max_length=64)
+    assist_unit_ids: list[str] = Field(default_factory=list, max_length=10)
+    decision: str = Field(min_length=1, max_length=2000)
+    add_rule: NewRuleIn | None = None
+
+
+class DeterminationOut(BaseModel):
+    id: str
+    ticket_id: str
+    participants: list[str]
+    lead_unit_id: str
+    assist_unit_ids: list[str]
+    decision: str
+    rule_id: str | None
+    catalogue_version: int | None
+    decided_at: datetime
+
+
+class WhistleIn(_In):
+    """吹哨: the departments that must report, and the time limit in hours."""
+
+    department_ids: list[str] = Field(min_length=1, max_length=20)
+    hours: int = Field(ge=1, le=168)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class WhistleReportIn(_In):
+    """报到: what the department did."""
+
+    report: str = Field(min_length=1, max_length=2000)
+
+
+class SummonsOut(BaseModel):
+    unit_id: str
+    reported_at: datetime | None
+    report: str | None
+    late: bool | None
+    overdue: bool  # not reported and past the limit
+
+
+class WhistleOut(BaseModel):
+    id: str
+    ticket_id: str
+    unit_id: str
+    reason: str
+    blown_at: datetime
+    respond_by: datetime
+    summons: list[SummonsOut]
+
+
+class ImportOut(BaseModel):
+    version: int
+    areas: int = 0
+    units: int = 0
+    rules: int = 0

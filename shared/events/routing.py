@@ -4,12 +4,31 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import AwareDatetime
+
 from shared.events.envelope import Payload, event
 from shared.events.intake import TicketKind, Urgency
 
 AssignmentRole = Literal["lead", "assist"]  # 主办 / 协办
 # 已解决 / 部分解决 / 无法解决(附理由与法定途径)
 ReplyOutcome = Literal["solved", "partly_solved", "unsolvable"]
+
+# How a dispatch happened: 直派 straight to the unit, 逐级 through the district, 双派 district too.
+DispatchMode = Literal["direct", "level", "dual"]
+# Why this dispatch: the catalogue, 首接负责, the dispatcher by hand, a re-dispatch, a district
+# forwarding it down (level mode), an approved return, a joint determination, a re-open (重办).
+DispatchBasis = Literal[
+    "catalogue",
+    "first_receiving",
+    "manual",
+    "redispatch",
+    "forwarded",
+    "returned",
+    "determination",
+    "reopened",
+]
+# Why an assignment ended without a reply or an approved return.
+WithdrawnReason = Literal["redispatched", "forwarded", "determination", "timed_out"]
 
 
 @event("ticket.dispatched", version=1)
@@ -26,6 +45,9 @@ class TicketDispatched(Payload):
     catalogue_version: int | None
     dispatch_count: int
     round: int = 1  # 1 for first handling; 2, 3… for re-handling after a re-open (重办)
+    mode: DispatchMode = "direct"
+    basis: DispatchBasis = "catalogue"
+    return_count: int = 0  # approved returns (退单) of this ticket so far
 
 
 @event("assignment.signed", version=1)
@@ -55,6 +77,9 @@ class AssignmentReplied(Payload):
     role: AssignmentRole
     outcome: ReplyOutcome
     explanation: str
+    # For "unsolvable": why, and the legal path open to the citizen (法定途径).
+    reason: str | None = None
+    legal_path: str | None = None
 
 
 @event("ticket.replied", version=1)
@@ -66,6 +91,8 @@ class TicketReplied(Payload):
     outcome: ReplyOutcome
     explanation: str
     round: int = 1  # the handling round this reply closes
+    reason: str | None = None
+    legal_path: str | None = None
 
 
 @event("assignment.extension_requested", version=1)
@@ -81,9 +108,74 @@ class ExtensionRequested(Payload):
 
 @event("assignment.returned", version=1)
 class AssignmentReturned(Payload):
-    """The unit returned a ticket that is not its own (退单), with a reason."""
+    """The unit returned a ticket that is not its own (退单), with a reason. Emitted when the
+    centre approves the return: the assignment has ended."""
 
     assignment_id: str
     unit_id: str
     reason_code: str
     explanation: str
+    return_id: str | None = None
+    status: Literal["approved"] = "approved"
+
+
+@event("assignment.withdrawn", version=1)
+class AssignmentWithdrawn(Payload):
+    """An assignment ended by the centre or the workflow, not by the unit: re-dispatch, a
+    district forwarding it down, a joint determination, or an assisting unit that timed out
+    when the lead closed the handling. Its clocks stop."""
+
+    assignment_id: str
+    unit_id: str
+    role: AssignmentRole
+    reason: WithdrawnReason
+    round: int = 1
+
+
+@event("ticket.key_supervision", version=1)
+class TicketKeySupervision(Payload):
+    """Two or more re-dispatches put the ticket under key supervision (重点督办)."""
+
+    dispatch_count: int
+    return_count: int
+    reason: Literal["redispatched"] = "redispatched"
+
+
+@event("assignment.progress_noted", version=1)
+class ProgressNoted(Payload):
+    """The unit added a progress note (办理进展); the text stays in routing."""
+
+    note_id: str
+    assignment_id: str
+    unit_id: str
+
+
+@event("whistle.blown", version=1)
+class WhistleBlown(Payload):
+    """吹哨: a street or community summons departments to report (报到) by `respond_by`."""
+
+    whistle_id: str
+    unit_id: str  # the street or community that blew the whistle
+    department_ids: list[str]
+    respond_by: AwareDatetime
+
+
+@event("whistle.reported", version=1)
+class WhistleReported(Payload):
+    """报到: a summoned department reported; `late` when after `respond_by`."""
+
+    whistle_id: str
+    unit_id: str
+    respond_by: AwareDatetime
+    late: bool
+
+
+@event("ticket.ownership_determined", version=1)
+class OwnershipDetermined(Payload):
+    """联合认定: the centre settled disputed ownership; may have added a catalogue rule."""
+
+    determination_id: str
+    lead_unit_id: str
+    assist_unit_ids: list[str]
+    rule_id: str | None = None
+    catalogue_version: int | None = None

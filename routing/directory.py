@@ -1,0 +1,590 @@
+"""The directory and the catalogue: areas, units (CRUD and bulk import from CSV/Excel, each
+change a new directory version) and catalogue versions with effective dates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing import catalogue, domain, tables
+from routing.models import Area, Assignment, CatalogueVersion, DirectoryVersion, Rule, Unit
+from routing.schemas import AreaIn, AreaPatch, CatalogueIn, RuleIn, UnitIn, UnitPatch
+from routing.service import (
+    area_parents,
+    catalogue_rules,
+    join,
+    units_by_area_and_kind,
+    version_in_force,
+)
+from shared.auth import Principal
+from shared.errors import Conflict, InvalidInput, NotFound
+
+# The first catalogue (the demo city's, or one loaded at installation) is in force from here.
+BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
+AREA_COLUMNS = ("code", "name", "level", "parent")
+UNIT_COLUMNS = ("id", "name", "kind", "area")
+
+
+async def _next_directory_version(
+    session: AsyncSession, source: str, who: str, now: datetime
+) -> DirectoryVersion:
+    latest = await session.scalar(select(func.max(DirectoryVersion.version)))
+    version = DirectoryVersion(
+        version=(latest or 0) + 1, source=source, areas=0, units=0, created_at=now, created_by=who
+    )
+    session.add(version)
+    return version
+
+
+async def directory_versions(session: AsyncSession) -> Sequence[DirectoryVersion]:
+    rows = await session.scalars(select(DirectoryVersion).order_by(DirectoryVersion.version))
+    return rows.all()
+
+
+# --- areas ----------------------------------------------------------------------------
+
+
+def _level_below(parent_level: str, level: str) -> bool:
+    return domain.AREA_LEVELS.index(level) > domain.AREA_LEVELS.index(parent_level)
+
+
+async def list_areas(session: AsyncSession, parent: str | None = None) -> Sequence[Area]:
+    query = select(Area).order_by(Area.code)
+    if parent is not None:
+        query = query.where(Area.parent_code == parent)
+    return (await session.scalars(query)).all()
+
+
+async def get_area(session: AsyncSession, code: str) -> Area:
+    area = await session.get(Area, code)
+    if area is None:
+        raise NotFound(f"Area '{code}' does not exist.", field="code")
+    return area
+
+
+async def _check_parent(session: AsyncSession, level: str, parent_code: str | None) -> None:
+    if parent_code is None:
+        if level != "city":
+            raise InvalidInput(f"parent: a {level} needs a parent area.", field="parent")
+        return
+    parent = await session.get(Area, parent_code)
+    if parent is None or not parent.active:
+        raise InvalidInput(f"parent: unknown area '{parent_code}'.", field="parent")
+    if not _level_below(parent.level, level):
+        raise InvalidInput(
+            f"parent: a {level} cannot sit under the {parent.level} {parent_code}.", field="parent"
+        )
+
+
+async def create_area(
+    session: AsyncSession, body: AreaIn, *, who: Principal, now: datetime
+) -> Area:
+    if await session.get(Area, body.code) is not None:
+        raise Conflict(
+            f"Area '{body.code}' already exists; change it with PATCH.",
+            status_now="exists",
+            allowed_actions=["patch"],
+        )
+    await _check_parent(session, body.level, body.parent)
+    version = await _next_directory_version(session, f"create area {body.code}", who.subject, now)
+    version.areas = 1
+    area = Area(
+        code=body.code,
+        name=body.name,
+        level=body.level,
+        parent_code=body.parent,
+        active=True,
+        version=version.version,
+    )
+    session.add(area)
+    return area
+
+
+async def update_area(
+    session: AsyncSession, code: str, body: AreaPatch, *, who: Principal, now: datetime
+) -> Area:
+    area = await get_area(session, code)
+    if body.parent is not None:
+        await _check_parent(session, area.level, body.parent)
+        if domain.within_area(body.parent, area.code, await area_parents(session)):
+            raise InvalidInput(f"parent: {body.parent} lies within {code}.", field="parent")
+        area.parent_code = body.parent
+    if body.name is not None:
+        area.name = body.name
+    version = await _next_directory_version(session, f"update area {code}", who.subject, now)
+    version.areas = 1
+    area.version = version.version
+    return area
+
+
+async def deactivate_area(
+    session: AsyncSession, code: str, *, who: Principal, now: datetime
+) -> Area:
+    """Areas are never deleted (old tickets name them); they are deactivated when empty."""
+    area = await get_area(session, code)
+    children = await session.scalar(
+        select(func.count()).select_from(Area).where(Area.parent_code == code, Area.active)
+    )
+    units = await session.scalar(
+        select(func.count()).select_from(Unit).where(Unit.area_code == code, Unit.active)
+    )
+    if children or units:
+        raise Conflict(
+            f"Area '{code}' still has {children} active sub-area(s) and {units} active unit(s).",
+            status_now="in_use",
+            allowed_actions=[],
+        )
+    area.active = False
+    version = await _next_directory_version(session, f"deactivate area {code}", who.subject, now)
+    version.areas = 1
+    area.version = version.version
+    return area
+
+
+# --- units ----------------------------------------------------------------------------
+
+
+async def list_units(session: AsyncSession, area: str | None = None) -> Sequence[Unit]:
+    query = select(Unit).order_by(Unit.id)
+    if area is not None:
+        query = query.where(Unit.area_code == area)
+    return (await session.scalars(query)).all()
+
+
+async def get_unit(session: AsyncSession, unit_id: str) -> Unit:
+    unit = await session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound(f"Unit '{unit_id}' does not exist.", field="unit_id")
+    return unit
+
+
+async def _check_area(session: AsyncSession, code: str) -> None:
+    area = await session.get(Area, code)
+    if area is None or not area.active:
+        raise InvalidInput(f"area_code: unknown area '{code}'.", field="area_code")
+
+
+async def create_unit(
+    session: AsyncSession, body: UnitIn, *, who: Principal, now: datetime
+) -> Unit:
+    if await session.get(Unit, body.id) is not None:
+        raise Conflict(
+            f"Unit '{body.id}' already exists; change it with PATCH.",
+            status_now="exists",
+            allowed_actions=["patch"],
+        )
+    await _check_area(session, body.area_code)
+    version = await _next_directory_version(session, f"create unit {body.id}", who.subject, now)
+    version.units = 1
+    unit = Unit(
+        id=body.id,
+        name=body.name,
+        kind=body.kind,
+        area_code=body.area_code,
+        active=True,
+        version=version.version,
+    )
+    session.add(unit)
+    return unit
+
+
+async def update_unit(
+    session: AsyncSession, unit_id: str, body: UnitPatch, *, who: Principal, now: datetime
+) -> Unit:
+    unit = await get_unit(session, unit_id)
+    if body.area_code is not None:
+        await _check_area(session, body.area_code)
+        unit.area_code = body.area_code
+    if body.name is not None:
+        unit.name = body.name
+    version = await _next_directory_version(session, f"update unit {unit_id}", who.subject, now)
+    version.units = 1
+    unit.version = version.version
+    return unit
+
+
+async def deactivate_unit(
+    session: AsyncSession, unit_id: str, *, who: Principal, now: datetime
+) -> Unit:
+    """A unit named by the catalogue in force, or holding open assignments, stays active."""
+    unit = await get_unit(session, unit_id)
+    rules = await catalogue_rules(session, await version_in_force(session, now))
+    named = [r.id for r in rules if unit_id in (r.lead_unit_id, *r.assist_unit_ids)]
+    open_work = await session.scalar(
+        select(func.count())
+        .select_from(Assignment)
+        .where(Assignment.unit_id == unit_id, Assignment.status.not_in(domain.ENDED))
+    )
+    if named or open_work:
+        raise Conflict(
+            f"Unit '{unit_id}' is named by catalogue rule(s) {', '.join(named) or 'none'} and "
+            f"holds {open_work} open assignment(s); change those first.",
+            status_now="in_use",
+            allowed_actions=[],
+        )
+    unit.active = False
+    version = await _next_directory_version(session, f"deactivate unit {unit_id}", who.subject, now)
+    version.units = 1
+    unit.version = version.version
+    return unit
+
+
+# --- bulk import ------------------------------------------------------------------------
+
+
+async def import_directory(
+    session: AsyncSession,
+    filename: str,
+    content: bytes,
+    *,
+    table: str,
+    who: Principal,
+    now: datetime,
+) -> DirectoryVersion:
+    """Areas and units from a CSV file (one table, named by `table`) or an .xlsx workbook
+    (sheets "areas" and/or "units"). Rows are inserted or updated; every problem is named by
+    sheet and row, and a file with any problem changes nothing."""
+    sheets = tables.read_tables(filename, content, table)
+    area_rows = sheets.get("areas", [])
+    unit_rows = sheets.get("units", [])
+    if not area_rows and not unit_rows:
+        raise InvalidInput(
+            "file: no rows found; a workbook needs a sheet 'areas' or 'units', a CSV file "
+            "the table=areas|units parameter.",
+            field="file",
+        )
+    tables.require_columns("areas", area_rows, AREA_COLUMNS, ("code", "name", "level"))
+    tables.require_columns("units", unit_rows, UNIT_COLUMNS, UNIT_COLUMNS)
+
+    known = {a.code: a for a in (await session.scalars(select(Area))).all()}
+    levels = {code: a.level for code, a in known.items() if a.active}
+    problems: list[str] = []
+    seen: set[str] = set()
+    for n, row in enumerate(area_rows, start=2):
+        code, level, parent = row.get("code"), row.get("level"), row.get("parent")
+        if not code or not row.get("name"):
+            problems.append(f"areas row {n}: code and name are required")
+            continue
+        if code in seen:
+            problems.append(f"areas row {n}: area {code} appears twice")
+        seen.add(code)
+        if level not in domain.AREA_LEVELS:
+            problems.append(
+                f"areas row {n}: level '{level}' is not one of {', '.join(domain.AREA_LEVELS)}"
+            )
+            continue
+        levels[code] = level
+    for n, row in enumerate(area_rows, start=2):
+        code, level, parent = row.get("code"), row.get("level"), row.get("parent")
+        if not code or level not in domain.AREA_LEVELS:
+            continue
+        if parent is None and level != "city":
+            problems.append(f"areas row {n}: a {level} needs a parent")
+        elif parent is not None and parent not in levels:
+            problems.append(f"areas row {n}: unknown parent area {parent}")
+        elif parent is not None and not _level_below(levels[parent], level):
+            problems.append(
+                f"areas row {n}: a {level} cannot sit under the {levels[parent]} {parent}"
+            )
+    unit_seen: set[str] = set()
+    for n, row in enumerate(unit_rows, start=2):
+        unit_id, kind, area = row.get("id"), row.get("kind"), row.get("area")
+        if not unit_id or not row.get("name"):
+            problems.append(f"units row {n}: id and name are required")
+            continue
+        if unit_id in unit_seen:
+            problems.append(f"units row {n}: unit {unit_id} appears twice")
+        unit_seen.add(unit_id)
+        if kind not in domain.UNIT_KINDS:
+            problems.append(
+                f"units row {n}: kind '{kind}' is not one of {', '.join(domain.UNIT_KINDS)}"
+            )
+        if area not in levels:
+            problems.append(f"units row {n}: unknown area {area}")
+    if problems:
+        raise InvalidInput(
+            f"file: {len(problems)} problem(s), nothing imported: " + "; ".join(problems[:20]),
+            field="file",
+            problems=problems,
+        )
+
+    version = await _next_directory_version(session, f"import {filename}", who.subject, now)
+    for row in area_rows:
+        await session.merge(
+            Area(
+                code=row["code"],
+                name=row["name"],
+                level=row["level"],
+                parent_code=row.get("parent"),
+                active=True,
+                version=version.version,
+            )
+        )
+    await session.flush()
+    for row in unit_rows:
+        await session.merge(
+            Unit(
+                id=row["id"],
+                name=row["name"],
+                kind=row["kind"],
+                area_code=row["area"],
+                active=True,
+                version=version.version,
+            )
+        )
+    version.areas, version.units = len(area_rows), len(unit_rows)
+    return version
+
+
+# --- the catalogue ------------------------------------------------------------------------
+
+
+async def catalogue_versions(
+    session: AsyncSession, now: datetime
+) -> tuple[Sequence[CatalogueVersion], int | None]:
+    rows = await session.scalars(select(CatalogueVersion).order_by(CatalogueVersion.version))
+    return rows.all(), await version_in_force(session, now)
+
+
+async def rules_of(
+    session: AsyncSession, version: int | None, now: datetime
+) -> tuple[int, list[Rule]]:
+    if version is None:
+        version = await version_in_force(session, now)
+        if version is None:
+            raise NotFound("No catalogue version is in force yet.", field="version")
+    elif await session.get(CatalogueVersion, version) is None:
+        raise NotFound(f"Catalogue version {version} does not exist.", field="version")
+    rows = await session.scalars(select(Rule).where(Rule.version == version).order_by(Rule.id))
+    return version, list(rows.all())
+
+
+def rule_from_in(r: RuleIn, version: int, row: int | None = None) -> domain.CatalogueRule:
+    return domain.CatalogueRule(
+        id=r.id,
+        category=r.category.strip("/"),
+        area_code=r.area,
+        keywords=tuple(r.keywords),
+        lead_unit_id=r.lead,
+        assist_unit_ids=tuple(r.assist),
+        version=version,
+        mode=r.mode,
+        row=row,
+    )
+
+
+async def _directory(session: AsyncSession) -> catalogue.Directory:
+    areas = (await session.scalars(select(Area.code).where(Area.active))).all()
+    units = (await session.scalars(select(Unit.id).where(Unit.active))).all()
+    return catalogue.Directory(frozenset(areas), frozenset(units))
+
+
+async def put_in_force(
+    session: AsyncSession,
+    rules: Sequence[domain.CatalogueRule],
+    *,
+    effective_from: datetime,
+    source: str,
+    note: str,
+    who: str,
+    now: datetime,
+    check: bool = True,
+) -> CatalogueVersion:
+    """A new catalogue version holding `rules`, in force from `effective_from`. Conflicting
+    or unknown rows are refused, each named, and nothing is written."""
+    if check:
+        found = catalogue.problems(rules, await _directory(session))
+        if found:
+            raise InvalidInput(
+                f"rules: {len(found)} problem(s), catalogue not changed: " + "; ".join(found[:20]),
+                field="rules",
+                problems=found,
+            )
+    latest = await session.scalar(select(func.max(CatalogueVersion.version)))
+    number = (latest or 0) + 1
+    version = CatalogueVersion(
+        version=number,
+        effective_from=effective_from,
+        source=source,
+        note=note,
+        rule_count=len(rules),
+        created_at=now,
+        created_by=who,
+    )
+    session.add(version)
+    await session.flush()
+    for r in rules:
+        session.add(_row(r, number))
+    return version
+
+
+def _row(r: domain.CatalogueRule, version: int) -> Rule:
+    return Rule(
+        version=version,
+        id=r.id,
+        category=r.category,
+        area_code=r.area_code,
+        keywords=join(r.keywords),
+        lead=r.lead_unit_id,
+        assists=join(r.assist_unit_ids),
+        mode=r.mode,
+        row=r.row,
+    )
+
+
+async def create_catalogue(
+    session: AsyncSession, body: CatalogueIn, *, who: Principal, now: datetime
+) -> CatalogueVersion:
+    rules = [rule_from_in(r, 0, row=i) for i, r in enumerate(body.rules, start=1)]
+    return await put_in_force(
+        session,
+        rules,
+        effective_from=body.effective_from or now,
+        source="api",
+        note=body.note,
+        who=who.subject,
+        now=now,
+    )
+
+
+async def import_catalogue(
+    session: AsyncSession,
+    filename: str,
+    content: bytes,
+    *,
+    effective_from: datetime | None,
+    note: str,
+    who: Principal,
+    now: datetime,
+) -> CatalogueVersion:
+    """A catalogue from a CSV file or the "rules" (or first) sheet of an .xlsx workbook."""
+    sheets = tables.read_tables(filename, content, "rules")
+    rows = sheets.get("rules") or next(iter(sheets.values()), [])
+    if not rows:
+        raise InvalidInput("file: no rule rows found.", field="file")
+    tables.require_columns("rules", rows, catalogue.RULE_COLUMNS, ("id", "category", "lead"))
+    rules = catalogue.rules_from_rows(rows, 0)
+    return await put_in_force(
+        session,
+        rules,
+        effective_from=effective_from or now,
+        source=f"import {filename}",
+        note=note,
+        who=who.subject,
+        now=now,
+    )
+
+
+async def add_rule(
+    session: AsyncSession, rule: domain.CatalogueRule, *, note: str, who: str, now: datetime
+) -> CatalogueVersion:
+    """A new version: the catalogue in force now plus `rule` (a joint determination's)."""
+    current = await catalogue_rules(session, await version_in_force(session, now))
+    return await put_in_force(
+        session,
+        [*current, rule],
+        effective_from=now,
+        source="joint determination",
+        note=note,
+        who=who,
+        now=now,
+    )
+
+
+async def explain(
+    session: AsyncSession, *, category: str, area_code: str | None, text: str, at: datetime
+) -> dict[str, Any]:
+    """Which rule would lead, why, and every other rule that applies."""
+    if area_code is not None and await session.get(Area, area_code) is None:
+        raise InvalidInput(f"area_code: unknown area '{area_code}'.", field="area_code")
+    version = await version_in_force(session, at)
+    rules = await catalogue_rules(session, version)
+    chain = domain.area_chain(area_code, await area_parents(session))
+    decision = domain.lead_unit_for(category=category, text=text, chain=chain, rules=rules)
+    plan = None
+    if decision is not None and decision.rule is not None:
+        from routing.config import settings
+
+        plan = domain.plan_dispatch(
+            decision,
+            mode=decision.rule.mode or settings().default_mode,
+            chain=chain,
+            units_at=await units_by_area_and_kind(session),
+        )
+    return {
+        "catalogue_version": version,
+        "lead_unit_id": plan.lead_unit_id if plan else None,
+        "assist_unit_ids": list(plan.assist_unit_ids) if plan else [],
+        "mode": plan.mode if plan else None,
+        "rule_id": decision.rule.id if decision and decision.rule else None,
+        "reason": plan.reason
+        if plan
+        else (decision.reason if decision else "no catalogue rule matched"),
+        "candidates": catalogue.candidates(category=category, text=text, chain=chain, rules=rules),
+    }
+
+
+# --- loading a city at installation (the demo city) ------------------------------------------
+
+
+async def load_directory(
+    session: AsyncSession,
+    *,
+    areas: Iterable[Mapping[str, Any]],
+    units: Iterable[Mapping[str, Any]],
+    rules: Iterable[Mapping[str, Any]],
+    catalogue_version: int = 1,
+) -> None:
+    """Load areas, units and catalogue rules as directory version 1 and catalogue
+    `catalogue_version`, in force from the beginning. Loading again changes nothing."""
+    now = datetime.now(UTC)
+    if await session.get(DirectoryVersion, 1) is None:
+        session.add(
+            DirectoryVersion(
+                version=1,
+                source="initial load",
+                areas=0,
+                units=0,
+                created_at=now,
+                created_by="load",
+            )
+        )
+    for a in areas:
+        await session.merge(
+            Area(code=a["code"], name=a["name"], level=a["level"], parent_code=a.get("parent"))
+        )
+    await session.flush()
+    for u in units:
+        await session.merge(Unit(id=u["id"], name=u["name"], kind=u["kind"], area_code=u["area"]))
+    await session.flush()
+    rule_list = list(rules)
+    if await session.get(CatalogueVersion, catalogue_version) is None:
+        session.add(
+            CatalogueVersion(
+                version=catalogue_version,
+                effective_from=BEGINNING,
+                source="initial load",
+                note="",
+                rule_count=len(rule_list),
+                created_at=now,
+                created_by="load",
+            )
+        )
+        await session.flush()
+    for r in rule_list:
+        await session.merge(
+            Rule(
+                version=catalogue_version,
+                id=r["id"],
+                category=r["category"],
+                area_code=r.get("area"),
+                keywords=join(r.get("keywords", [])),
+                lead=r["lead"],
+                assists=join(r.get("assist", [])),
+                mode=r.get("mode"),
+            )
+        )
