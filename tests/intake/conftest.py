@@ -1,0 +1,46 @@
+"""intake tests: the demo city with its taxonomy loaded, and a few area boundaries (the demo
+city has no coordinates)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from intake import service
+from services import demo
+
+# Hand-drawn boxes around two communities of 江北区长安街道 (lng, lat).
+BOUNDARIES: list[dict[str, Any]] = [
+    {
+        "area_code": "BJ0101",
+        "level": "street",
+        "polygon": [[120.10, 30.20], [120.20, 30.20], [120.20, 30.30], [120.10, 30.30]],
+    },
+    {
+        "area_code": "BJ010101",
+        "level": "community",
+        "polygon": [[120.10, 30.20], [120.15, 30.20], [120.15, 30.25], [120.10, 30.25]],
+    },
+    {
+        "area_code": "BJ010102",
+        "level": "community",
+        "polygon": [[120.15, 30.25], [120.20, 30.25], [120.20, 30.30], [120.15, 30.30]],
+    },
+]
+
+
+@pytest.fixture
+async def intake_app(app: FastAPI) -> AsyncIterator[FastAPI]:
+    async with app.state.runtimes["intake"].sessionmaker() as session, session.begin():
+        await service.load_taxonomy(session, demo.city()["taxonomy"])
+        await service.load_boundaries(session, BOUNDARIES)
+    yield app
+
+
+@pytest.fixture
+async def api(intake_app: FastAPI, client: httpx.AsyncClient) -> httpx.AsyncClient:
+    return client
