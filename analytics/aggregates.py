@@ -1,48 +1,89 @@
-"""The daily aggregates: add deltas (incrementally, in the inbox transaction) and sum them for
-a period. Figures over any period are `SUM`s over at most days × units × areas × categories ×
-channels rows, however many tickets there are."""
+"""The aggregates: add deltas (incrementally, in the inbox transaction) to the daily rows and
+to their monthly roll-up, and sum them for a period.
+
+A period's whole months are summed from `analytics_monthly`, at the coarsest grain that keeps
+every dimension the query filters or groups on (analytics.rollup); only the days of a partial
+month at either edge, and queries grouped by day or week, read `analytics_daily`. Either way
+figures are `SUM`s over rows whose number depends on the combinations of days (or months),
+units, areas, categories and channels, never on the number of tickets.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Table, and_, func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics import rollup
 from analytics.facts import Key
-from analytics.models import DailyAggregate
+from analytics.models import DailyAggregate, MonthlyAggregate
 from analytics.rates import COUNT_NAMES, Tally
 from shared.db import dialect_name
 
 TABLE = DailyAggregate.__table__
+DAILY: Table = DailyAggregate.__table__
+MONTHLY: Table = MonthlyAggregate.__table__
 STORED = ("day", "unit_id", "area_code", "category", "channel")
+MONTHLY_STORED = ("grain", "month", "unit_id", "area_code", "category", "channel")
+
+_daily_only: ContextVar[bool] = ContextVar("analytics_daily_only", default=False)
+
+
+@contextmanager
+def daily_only() -> Iterator[None]:
+    """Answer every query from the daily rows (the roll-up's reference, for tests and bench)."""
+    token = _daily_only.set(True)
+    try:
+        yield
+    finally:
+        _daily_only.reset(token)
 
 
 async def add(session: AsyncSession, deltas: Mapping[Key, Tally]) -> None:
-    """Add each delta to its row (created at zero when new)."""
+    """Add each delta to its daily row and to the monthly rows that sum it (rows are created
+    at zero when new, and dropped when they come back to zero)."""
+    if not deltas:
+        return
+    await _add(session, DAILY, STORED, deltas)
+    await _add(session, MONTHLY, MONTHLY_STORED, rollup.rollup(deltas))
+
+
+async def _add(
+    session: AsyncSession,
+    table: Table,
+    stored: Sequence[str],
+    deltas: Mapping[Any, Tally],
+) -> None:
     if not deltas:
         return
     dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
-    rows = [{**key._asdict(), **tally.as_dict()} for key, tally in deltas.items()]
-    for chunk in range(0, len(rows), 500):
-        statement = dialect.insert(TABLE).values(rows[chunk : chunk + 500])
+    # In key order, so concurrent consumers lock shared rows (a month's total) in one order.
+    keys = sorted(deltas)
+    rows = [{**key._asdict(), **deltas[key].as_dict()} for key in keys]
+    for chunk in range(0, len(rows), 400):
+        statement = dialect.insert(table).values(rows[chunk : chunk + 400])
         statement = statement.on_conflict_do_update(
-            index_elements=list(STORED),
-            set_={n: TABLE.c[n] + statement.excluded[n] for n in COUNT_NAMES},
+            index_elements=list(stored),
+            set_={n: table.c[n] + statement.excluded[n] for n in COUNT_NAMES},
         )
         await session.execute(statement)
     # A ticket that moves (its lead unit learned, its callback redone) leaves rows at zero
     # behind: drop them, so the table holds exactly what a rebuild would write.
-    emptied = [key for key, tally in deltas.items() if any(v < 0 for v in tally.as_dict().values())]
-    if emptied:
-        c = TABLE.c
+    emptied = [k for k in keys if any(v < 0 for v in deltas[k].as_dict().values())]
+    for chunk in range(0, len(emptied), 400):
+        c = table.c
         await session.execute(
-            TABLE.delete().where(
-                tuple_(*(c[n] for n in STORED)).in_([tuple(k) for k in emptied]),
+            table.delete().where(
+                tuple_(*(c[n] for n in stored)).in_(
+                    [tuple(k) for k in emptied[chunk : chunk + 400]]
+                ),
                 *(c[n] == 0 for n in COUNT_NAMES),
             )
         )
@@ -58,8 +99,18 @@ class Filters:
     category: str | None = None
     channel: str | None = None
 
-    def where(self) -> list[ColumnElement[bool]]:
-        c = TABLE.c
+    def dimensions(self) -> tuple[str, ...]:
+        """The stored dimensions these filters look at."""
+        used = {
+            "unit_id": self.unit_ids is not None,
+            "area_code": bool(self.area_code),
+            "category": bool(self.category),
+            "channel": bool(self.channel),
+        }
+        return tuple(name for name, on in used.items() if on)
+
+    def where(self, table: Table = DAILY) -> list[ColumnElement[bool]]:
+        c = table.c
         out: list[ColumnElement[bool]] = []
         if self.unit_ids is not None:
             out.append(c.unit_id.in_(list(self.unit_ids)))
@@ -72,6 +123,26 @@ class Filters:
         return out
 
 
+class Plan(NamedTuple):
+    """How a period is read: the monthly grain and months, and the daily day ranges."""
+
+    grain: int | None
+    months: tuple[date, date] | None
+    days: tuple[tuple[date, date], ...]
+
+
+def plan(first: date, last: date, filters: Filters, by: Sequence[str]) -> Plan:
+    """Whole months from the roll-up, partial months (and anything grouped by day) from the
+    daily rows. Pure."""
+    if "day" in by or _daily_only.get():
+        return Plan(None, None, ((first, last),) if first <= last else ())
+    split = rollup.split_period(first, last)
+    if split.months is None:
+        return Plan(None, None, split.days)
+    needed = {*filters.dimensions(), *(b for b in by if b in rollup.DIMENSIONS)}
+    return Plan(rollup.choose_grain(needed), split.months, split.days)
+
+
 async def sums(
     session: AsyncSession,
     *,
@@ -80,17 +151,50 @@ async def sums(
     filters: Filters,
     by: Sequence[str] = (),
 ) -> list[tuple[dict[str, Any], Tally]]:
-    """Σ counts over [first, last] (whole days), grouped by stored columns `by`."""
-    c = TABLE.c
-    group = [c[name] for name in by]
+    """Σ counts over [first, last] (whole days), grouped by stored columns `by`: any of the
+    dimensions, and `day` or `month` (the first day of the month)."""
+    p = plan(first, last, filters, by)
+    parts: list[list[tuple[dict[str, Any], Tally]]] = []
+    if p.months is not None and p.grain is not None:
+        c = MONTHLY.c
+        where = [c.grain == p.grain, c.month >= p.months[0], c.month <= p.months[1]]
+        parts.append(await _sum(session, MONTHLY, "month", where, filters, by))
+    for start, end in p.days:
+        c = DAILY.c
+        where = [c.day >= start, c.day <= end]
+        parts.append(await _sum(session, DAILY, "day", where, filters, by))
+    merged: dict[tuple[Any, ...], tuple[dict[str, Any], Tally]] = {}
+    for part in parts:
+        for key, tally in part:
+            k = tuple(key[name] for name in by)
+            prior = merged.get(k)
+            merged[k] = (key, prior[1] + tally) if prior else (key, tally)
+    if not by:
+        return [({}, merged[()][1] if () in merged else Tally())]
+    return list(merged.values())
+
+
+async def _sum(
+    session: AsyncSession,
+    table: Table,
+    period: str,
+    where: list[ColumnElement[bool]],
+    filters: Filters,
+    by: Sequence[str],
+) -> list[tuple[dict[str, Any], Tally]]:
+    c = table.c
+    # A daily part grouped by month groups by day; the days are folded into their month below.
+    group = [c[period] if name in ("day", "month") else c[name] for name in by]
     statement = (
         select(*group, *(func.coalesce(func.sum(c[n]), 0).label(n) for n in COUNT_NAMES))
-        .where(and_(c.day >= first, c.day <= last, *filters.where()))
+        .where(and_(*where, *filters.where(table)))
         .group_by(*group)
     )
     out: list[tuple[dict[str, Any], Tally]] = []
-    for row in (await session.execute(statement)).mappings():
-        key = {name: row[name] for name in by}
-        tally = Tally(**{n: int(row[n] or 0) for n in COUNT_NAMES})
+    for row in await session.execute(statement):
+        key = dict(zip(by, row[: len(by)], strict=True))
+        if "month" in key and period == "day":
+            key["month"] = rollup.month_of(key["month"])
+        tally = Tally(**{n: int(v or 0) for n, v in zip(COUNT_NAMES, row[len(by) :], strict=True)})
         out.append((key, tally))
     return out

@@ -1,5 +1,6 @@
 """analytics' tables: the events it consumed (to rebuild from), one fact row per ticket and per
-assignment, the daily aggregates and the units it has learned of. All filled from events."""
+assignment, the daily aggregates and their monthly roll-up, and the units it has learned of.
+All filled from events."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -147,4 +149,23 @@ class DailyAggregate(Base):
         Column("channel", String(32), primary_key=True),
         *(Column(name, BigInteger, nullable=False, default=0) for name in COUNT_NAMES),
         Index("ix_analytics_daily_unit_day", "unit_id", "day"),
+    )
+
+
+class MonthlyAggregate(Base):
+    """The daily counts summed by month at a few grains (analytics.rollup): kept up to date in
+    the same transaction as the daily rows, from the same deltas. The key starts with the grain
+    and the month, so a query reads one contiguous range of the primary key."""
+
+    __table__ = Table(
+        "analytics_monthly",
+        metadata,
+        Column("grain", SmallInteger, primary_key=True, autoincrement=False),
+        Column("month", Date, primary_key=True),
+        Column("unit_id", String(64), primary_key=True),
+        Column("area_code", String(32), primary_key=True),
+        Column("category", String(200), primary_key=True),
+        Column("channel", String(32), primary_key=True),
+        *(Column(name, BigInteger, nullable=False, default=0) for name in COUNT_NAMES),
+        sqlite_with_rowid=False,
     )

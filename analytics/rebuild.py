@@ -2,7 +2,8 @@
 events it consumed (`analytics_events`).
 
 The facts and aggregates are deleted and every ticket's events are folded again, ticket by
-ticket in arrival order; the aggregates are the sum of the final facts' contributions. Because
+ticket in arrival order; the daily aggregates are the sum of the final facts' contributions and
+the monthly roll-up is their `analytics.rollup.rollup`, as on the incremental path. Because
 the incremental path stores exactly `contributions(after) − contributions(before)` per event,
 both give the same numbers (tests/analytics checks it). Runs in one transaction: readers see
 the old model or the new one. Stop the analytics consumer while it runs.
@@ -33,7 +34,14 @@ from analytics.facts import (
     derive,
     fold,
 )
-from analytics.models import AssignmentFact, DailyAggregate, StoredEvent, TicketFact, Unit
+from analytics.models import (
+    AssignmentFact,
+    DailyAggregate,
+    MonthlyAggregate,
+    StoredEvent,
+    TicketFact,
+    Unit,
+)
 from analytics.rates import Tally
 from analytics.service import directory, exclusions
 from shared.events import Envelope
@@ -89,7 +97,7 @@ async def rebuild(
     rules = exclusions()
     async with sessionmaker() as session, session.begin():
         total = int(await session.scalar(select(func.count()).select_from(StoredEvent)) or 0)
-        for model in (DailyAggregate, AssignmentFact, TicketFact, Unit):
+        for model in (MonthlyAggregate, DailyAggregate, AssignmentFact, TicketFact, Unit):
             await session.execute(delete(model))
         sums: dict[Key, Tally] = {}
         names: dict[str, tuple[int, str | None]] = {}  # unit → (seq, name) of its last dispatch

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics import aggregates, domain, rankings, rates, topics
+from analytics import aggregates, domain, rankings, rates, rollup, topics
 from analytics.aggregates import Filters
 from analytics.config import settings
 from analytics.facts import (
@@ -27,7 +27,7 @@ from analytics.facts import (
     derive,
     fold,
 )
-from analytics.models import AssignmentFact, DailyAggregate, StoredEvent, TicketFact, Unit
+from analytics.models import AssignmentFact, MonthlyAggregate, StoredEvent, TicketFact, Unit
 from analytics.rates import MetricConfig, Tally
 from shared.errors import InvalidInput
 from shared.events import Envelope
@@ -146,8 +146,14 @@ async def units(session: AsyncSession) -> dict[str, tuple[str | None, str]]:
 async def area_known(session: AsyncSession, code: str) -> bool:
     if code in directory().areas:
         return True
-    c = DailyAggregate.__table__.c
-    found = await session.scalar(select(c.area_code).where(c.area_code.like(f"{code}%")).limit(1))
+    # The roll-up by area × category: a few rows per month, where the daily rows are millions.
+    c = MonthlyAggregate.__table__.c
+    found = await session.scalar(
+        select(c.area_code)
+        .where(c.grain == rollup.grain_of(["area_code", "category"]))
+        .where(c.area_code.like(f"{code}%"))
+        .limit(1)
+    )
     return found is not None
 
 
@@ -225,8 +231,12 @@ async def grouped(
     group_by: Sequence[str],
 ) -> list[tuple[dict[str, Any], Tally]]:
     """Σ counts over the period, grouped by `group_by` (stored or derived fields)."""
+    # Months, quarters and years are whole months (the roll-up); days and weeks need days.
     stored = sorted(
-        {_STORED_FOR.get(g, "day") for g in group_by},
+        {
+            _STORED_FOR.get(g, "month" if g in ("month", "quarter", "year") else "day")
+            for g in group_by
+        },
     )
     rows = await aggregates.sums(session, first=first, last=last, filters=filters, by=stored)
     if not group_by:
@@ -256,7 +266,7 @@ async def grouped(
             elif g == "channel":
                 key["channel"] = row["channel"] or None
             else:
-                start = domain.period_start(row["day"], g)
+                start = domain.period_start(row["month"] if "month" in row else row["day"], g)
                 key["period"] = domain.period_label(start, g)
                 key["period_from"] = max(start, first)
                 key["period_to"] = min(domain.period_end(start, g), last)

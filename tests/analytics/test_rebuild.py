@@ -12,7 +12,18 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import delete, select
 
-from analytics.models import AssignmentFact, DailyAggregate, StoredEvent, TicketFact, Unit, inbox
+from analytics import rollup
+from analytics.facts import Key
+from analytics.models import (
+    AssignmentFact,
+    DailyAggregate,
+    MonthlyAggregate,
+    StoredEvent,
+    TicketFact,
+    Unit,
+    inbox,
+)
+from analytics.rates import COUNT_NAMES, Tally
 from analytics.rebuild import rebuild
 from shared.events import Envelope
 from shared.settings import PlatformSettings
@@ -21,14 +32,31 @@ from tests.analytics.test_metrics import november
 from tests.support import SUPERVISOR
 
 
+def rolled_up(daily: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The monthly rows the daily rows call for (analytics.rollup), as the table orders them."""
+    sums = {Key(*row[:5]): Tally(**dict(zip(COUNT_NAMES, row[5:], strict=True))) for row in daily}
+    return sorted(
+        (*key, *(getattr(tally, n) for n in COUNT_NAMES))
+        for key, tally in rollup.rollup(sums).items()
+    )
+
+
 async def snapshot(app: FastAPI, client: httpx.AsyncClient) -> dict[str, Any]:
-    """Every aggregate row, every fact row and the API's figures."""
+    """Every aggregate row, every fact row and the API's figures; checks on the way that the
+    monthly roll-up holds exactly the sums of the daily rows."""
     runtime = app.state.runtimes["analytics"]
     async with runtime.sessionmaker() as session:
         daily = (
             await session.execute(
                 select(DailyAggregate.__table__).order_by(
                     *DailyAggregate.__table__.primary_key.columns
+                )
+            )
+        ).all()
+        monthly = (
+            await session.execute(
+                select(MonthlyAggregate.__table__).order_by(
+                    *MonthlyAggregate.__table__.primary_key.columns
                 )
             )
         ).all()
@@ -47,8 +75,10 @@ async def snapshot(app: FastAPI, client: httpx.AsyncClient) -> dict[str, Any]:
         headers=SUPERVISOR,
     )
     assert r.status_code == 200, r.text
+    assert monthly and [tuple(row) for row in monthly] == rolled_up([tuple(r) for r in daily])
     return {
         "daily": [tuple(row) for row in daily],
+        "monthly": [tuple(row) for row in monthly],
         "tickets": [tuple(row) for row in tickets],
         "assignments": [tuple(row) for row in assignments],
         "units": [tuple(row) for row in units],
@@ -88,7 +118,14 @@ def interleaved(events: list[Envelope], seed: int) -> list[Envelope]:
 async def wipe(app: FastAPI) -> None:
     runtime = app.state.runtimes["analytics"]
     async with runtime.sessionmaker() as session, session.begin():
-        for model in (DailyAggregate, AssignmentFact, TicketFact, Unit, StoredEvent):
+        for model in (
+            MonthlyAggregate,
+            DailyAggregate,
+            AssignmentFact,
+            TicketFact,
+            Unit,
+            StoredEvent,
+        ):
             await session.execute(delete(model))
         await session.execute(delete(inbox.table))
 
