@@ -37,7 +37,7 @@ def classification() -> list[Row]:
         "/".join(filter(None, (r["一级分类"], r["二级分类"], r["三级分类"])))
         for r in _read("tipdm2020c_fj1_label_taxonomy.csv")
     }
-    nodes = set()
+    nodes: set[str] = set()
     for path in taxonomy:
         parts = path.split("/")
         nodes.update("/".join(parts[: i + 1]) for i in range(len(parts)))
