@@ -299,7 +299,7 @@ async def test_the_catalogue_explains_its_choice(client: httpx.AsyncClient) -> N
 async def test_a_catalogue_posted_as_json_is_checked_the_same_way(
     client: httpx.AsyncClient,
 ) -> None:
-    rule = {
+    rule: dict[str, Any] = {
         "id": "J1",
         "category": "教育",
         "area": None,
