@@ -17,7 +17,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Table, and_, func, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Table,
+    and_,
+    cast,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -150,19 +162,21 @@ async def sums(
     last: date,
     filters: Filters,
     by: Sequence[str] = (),
+    counts: Sequence[str] = COUNT_NAMES,
 ) -> list[tuple[dict[str, Any], Tally]]:
     """Σ counts over [first, last] (whole days), grouped by stored columns `by`: any of the
-    dimensions, and `day` or `month` (the first day of the month)."""
+    dimensions, and `day` or `month` (the first day of the month). Only the `counts` named are
+    summed (the others are 0): hot topics need `received` alone over thousands of groups."""
     p = plan(first, last, filters, by)
     parts: list[list[tuple[dict[str, Any], Tally]]] = []
     if p.months is not None and p.grain is not None:
         c = MONTHLY.c
         where = [c.grain == p.grain, c.month >= p.months[0], c.month <= p.months[1]]
-        parts.append(await _sum(session, MONTHLY, "month", where, filters, by))
+        parts.append(await _sum(session, MONTHLY, "month", where, filters, by, counts))
     for start, end in p.days:
         c = DAILY.c
         where = [c.day >= start, c.day <= end]
-        parts.append(await _sum(session, DAILY, "day", where, filters, by))
+        parts.append(await _sum(session, DAILY, "day", where, filters, by, counts))
     merged: dict[tuple[Any, ...], tuple[dict[str, Any], Tally]] = {}
     for part in parts:
         for key, tally in part:
@@ -181,12 +195,13 @@ async def _sum(
     where: list[ColumnElement[bool]],
     filters: Filters,
     by: Sequence[str],
+    counts: Sequence[str],
 ) -> list[tuple[dict[str, Any], Tally]]:
     c = table.c
     # A daily part grouped by month groups by day; the days are folded into their month below.
     group = [c[period] if name in ("day", "month") else c[name] for name in by]
     statement = (
-        select(*group, *(func.coalesce(func.sum(c[n]), 0).label(n) for n in COUNT_NAMES))
+        select(*group, *(func.coalesce(func.sum(c[n]), 0).label(n) for n in counts))
         .where(and_(*where, *filters.where(table)))
         .group_by(*group)
     )
@@ -195,6 +210,31 @@ async def _sum(
         key = dict(zip(by, row[: len(by)], strict=True))
         if "month" in key and period == "day":
             key["month"] = rollup.month_of(key["month"])
-        tally = Tally(**{n: int(v or 0) for n, v in zip(COUNT_NAMES, row[len(by) :], strict=True)})
+        tally = Tally(**{n: int(v or 0) for n, v in zip(counts, row[len(by) :], strict=True)})
         out.append((key, tally))
     return out
+
+
+async def refill_monthly(session: AsyncSession) -> None:
+    """Recompute the whole roll-up from the daily rows, in SQL (a repair tool, and how a bulk
+    load fills it): the same rows the incremental path and a rebuild keep."""
+    d = DAILY.c
+    if dialect_name(session) == "postgresql":
+        month: ColumnElement[Any] = cast(func.date_trunc(literal_column("'month'"), d.day), Date)
+    else:
+        month = func.date(d.day, literal_column("'start of month'"))
+    await session.execute(MONTHLY.delete())
+    for grain in rollup.GRAINS:
+        kept = rollup.dimensions_of(grain)
+        columns = [d[n] if n in kept else literal_column("''") for n in rollup.DIMENSIONS]
+        query = (
+            select(
+                literal_column(str(grain)),
+                month,
+                *columns,
+                *(func.sum(d[n]) for n in COUNT_NAMES),
+            )
+            .group_by(month, *(d[n] for n in kept))
+            .having(or_(*(func.sum(d[n]) != 0 for n in COUNT_NAMES)))
+        )
+        await session.execute(insert(MONTHLY).from_select([*MONTHLY_STORED, *COUNT_NAMES], query))

@@ -342,7 +342,12 @@ async def topic_counts(
     filters: Filters,
 ) -> dict[tuple[str, str], int]:
     rows = await aggregates.sums(
-        session, first=first, last=last, filters=filters, by=("category", "area_code")
+        session,
+        first=first,
+        last=last,
+        filters=filters,
+        by=("category", "area_code"),
+        counts=("received",),
     )
     d = directory()
     out: dict[tuple[str, str], int] = {}
