@@ -30,6 +30,7 @@ STATUS_TEXT = {
 
 LEVEL_DEPTH = {"city": 0, "district": 1, "street": 2, "community": 3, "grid": 4}
 
+STAGE_TEXT = {"sign": "签收", "response": "首次联系", "completion": "办结"}
 OUTCOME_TEXT = {"solved": "已解决", "partly_solved": "部分解决", "unsolvable": "无法解决"}
 SOLVED_TEXT = {"solved": "已解决", "partly_solved": "部分解决", "unsolved": "未解决"}
 SATISFACTION_TEXT = {
@@ -123,7 +124,9 @@ def progress(event_type: str, payload: Mapping[str, Any]) -> tuple[str | None, s
         case "ticket.closed":
             return "closed", "工单已结案"
         case "sla.breached":
-            return None, "办理超期，已提醒承办单位"
+            if payload.get("scope") == "ticket":
+                return None, "已超过承诺办结时间，已纳入督办"
+            return None, f"{STAGE_TEXT.get(payload['stage'], '办理')}超期，已提醒承办单位"
         case "ticket.reopened":
             return "reopened", f"回访未解决，第{payload['round']}轮重新办理：{payload['reason']}"
     return None, event_type

@@ -58,6 +58,7 @@ async def load_directory(runtimes: Mapping[str, ServiceRuntime]) -> None:
 
         async with runtimes["intake"].sessionmaker() as session, session.begin():
             await intake_service.load_gazetteer(session, data["areas"])
+            await intake_service.load_taxonomy(session, data["taxonomy"])
     if "routing" in runtimes:
         from routing import service as routing_service
 
