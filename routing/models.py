@@ -194,7 +194,7 @@ class ReturnRequest(Base):
     unit_id: Mapped[str] = mapped_column(String(64), index=True)
     reason_code: Mapped[str] = mapped_column(String(32))
     explanation: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))  # pending, approved, rejected
+    status: Mapped[str] = mapped_column(String(16))  # pending, approved, rejected, withdrawn
     previous_status: Mapped[str] = mapped_column(String(16))
     requested_at: Mapped[datetime] = mapped_column(Instant())
     decided_at: Mapped[datetime | None] = mapped_column(Instant())

@@ -653,7 +653,7 @@ async def forward(
 async def list_returns(
     session: Session,
     who: Reader,
-    status: Annotated[str | None, Query(pattern="^(pending|approved|rejected)$")] = None,
+    status: Annotated[str | None, Query(pattern="^(pending|approved|rejected|withdrawn)$")] = None,
     ticket_id: str | None = None,
 ) -> list[ReturnOut]:
     """Returns: a unit sees its own, the centre all (`status=pending` is the centre's to-do)."""

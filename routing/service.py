@@ -24,6 +24,7 @@ from routing.models import (
     ExtensionRequest,
     ProgressNote,
     ReplyTemplate,
+    ReturnRequest,
     RoutedTicket,
     Rule,
     Unit,
@@ -224,7 +225,17 @@ async def end_assignment(
     at: datetime,
     withdrawn: WithdrawnReason | None = None,
 ) -> None:
-    """An assignment ends without the unit's reply; `withdrawn` announces it."""
+    """An assignment ends without the unit's reply; `withdrawn` announces it. A return it had
+    pending is moot then: it is closed as withdrawn."""
+    if assignment.status == "return_requested" and withdrawn is not None:
+        pending = await session.scalars(
+            select(ReturnRequest).where(
+                ReturnRequest.assignment_id == assignment.id, ReturnRequest.status == "pending"
+            )
+        )
+        for request in pending.all():
+            request.status, request.decided_at = "withdrawn", at
+            request.decision_note = f"assignment {withdrawn} before the return was decided"
     assignment.status = status
     assignment.ended_at = at
     if withdrawn is not None:

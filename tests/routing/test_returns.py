@@ -233,3 +233,24 @@ async def test_joint_determination_redispatches_settles_returns_and_adds_a_rule(
         det["rule_id"],
         2,
     )
+
+
+async def test_a_redispatch_makes_a_pending_return_moot(client: httpx.AsyncClient) -> None:
+    ticket_id = await post(client)
+    lead = lead_of(await settled(client, ticket_id, 2))
+    r = await client.post(
+        f"/api/v1/assignments/{lead['id']}/return", headers=unit("U-BJ01-CG"), json=NOT_OURS
+    )
+    redo = await client.post(
+        f"/api/v1/routing/tickets/{ticket_id}/redispatch",
+        headers=OPERATOR,
+        json={"lead_unit_id": "U-BJ0101", "reason": "属地街道主办"},
+    )
+    assert redo.status_code == 200, redo.text
+    ret = (await client.get(f"/api/v1/returns/{r.json()['id']}", headers=OPERATOR)).json()
+    assert ret["status"] == "withdrawn"
+    late = await client.post(
+        f"/api/v1/returns/{ret['id']}/approve", headers=OPERATOR, json={"unit_id": "U-BJ01-ZJ"}
+    )
+    assert late.status_code == 409 and late.json()["status_now"] == "withdrawn"
+    assert (await routed(client, ticket_id))["dispatch_count"] == 2
