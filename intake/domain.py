@@ -30,6 +30,12 @@ STATUS_TEXT = {
 
 LEVEL_DEPTH = {"city": 0, "district": 1, "street": 2, "community": 3, "grid": 4}
 
+SUPERVISION_TEXT = {
+    "platform": "平台督办",
+    "phone": "电话督办",
+    "on_site": "现场督办",
+    "joint": "联合督办",
+}
 STAGE_TEXT = {"sign": "签收", "response": "首次联系", "completion": "办结"}
 OUTCOME_TEXT = {"solved": "已解决", "partly_solved": "部分解决", "unsolvable": "无法解决"}
 SOLVED_TEXT = {"solved": "已解决", "partly_solved": "部分解决", "unsolved": "未解决"}
@@ -129,6 +135,15 @@ def progress(event_type: str, payload: Mapping[str, Any]) -> tuple[str | None, s
             return None, f"{STAGE_TEXT.get(payload['stage'], '办理')}超期，已提醒承办单位"
         case "ticket.reopened":
             return "reopened", f"回访未解决，第{payload['round']}轮重新办理：{payload['reason']}"
+        case "ticket.key_supervision":
+            return None, f"已改派{payload['dispatch_count'] - 1}次，列为重点督办"
+        case "ticket.supervised":
+            level = SUPERVISION_TEXT.get(payload["level"], payload["level"])
+            return None, f"已纳入督办（{level}）"
+        case "whistle.blown":
+            return None, f"街乡吹哨，{len(payload['department_ids'])}个部门须按时报到"
+        case "ticket.ownership_determined":
+            return None, "联合认定完成，已明确主办单位"
     return None, event_type
 
 
@@ -353,7 +368,16 @@ def is_cluster(members: Iterable[Matter], min_reporters: int) -> bool:
 # ---------------------------------------------------------------------------- citizens' view
 
 # Timeline lines a citizen does not see (internal supervision), or sees reworded.
-CITIZEN_HIDDEN = frozenset({"sla.breached", "ticket.cluster_flagged"})
+CITIZEN_HIDDEN = frozenset(
+    {
+        "sla.breached",
+        "ticket.cluster_flagged",
+        "ticket.key_supervision",
+        "ticket.supervised",
+        "whistle.blown",
+        "ticket.ownership_determined",
+    }
+)
 
 
 def citizen_line(event_type: str, text: str) -> str | None:

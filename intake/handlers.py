@@ -16,6 +16,10 @@ HANDLERS: dict[str, Handler] = {
         "callback.completed",
         "ticket.closed",
         "ticket.reopened",
+        "ticket.key_supervision",
+        "ticket.supervised",
+        "whistle.blown",
+        "ticket.ownership_determined",
     )
 }
 HANDLERS["sla.clock_started"] = service.record_deadline

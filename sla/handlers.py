@@ -12,6 +12,7 @@ HANDLERS: dict[str, Handler] = {
     "assignment.contacted": service.stop_stage,
     "assignment.replied": service.stop_stage,
     "assignment.returned": service.on_returned,
+    "assignment.withdrawn": service.on_withdrawn,
     "assignment.extension_requested": service.on_extension_requested,
     "ticket.replied": service.on_ticket_replied,
     "ticket.reopened": service.on_reopened,

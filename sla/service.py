@@ -444,6 +444,14 @@ async def on_returned(session: AsyncSession, event: Envelope) -> None:
         await _stop_clock(session, clock, event.occurred_at, "returned")
 
 
+async def on_withdrawn(session: AsyncSession, event: Envelope) -> None:
+    """On `assignment.withdrawn` (re-dispatch, forwarding, joint determination, an assisting
+    unit timed out): the assignment's clock stops; the ticket's keeps running."""
+    clock = await session.get(Clock, f"K{event.payload['assignment_id']}")
+    if clock is not None and clock.status == "open":
+        await _stop_clock(session, clock, event.occurred_at, "withdrawn")
+
+
 async def on_reopened(session: AsyncSession, event: Envelope) -> None:
     """On `ticket.reopened` (重办): a new round and its ticket clock; older rounds' clocks stop."""
     data = cast(TicketReopened, event.data())
