@@ -35,10 +35,6 @@ Supervisor = Annotated[Principal, Depends(require(Role.SUPERVISOR))]
 LinkSender = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SERVICE))]
 
 
-def _opt(value: datetime | None) -> datetime | None:
-    return china_time(value) if value else None
-
-
 async def _out(session: AsyncSession, t: CallbackTask) -> CallbackOut:
     attempts = await service.attempts_of(session, t.id)
     return CallbackOut(
@@ -57,7 +53,7 @@ async def _out(session: AsyncSession, t: CallbackTask) -> CallbackOut:
             for a in attempts
         ],
         due_at=china_time(t.due_at),
-        completed_at=_opt(t.completed_at),
+        completed_at=china_time(t.completed_at),
         channel=t.channel,
         contacted_by_unit=t.contacted_by_unit,
         solved=t.solved,

@@ -95,7 +95,7 @@ async def citizen_view(session: AsyncSession, ticket: Ticket) -> CitizenTicketOu
         category=ticket.category,
         received_at=china_time(ticket.received_at),
         handled_by=ticket.lead_unit_name,
-        expected_at=china_time(ticket.expected_at) if ticket.expected_at else None,
+        expected_at=china_time(ticket.expected_at),
         can_add_info=ticket.status in domain.STATUS_OPEN,
         timeline=[
             CitizenTimelineOut(at=china_time(e.at), text=domain.citizen_line(e.event_type, e.text))

@@ -107,7 +107,7 @@ async def full_ticket(session: AsyncSession, ticket: Ticket, reader: Principal) 
             )
             for r in await service.repeats(session, ticket.id)
         ],
-        expected_at=china_time(ticket.expected_at) if ticket.expected_at else None,
+        expected_at=china_time(ticket.expected_at),
     )
 
 

@@ -88,10 +88,6 @@ Admin = Annotated[Principal, Depends(require(Role.SUPERVISOR))]
 MAX_UPLOAD = 10 * 1024 * 1024
 
 
-def _opt(value: datetime | None) -> datetime | None:
-    return china_time(value) if value else None
-
-
 # --- views ------------------------------------------------------------------------------
 
 
@@ -119,9 +115,9 @@ def _out(a: Assignment, t: RoutedTicket, kinds: dict[str, str]) -> AssignmentOut
         address=t.address,
         reason=a.reason,
         dispatched_at=china_time(a.dispatched_at),
-        signed_at=_opt(a.signed_at),
-        contacted_at=_opt(a.contacted_at),
-        replied_at=_opt(a.replied_at),
+        signed_at=china_time(a.signed_at),
+        contacted_at=china_time(a.contacted_at),
+        replied_at=china_time(a.replied_at),
         outcome=a.outcome,
         explanation=a.explanation,
         unsolvable_reason=a.unsolvable_reason,
@@ -205,7 +201,7 @@ def _return(r: ReturnRequest, a: Assignment) -> ReturnOut:
         status=r.status,
         requested_at=china_time(r.requested_at),
         window_closes_at=china_time(window_closes_at(a)),
-        decided_at=_opt(r.decided_at),
+        decided_at=china_time(r.decided_at),
         decision_note=r.decision_note,
         redispatched_to=r.redispatched_to,
     )
@@ -228,7 +224,7 @@ def _whistle(w: Whistle, summons: list[WhistleSummons], now: datetime) -> Whistl
         summons=[
             SummonsOut(
                 unit_id=s.unit_id,
-                reported_at=_opt(s.reported_at),
+                reported_at=china_time(s.reported_at),
                 report=s.report,
                 late=s.late,
                 overdue=s.reported_at is None and now > aware(w.respond_by),

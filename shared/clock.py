@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, overload
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -41,6 +41,10 @@ def aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def china_time(value: datetime) -> datetime:
-    """Instants are stored in UTC and shown to people in Asia/Shanghai."""
-    return aware(value).astimezone(CHINA)
+@overload
+def china_time(value: datetime) -> datetime: ...
+@overload
+def china_time(value: None) -> None: ...
+def china_time(value: datetime | None) -> datetime | None:
+    """Instants are stored in UTC and shown to people in Asia/Shanghai (None stays None)."""
+    return aware(value).astimezone(CHINA) if value is not None else None

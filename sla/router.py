@@ -53,10 +53,6 @@ Code = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$", description="e.
 Year = Annotated[int, Path(description="the calendar year")]
 
 
-def _opt(value: datetime | None) -> datetime | None:
-    return china_time(value) if value else None
-
-
 def _timer(t: Timer) -> TimerOut:
     met = (
         None
@@ -69,8 +65,8 @@ def _timer(t: Timer) -> TimerOut:
         threshold=t.threshold,
         due_at=china_time(t.due_at),
         state=t.state,
-        stopped_at=_opt(t.stopped_at),
-        fired_at=_opt(t.fired_at),
+        stopped_at=china_time(t.stopped_at),
+        fired_at=china_time(t.fired_at),
         met=met,
     )
 
@@ -104,7 +100,7 @@ def _deadline(t: Timer, c: Clock) -> DeadlineOut:
         area_code=c.area_code,
         stage=t.stage,
         due_at=china_time(t.due_at),
-        fired_at=_opt(t.fired_at),
+        fired_at=china_time(t.fired_at),
     )
 
 
@@ -120,9 +116,9 @@ def _extension(e: Extension) -> ExtensionOut:
         status=e.status,
         days=e.days,
         note=e.note,
-        decided_at=_opt(e.decided_at),
-        complete_by_before=_opt(e.complete_by_before),
-        complete_by_after=_opt(e.complete_by_after),
+        decided_at=china_time(e.decided_at),
+        complete_by_before=china_time(e.complete_by_before),
+        complete_by_after=china_time(e.complete_by_after),
     )
 
 
@@ -139,9 +135,9 @@ def _case(c: SupervisionCase) -> CaseOut:
         related_ticket_ids=json.loads(c.related),
         opened_at=china_time(c.opened_at),
         last_activity_at=china_time(c.last_activity_at),
-        escalated_at=_opt(c.escalated_at),
-        next_escalation_at=_opt(c.next_escalation_at),
-        resolved_at=_opt(c.resolved_at),
+        escalated_at=china_time(c.escalated_at),
+        next_escalation_at=china_time(c.next_escalation_at),
+        resolved_at=china_time(c.resolved_at),
         resolution=c.resolution,
     )
 
@@ -187,7 +183,7 @@ async def ticket_sla(ticket_id: str, session: Session, who: Reader) -> TicketSla
         round=ticket.round,
         status=ticket.status,
         dispatch_count=ticket.dispatch_count,
-        expected_completion=_opt(expected),
+        expected_completion=china_time(expected),
         ticket_clocks=[_clock(c, list(t)) for c, t in mine if c.scope == "ticket"],
         clocks=[_clock(c, list(t)) for c, t in mine if c.scope == "assignment"],
         history=[
