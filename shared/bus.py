@@ -9,6 +9,7 @@ and then dead-lettered with its error.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,37 @@ class Bus(Protocol):
 class RetryPolicy:
     max_attempts: int = 5
     backoff_seconds: float = 0.2
+
+
+async def wait_for_wakeup(wake: asyncio.Event, seconds: float) -> None:
+    """Sleep until `wake` is set or `seconds` pass.
+
+    Not `asyncio.wait_for(wake.wait(), ...)`: on Python 3.11 that swallows a cancellation that
+    arrives in the same loop turn as the wake-up (CPython gh-86296), and a loop that relies on
+    being cancelled then never stops. `asyncio.timeout` awaits in the task itself, so a
+    cancellation always reaches it.
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            await wake.wait()
+    except TimeoutError:
+        pass
+
+
+async def stop_tasks(tasks: Sequence[asyncio.Task[None]], *, grace_seconds: float = 10.0) -> None:
+    """Cancel background loops and wait for them, bounded: a loop that will not stop is
+    reported with its stack instead of hanging shutdown."""
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=grace_seconds)
+    for task in pending:
+        stack = io.StringIO()
+        task.print_stack(file=stack)
+        log.error(
+            "%s did not stop within %.0f s:\n%s", task.get_name(), grace_seconds, stack.getvalue()
+        )
 
 
 async def deliver_with_retry(
@@ -116,12 +148,14 @@ class EmbeddedBus:
         self._subscribers: dict[str, Deliver] = {}
         self._wakeups: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     def subscribe(self, consumer: str, deliver: Deliver) -> None:
         self._subscribers[consumer] = deliver
         self._wakeups[consumer] = asyncio.Event()
 
     async def start(self) -> None:
+        self._stopping = False
         async with self.engine.begin() as conn:
             await conn.run_sync(_metadata.create_all)
         for consumer, deliver in self._subscribers.items():
@@ -130,9 +164,8 @@ class EmbeddedBus:
             )
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._stopping = True
+        await stop_tasks(self._tasks)
         self._tasks.clear()
         await self.engine.dispose()
 
@@ -174,7 +207,7 @@ class EmbeddedBus:
     async def _consume(self, consumer: str, deliver: Deliver) -> None:
         wake = self._wakeups[consumer]
         position = await self._committed(consumer)
-        while True:
+        while not self._stopping:
             wake.clear()
             async with self.engine.connect() as conn:
                 rows = (
@@ -191,10 +224,7 @@ class EmbeddedBus:
                 await self._commit(consumer, offset)
                 position = offset
             if not rows:
-                try:
-                    await asyncio.wait_for(wake.wait(), timeout=self.poll_seconds)
-                except TimeoutError:
-                    pass
+                await wait_for_wakeup(wake, self.poll_seconds)
 
     async def _handle(self, consumer: str, deliver: Deliver, offset: int, body: str) -> None:
         try:

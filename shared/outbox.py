@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.bus import Bus
+from shared.bus import Bus, stop_tasks, wait_for_wakeup
 from shared.clock import Clock
 from shared.db import Instant, dialect_name
 from shared.events import Envelope, Payload, new_event
@@ -114,21 +114,20 @@ class OutboxRelay:
         self.batch_size = batch_size
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._lock_key = zlib.crc32(f"outbox:{outbox.producer}".encode())
 
     def nudge(self) -> None:
         self._wake.set()
 
     async def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.outbox.producer}")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await stop_tasks([self._task])
             self._task = None
         # One last drain, so a clean shutdown leaves nothing behind that the bus can take.
         try:
@@ -167,7 +166,7 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         backoff = self.poll_seconds
-        while True:
+        while not self._stopping:
             try:
                 while await self.publish_pending() >= self.batch_size:
                     pass
@@ -178,8 +177,5 @@ class OutboxRelay:
                 # Broker or database unavailable: keep the events and try again, more slowly.
                 log.warning("outbox %s: publish failed, will retry: %s", self.outbox.producer, exc)
                 backoff = min(backoff * 2, 10.0)
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
-            except TimeoutError:
-                pass
+            await wait_for_wakeup(self._wake, backoff)
             self._wake.clear()

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from shared import db, migrations
-from shared.bus import Bus
+from shared.bus import Bus, stop_tasks
 from shared.clock import Clock
 from shared.events import Envelope
 from shared.inbox import Inbox
@@ -109,9 +109,7 @@ class ServiceRuntime:
             self._jobs.append(asyncio.create_task(self._every(job), name=f"{self.name}-{job.name}"))
 
     async def stop(self) -> None:
-        for task in self._jobs:
-            task.cancel()
-        await asyncio.gather(*self._jobs, return_exceptions=True)
+        await stop_tasks(self._jobs)
         self._jobs.clear()
         await self.relay.stop()
 
