@@ -31,8 +31,11 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shared services intake routing sla callback analytics tests
 
-bench: install
-	$(PY) -m tests.bench
+## bench: every bench module, or only those named: make bench BENCH="accept storm"
+## (real-HTTP ones load with Debian's wrk; PostgreSQL for their distributed and PG ceiling parts)
+bench: install postgres
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	$(PY) -m tests.bench $(BENCH)
 
 migrate: install
 	$(PY) -m services migrate

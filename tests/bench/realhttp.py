@@ -1,0 +1,104 @@
+"""What the real-HTTP benches (bench_accept, bench_storm) share: the platform modes with the
+ceiling each is measured against, and the rows for a ceiling, a load and memory.
+
+- embedded: `python -m services` (SQLite, in-process bus) vs the bare endpoint on SQLite
+  through one aiosqlite connection;
+- distributed: intake of the `make up` stack (PostgreSQL + broker, a process per service) vs
+  the bare endpoint on PostgreSQL through an asyncpg pool.
+
+`BENCH_SECONDS` (default 15) is the length of each measuring window and of each ceiling's run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+from tests.bench import servers
+from tests.bench.figures import Figure
+from tests.bench.loadgen import Load, post_tickets
+from tests.bench.servers import Ceiling, Served
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "15"))
+
+PLATFORMS: dict[str, Callable[[Path], AbstractAsyncContextManager[Served]]] = {
+    "embedded": servers.embedded,
+    "distributed": servers.distributed,
+}
+CEILINGS: dict[str, Ceiling] = {"embedded": "sqlite", "distributed": "postgresql"}
+CEILING_TEXT = {
+    "sqlite": "ceiling: bare accept, SQLite (1 aiosqlite conn)",
+    "postgresql": "ceiling: bare accept, PostgreSQL (asyncpg pool)",
+}
+
+
+def modes(variable: str, default: str) -> list[str]:
+    chosen = [m.strip() for m in os.environ.get(variable, default).split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in PLATFORMS]
+    if unknown:
+        raise SystemExit(
+            f"{variable}: unknown mode {', '.join(unknown)}; use {', '.join(PLATFORMS)}"
+        )
+    return chosen
+
+
+def missing(mode: str) -> str | None:
+    """Why `mode` cannot run on this machine, or None."""
+    if mode == "distributed":
+        return servers.postgres_missing() or servers.broker_missing()
+    return None
+
+
+def latency_note(load: Load) -> str:
+    return f"p50 {load.p50_ms:,.0f} ms, p99 {load.p99_ms:,.0f} ms; {load.describe()}"
+
+
+class CeilingRun:
+    """A ceiling measured once in this run: its load and its process's peak memory."""
+
+    def __init__(self, kind: Ceiling, load: Load, peak_rss_mb: float) -> None:
+        self.kind, self.load, self.peak_rss_mb = kind, load, peak_rss_mb
+
+    def row(self) -> Figure:
+        return Figure(
+            CEILING_TEXT[self.kind], self.load.rate, "req/s", note=latency_note(self.load)
+        )
+
+
+async def measure_ceiling(mode: str, workdir: Path, bodies: list[str]) -> CeilingRun:
+    kind = CEILINGS[mode]
+    async with servers.ceiling(kind, workdir) as served:
+        load = await post_tickets(served.url, bodies, seconds=SECONDS)
+        (peak,) = served.peak_rss_mb().values()
+    return CeilingRun(kind, load, peak)
+
+
+def load_rows(label: str, load: Load, ceiling: Load) -> list[Figure]:
+    """Accepted tickets/s, p50 and p99 of one window, each beside the ceiling's."""
+    return [
+        Figure(f"{label}: tickets/s", load.rate, "tickets/s", ceiling.rate, load.describe()),
+        Figure(f"{label}: p50", load.p50_ms, "ms", ceiling.p50_ms),
+        Figure(f"{label}: p99", load.p99_ms, "ms", ceiling.p99_ms),
+    ]
+
+
+def memory_rows(mode: str, served: Served, ceiling: CeilingRun) -> list[Figure]:
+    """Peak RSS of each platform process beside the bare endpoint's process (the broker has
+    no counterpart), and the sum when there are several."""
+    peaks = served.peak_rss_mb()
+    rows = [
+        Figure(
+            f"{mode} peak RSS: {name}",
+            mb,
+            "MB",
+            None if name == "broker" else ceiling.peak_rss_mb,
+        )
+        for name, mb in peaks.items()
+    ]
+    if len(peaks) > 1:
+        rows.append(
+            Figure(f"{mode} peak RSS: all {len(peaks)} processes", sum(peaks.values()), "MB")
+        )
+    return rows
