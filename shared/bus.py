@@ -4,6 +4,10 @@ The embedded bus keeps `tickets.lifecycle` as an append-only log in one SQLite f
 committed offset per consumer, so the embedded run has Kafka's guarantees: a crash loses
 nothing, delivery is at-least-once in log order, and a failing event is retried with backoff
 and then dead-lettered with its error.
+
+Both buses hand a consumer its events in batches (in log order) and commit the offset once per
+batch, after the consumer applied it; a batch that fails is applied again one event at a time,
+so only the event that keeps failing is dead-lettered.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -32,14 +36,20 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from shared.db import create_engine
 from shared.events import Envelope
+from shared.settings import DEFAULT_CONSUMER_BATCH_SIZE
 
 log = logging.getLogger(__name__)
 
-Deliver = Callable[[Envelope], Awaitable[None]]
+# A consumer applies a batch of events, in log order, all or nothing.
+Deliver = Callable[[Sequence[Envelope]], Awaitable[None]]
+# Where an event came from (a log row, a Kafka record): what its dead letter is made of.
+Source = TypeVar("Source")
 
 
 class Bus(Protocol):
-    def subscribe(self, consumer: str, deliver: Deliver) -> None: ...
+    def subscribe(
+        self, consumer: str, deliver: Deliver, *, batch_size: int = DEFAULT_CONSUMER_BATCH_SIZE
+    ) -> None: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def publish(self, events: Sequence[Envelope]) -> None: ...
@@ -83,6 +93,51 @@ async def stop_tasks(tasks: Sequence[asyncio.Task[None]], *, grace_seconds: floa
         )
 
 
+def parse_batch(
+    sources: Sequence[Source], body: Callable[[Source], str | bytes]
+) -> tuple[list[tuple[Source, Envelope]], list[tuple[Source, Exception]]]:
+    """Split fetched events into parsed envelopes and bodies that do not parse; those go to
+    the dead letters at once, as no retry can fix them."""
+    parsed: list[tuple[Source, Envelope]] = []
+    unparseable: list[tuple[Source, Exception]] = []
+    for source in sources:
+        try:
+            parsed.append((source, Envelope.from_json(body(source))))
+        except ValueError as exc:
+            unparseable.append((source, exc))
+    return parsed, unparseable
+
+
+async def apply_batch(
+    deliver: Deliver,
+    batch: Sequence[tuple[Source, Envelope]],
+    policy: RetryPolicy,
+    consumer: str,
+) -> list[tuple[Source, Exception]]:
+    """Apply the batch in one call; if that fails (and so rolled back), apply its events one at
+    a time, each with the blocking retry, so one failing event cannot hold back the others. The
+    events that kept failing, with their last error, for the dead letters."""
+    if len(batch) > 1:  # a batch of one goes straight to the retries: its first attempt
+        try:
+            await deliver([envelope for _, envelope in batch])
+            return []
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning(
+                "%s: batch of %d failed, applying it one event at a time: %r",
+                consumer,
+                len(batch),
+                exc,
+            )
+    failed: list[tuple[Source, Exception]] = []
+    for source, envelope in batch:
+        error = await deliver_with_retry(deliver, envelope, policy, consumer)
+        if error is not None:
+            failed.append((source, error))
+    return failed
+
+
 async def deliver_with_retry(
     deliver: Deliver, envelope: Envelope, policy: RetryPolicy, consumer: str
 ) -> Exception | None:
@@ -91,7 +146,7 @@ async def deliver_with_retry(
     delay = policy.backoff_seconds
     for attempt in range(1, policy.max_attempts + 1):
         try:
-            await deliver(envelope)
+            await deliver([envelope])
             return None
         except asyncio.CancelledError:
             raise
@@ -138,6 +193,11 @@ bus_dead_letters = Table(
 )
 
 
+class LogEntry(NamedTuple):
+    offset: int
+    body: str
+
+
 class EmbeddedBus:
     """`tickets.lifecycle` as a durable SQLite log shared by the services of one process."""
 
@@ -145,22 +205,26 @@ class EmbeddedBus:
         self.engine = create_engine(f"sqlite+aiosqlite:///{path.resolve()}")
         self.retry = retry
         self.poll_seconds = poll_seconds
-        self._subscribers: dict[str, Deliver] = {}
+        self._subscribers: dict[str, tuple[Deliver, int]] = {}
         self._wakeups: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
-    def subscribe(self, consumer: str, deliver: Deliver) -> None:
-        self._subscribers[consumer] = deliver
+    def subscribe(
+        self, consumer: str, deliver: Deliver, *, batch_size: int = DEFAULT_CONSUMER_BATCH_SIZE
+    ) -> None:
+        self._subscribers[consumer] = (deliver, batch_size)
         self._wakeups[consumer] = asyncio.Event()
 
     async def start(self) -> None:
         self._stopping = False
         async with self.engine.begin() as conn:
             await conn.run_sync(_metadata.create_all)
-        for consumer, deliver in self._subscribers.items():
+        for consumer, (deliver, batch_size) in self._subscribers.items():
             self._tasks.append(
-                asyncio.create_task(self._consume(consumer, deliver), name=f"bus-{consumer}")
+                asyncio.create_task(
+                    self._consume(consumer, deliver, batch_size), name=f"bus-{consumer}"
+                )
             )
 
     async def stop(self) -> None:
@@ -204,37 +268,33 @@ class EmbeddedBus:
         async with self.engine.begin() as conn:
             await conn.execute(statement)
 
-    async def _consume(self, consumer: str, deliver: Deliver) -> None:
+    async def _consume(self, consumer: str, deliver: Deliver, batch_size: int) -> None:
         wake = self._wakeups[consumer]
         position = await self._committed(consumer)
         while not self._stopping:
             wake.clear()
             async with self.engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        select(bus_log.c.offset, bus_log.c.body)
-                        .where(bus_log.c.offset > position)
-                        .order_by(bus_log.c.offset)
-                        .limit(200)
-                    )
-                ).all()
-            for offset, body in rows:
-                await self._handle(consumer, deliver, offset, body)
-                # The offset is committed only after the consumer's own transaction committed.
-                await self._commit(consumer, offset)
-                position = offset
+                result = await conn.execute(
+                    select(bus_log.c.offset, bus_log.c.body)
+                    .where(bus_log.c.offset > position)
+                    .order_by(bus_log.c.offset)
+                    .limit(batch_size)
+                )
+                rows = [LogEntry(offset, body) for offset, body in result]
             if not rows:
                 await wait_for_wakeup(wake, self.poll_seconds)
+                continue
+            await self._apply(consumer, deliver, rows)
+            # One offset write per batch, and only after the consumer's transaction committed:
+            # a crash in between redelivers the batch, and the consumer's inbox drops it.
+            position = rows[-1].offset
+            await self._commit(consumer, position)
 
-    async def _handle(self, consumer: str, deliver: Deliver, offset: int, body: str) -> None:
-        try:
-            envelope = Envelope.model_validate_json(body)
-        except ValueError as exc:
-            await self._dead_letter(consumer, offset, body, exc)
-            return
-        error = await deliver_with_retry(deliver, envelope, self.retry, consumer)
-        if error is not None:
-            await self._dead_letter(consumer, offset, body, error)
+    async def _apply(self, consumer: str, deliver: Deliver, rows: Sequence[LogEntry]) -> None:
+        parsed, unparseable = parse_batch(rows, lambda row: row.body)
+        failed = await apply_batch(deliver, parsed, self.retry, consumer)
+        for row, error in sorted(unparseable + failed, key=lambda pair: pair[0].offset):
+            await self._dead_letter(consumer, row.offset, row.body, error)
 
     async def _dead_letter(self, consumer: str, offset: int, body: str, error: Exception) -> None:
         log.error("%s: dead-lettering offset %d: %r", consumer, offset, error)

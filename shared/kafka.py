@@ -2,9 +2,11 @@
 
 Producer: `acks=all`, idempotent where the broker supports it (a setting), key = ticket id so
 each ticket's events share a partition and keep their order. Consumers: group = service name,
-auto-commit off, the offset committed only after the service's own transaction committed;
-a failing event is retried with backoff (blocking its partition, which keeps per-ticket order)
-and then sent to the dead-letter topic with its origin and error in the headers.
+auto-commit off; each partition's records from one fetch are applied as one batch (one
+transaction in the service) and the offset committed once, after that transaction committed.
+A failing batch is applied again one record at a time: a failing event is retried with backoff
+(blocking its partition, which keeps per-ticket order) and then sent to the dead-letter topic
+with its origin and error in the headers.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 
-from shared.bus import Deliver, RetryPolicy, deliver_with_retry
+from shared.bus import Deliver, RetryPolicy, apply_batch, parse_batch
 from shared.events import Envelope
-from shared.settings import PlatformSettings
+from shared.settings import DEFAULT_CONSUMER_BATCH_SIZE, PlatformSettings
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +35,17 @@ class KafkaBus:
         self.settings = settings
         self.client_id = client_id
         self.retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
-        self._subscribers: dict[str, Deliver] = {}
+        self._subscribers: dict[str, tuple[Deliver, int]] = {}
         self._consumers: list[AIOKafkaConsumer] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._producer: AIOKafkaProducer | None = None
         self._topics_ready = False
         self._stopping = asyncio.Event()
 
-    def subscribe(self, consumer: str, deliver: Deliver) -> None:
-        self._subscribers[consumer] = deliver
+    def subscribe(
+        self, consumer: str, deliver: Deliver, *, batch_size: int = DEFAULT_CONSUMER_BATCH_SIZE
+    ) -> None:
+        self._subscribers[consumer] = (deliver, batch_size)
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(
@@ -53,7 +57,7 @@ class KafkaBus:
         )
         await self._producer.start()
         await self._ensure_topics()
-        for group, deliver in self._subscribers.items():
+        for group, (deliver, batch_size) in self._subscribers.items():
             consumer = AIOKafkaConsumer(
                 self.topic,
                 bootstrap_servers=self.bootstrap,
@@ -65,11 +69,13 @@ class KafkaBus:
             await consumer.start()
             self._consumers.append(consumer)
             self._tasks.append(
-                asyncio.create_task(self._consume(group, consumer, deliver), name=f"kafka-{group}")
+                asyncio.create_task(
+                    self._consume(group, consumer, deliver, batch_size), name=f"kafka-{group}"
+                )
             )
 
     async def stop(self) -> None:
-        """Graceful: finish the event in hand, commit, leave the group, flush the producer."""
+        """Graceful: finish the batch in hand, commit, leave the group, flush the producer."""
         self._stopping.set()
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=10)
@@ -129,35 +135,32 @@ class KafkaBus:
         if not await self._producer.client.ready(self._producer.client.get_random_node()):
             raise ConnectionError("no Kafka broker reachable")
 
-    async def _consume(self, group: str, consumer: AIOKafkaConsumer, deliver: Deliver) -> None:
+    async def _consume(
+        self, group: str, consumer: AIOKafkaConsumer, deliver: Deliver, batch_size: int
+    ) -> None:
         while not self._stopping.is_set():
             try:
-                batches = await consumer.getmany(timeout_ms=500, max_records=100)
+                batches = await consumer.getmany(timeout_ms=500, max_records=batch_size)
             except KafkaError as exc:
                 log.warning("%s: fetch failed, retrying: %r", group, exc)
                 await asyncio.sleep(1)
                 continue
             for partition, records in batches.items():
-                for record in records:
-                    await self._handle(group, deliver, record)
-                    try:
-                        await consumer.commit({partition: record.offset + 1})
-                    except CommitFailedError as exc:
-                        # The partition moved to another member during a rebalance; it will
-                        # redeliver from the last commit and the inbox drops what we did.
-                        log.warning("%s: commit failed after rebalance: %r", group, exc)
-                        break
-                    if self._stopping.is_set():
-                        return
+                await self._apply(group, deliver, records)
+                try:
+                    # One commit per partition batch, after the service's transaction committed.
+                    await consumer.commit({partition: records[-1].offset + 1})
+                except CommitFailedError as exc:
+                    # The partition moved to another member during a rebalance; it will
+                    # redeliver from the last commit and the inbox drops what we did.
+                    log.warning("%s: commit failed after rebalance: %r", group, exc)
+                if self._stopping.is_set():
+                    return
 
-    async def _handle(self, group: str, deliver: Deliver, record: ConsumerRecord) -> None:
-        try:
-            envelope = Envelope.from_json(record.value)
-        except ValueError as exc:
-            await self._dead_letter(group, record, exc)
-            return
-        error = await deliver_with_retry(deliver, envelope, self.retry, group)
-        if error is not None:
+    async def _apply(self, group: str, deliver: Deliver, records: list[ConsumerRecord]) -> None:
+        parsed, unparseable = parse_batch(records, lambda record: record.value)
+        failed = await apply_batch(deliver, parsed, self.retry, group)
+        for record, error in sorted(unparseable + failed, key=lambda pair: pair[0].offset):
             await self._dead_letter(group, record, error)
 
     async def _dead_letter(self, group: str, record: ConsumerRecord, error: Exception) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_AUTH_SECRET = "dev-only-secret-change-me"
+DEFAULT_CONSUMER_BATCH_SIZE = 200
 
 
 class PlatformSettings(BaseSettings):
@@ -29,6 +31,9 @@ class PlatformSettings(BaseSettings):
     kafka_idempotent_producer: bool = True
     consumer_max_attempts: int = 5
     consumer_backoff_seconds: float = 0.2
+    # Events a consumer applies in one transaction (and one offset commit). Bounded so the bulk
+    # inbox claim stays within the databases' limit on bound parameters in one statement.
+    consumer_batch_size: int = Field(DEFAULT_CONSUMER_BATCH_SIZE, ge=1, le=5000)
     outbox_poll_seconds: float = 0.5
     outbox_batch_size: int = 200
     auth_secret: str = DEV_AUTH_SECRET

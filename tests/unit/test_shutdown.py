@@ -8,6 +8,7 @@ same loop turn as the event (CPython gh-86296); a consumer loop built on it neve
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,8 +34,8 @@ async def test_a_wakeup_in_the_same_turn_does_not_swallow_the_cancellation() -> 
 async def test_the_embedded_bus_stops_right_after_a_publish(tmp_path: Path) -> None:
     received: list[Envelope] = []
 
-    async def deliver(envelope: Envelope) -> None:
-        received.append(envelope)
+    async def deliver(envelopes: Sequence[Envelope]) -> None:
+        received.extend(envelopes)
 
     for round_ in range(30):
         bus = EmbeddedBus(tmp_path / f"bus{round_}.db", RetryPolicy(), poll_seconds=5)
