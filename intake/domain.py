@@ -304,6 +304,7 @@ class Matter:
     latitude: float | None = None
     citizen_ref: str | None = None
     received_at: datetime | None = None
+    cluster_id: str | None = None
 
 
 def same_matter(new: Matter, old: Matter, *, threshold: float, metres: float) -> float | None:
@@ -323,7 +324,7 @@ def same_matter(new: Matter, old: Matter, *, threshold: float, metres: float) ->
         )
         if distance > metres:
             return None
-    score = similarity_of_terms(list(new.terms), list(old.terms))
+    score = similarity_of_terms(new.terms, old.terms)
     return score if score >= threshold else None
 
 
@@ -363,6 +364,31 @@ def cluster_members(
 def is_cluster(members: Iterable[Matter], min_reporters: int) -> bool:
     """集中诉求: at least `min_reporters` different people about one matter."""
     return len({reporter_key(m) for m in members}) >= min_reporters
+
+
+@dataclass(frozen=True)
+class ClusterGrowth:
+    """What a report does to clusters: `joining` (the report and the same-matter tickets not yet
+    in a cluster) join `cluster_id`, or form a new cluster when it is None."""
+
+    cluster_id: str | None
+    joining: tuple[Matter, ...]
+
+
+def cluster_growth(
+    new: Matter, members: Sequence[Matter], min_reporters: int
+) -> ClusterGrowth | None:
+    """A report of the same matter as a clustered ticket joins that cluster (the most recent
+    such ticket's, `members` being newest first), bringing the unclustered ones with it;
+    otherwise the unclustered ones and the report form a cluster once `min_reporters`
+    different people reported it; otherwise nothing happens."""
+    loose = tuple(m for m in members if m.cluster_id is None)
+    clustered = next((m.cluster_id for m in members if m.cluster_id is not None), None)
+    if clustered is not None:
+        return ClusterGrowth(clustered, (*loose, new))
+    if is_cluster((*loose, new), min_reporters):
+        return ClusterGrowth(None, (*loose, new))
+    return None
 
 
 # ---------------------------------------------------------------------------- citizens' view

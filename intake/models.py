@@ -24,6 +24,14 @@ inbox = Inbox(metadata, "intake")
 
 class Ticket(Base):
     __tablename__ = "intake_tickets"
+    __table_args__ = (
+        # Same-matter candidates: one category at one place, the unclustered ones or one
+        # cluster's, newest first. Bounded lookups on this keep the accept time flat however
+        # many tickets are stored and however large a cluster grows.
+        Index("ix_intake_tickets_matter", "category", "area_code", "cluster_id", "received_at"),
+        # Repeats: one citizen's recent tickets.
+        Index("ix_intake_tickets_citizen", "citizen_ref", "received_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[str] = mapped_column(String(32))
@@ -126,14 +134,37 @@ class Cluster(Base):
     """A cluster (集中诉求): one matter at one place from several people, flagged for supervision."""
 
     __tablename__ = "intake_clusters"
+    __table_args__ = (Index("ix_intake_clusters_place", "category", "area_code", "updated_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     category: Mapped[str] = mapped_column(String(200))
     area_code: Mapped[str | None] = mapped_column(String(32))
-    ticket_ids: Mapped[list[str]] = mapped_column(JSON)
+    # Kept in place as reports join (members are the tickets with this cluster_id), so a
+    # storm of thousands of reports costs the same per report as the first few.
+    size: Mapped[int] = mapped_column(Integer)
     reporters: Mapped[int] = mapped_column(Integer)
     flagged_at: Mapped[datetime] = mapped_column(Instant())
     updated_at: Mapped[datetime] = mapped_column(Instant())
+
+
+class ClusterReporter(Base):
+    """Who has reported a cluster's matter: a new row is a new reporter, so the count of
+    different people grows without reading the members."""
+
+    __tablename__ = "intake_cluster_reporters"
+
+    cluster_id: Mapped[str] = mapped_column(ForeignKey("intake_clusters.id"), primary_key=True)
+    reporter: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class DirectoryStamp(Base):
+    """Bumped in the transaction that changes the gazetteer, taxonomy or boundaries, so every
+    replica's cached directory is refreshed by the next request that reads the new stamp."""
+
+    __tablename__ = "intake_directory_stamp"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
 
 
 class IdempotencyRecord(Base):

@@ -13,18 +13,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Row, Select, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from intake import channels, classify, domain, similarity
 from intake.config import settings
+from intake.directory import Directory, directory_changed
+from intake.directory import current as current_directory
 from intake.models import (
     AddedInfo,
     Area,
     AreaBoundary,
     Category,
     Cluster,
+    ClusterReporter,
     IdempotencyRecord,
     Repeat,
     Ticket,
@@ -34,6 +39,7 @@ from intake.models import (
 from intake.schemas import AttachmentIn, TicketIn
 from shared.auth import Principal
 from shared.clock import aware, china_time
+from shared.db import dialect_name
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events import Envelope
 from shared.events.intake import (
@@ -44,15 +50,6 @@ from shared.events.intake import (
     TicketReceived,
 )
 from shared.settings import platform_settings
-
-
-async def gazetteer(session: AsyncSession) -> list[domain.AreaName]:
-    areas = (await session.scalars(select(Area))).all()
-    return [
-        domain.AreaName(a.code, a.level, (a.name, *filter(None, a.aliases.split("|"))))
-        for a in areas
-    ]
-
 
 CHANNEL_TEXT = {
     "phone": "12345热线",
@@ -127,52 +124,114 @@ async def _replay(
     return None
 
 
-async def _area_for(
-    session: AsyncSession, report: TicketIn, context: ChannelContext, areas: list[domain.AreaName]
-) -> str | None:
+def _area_for(report: TicketIn, context: ChannelContext, directory: Directory) -> str | None:
     """Stated area, else the channel's (a grid id), else coordinates inside a configured
     boundary, else the gazetteer's names in the address (or the text)."""
     if report.area_code:
         return report.area_code
-    known = {a.code for a in areas}
-    if context.area_hint and context.area_hint in known:
+    if context.area_hint and any(a.code == context.area_hint for a in directory.areas):
         return context.area_hint
     if report.longitude is not None and report.latitude is not None:
-        found = domain.area_at(report.longitude, report.latitude, await boundaries(session))
+        found = domain.area_at(report.longitude, report.latitude, directory.boundaries)
         if found:
             return found
-    return domain.resolve_area(report.address, areas) or domain.resolve_area(
-        context.area_text, areas
+    return domain.resolve_area(report.address, directory.areas) or domain.resolve_area(
+        context.area_text, directory.areas
     )
 
 
-async def _open_matters(
-    session: AsyncSession, *, category: str, area_code: str | None, since: datetime
-) -> list[domain.Matter]:
-    rows = await session.scalars(
-        select(Ticket)
+# How many same-place tickets a report is compared with: the newest unclustered ones, and the
+# newest members of each cluster there. Bounded, so a storm of thousands of reports of one
+# matter costs each report the same; a cluster is joined through any of its recent members.
+LOOSE_CANDIDATES = 200
+CLUSTER_CANDIDATES = 20
+
+_MATTER_COLUMNS = (
+    Ticket.id,
+    Ticket.category,
+    Ticket.area_code,
+    Ticket.terms,
+    Ticket.longitude,
+    Ticket.latitude,
+    Ticket.citizen_ref,
+    Ticket.received_at,
+    Ticket.cluster_id,
+)
+
+
+def _at(column: InstrumentedAttribute[str | None], area_code: str | None) -> ColumnElement[bool]:
+    """The same place: the same area, or both unresolved."""
+    return column.is_(None) if area_code is None else column == area_code
+
+
+def _same_place(category: str, area_code: str | None, since: datetime) -> Select[*tuple[Any, ...]]:
+    """Open tickets of one category at one place since `since`, newest first (on the index
+    `ix_intake_tickets_matter`)."""
+    return (
+        select(*_MATTER_COLUMNS)
         .where(
             Ticket.category == category,
-            Ticket.area_code.is_(None) if area_code is None else Ticket.area_code == area_code,
+            _at(Ticket.area_code, area_code),
             Ticket.status.in_(domain.STATUS_OPEN),
             Ticket.received_at >= since,
         )
         .order_by(Ticket.received_at.desc())
-        .limit(500)
     )
-    return [_matter(t) for t in rows]
 
 
-def _matter(ticket: Ticket) -> domain.Matter:
+async def _cluster_candidates(
+    session: AsyncSession, *, category: str, area_code: str | None, since: datetime
+) -> list[domain.Matter]:
+    """Same-place tickets a new report may be the same matter as, newest first."""
+    clusters = (
+        await session.scalars(
+            select(Cluster.id).where(
+                Cluster.category == category,
+                _at(Cluster.area_code, area_code),
+                Cluster.updated_at >= since,
+            )
+        )
+    ).all()
+    rows = list(
+        await session.execute(
+            _same_place(category, area_code, since)
+            .where(Ticket.cluster_id.is_(None))
+            .limit(LOOSE_CANDIDATES)
+        )
+    )
+    for cluster_id in clusters:
+        rows.extend(
+            await session.execute(
+                _same_place(category, area_code, since)
+                .where(Ticket.cluster_id == cluster_id)
+                .limit(CLUSTER_CANDIDATES)
+            )
+        )
+    rows.sort(key=lambda r: aware(r.received_at), reverse=True)
+    return [_matter(r) for r in rows]
+
+
+async def _repeat_candidates(
+    session: AsyncSession, *, ref: str, category: str, area_code: str | None, since: datetime
+) -> list[domain.Matter]:
+    """The citizen's own open tickets of one category at one place (on `ix_intake_tickets_citizen`)."""
+    rows = await session.execute(
+        _same_place(category, area_code, since).where(Ticket.citizen_ref == ref).limit(100)
+    )
+    return [_matter(r) for r in rows]
+
+
+def _matter(row: Row[Any]) -> domain.Matter:
     return domain.Matter(
-        ticket_id=ticket.id,
-        category=ticket.category,
-        area_code=ticket.area_code,
-        terms=tuple((ticket.terms or "").split()),
-        longitude=ticket.longitude,
-        latitude=ticket.latitude,
-        citizen_ref=ticket.citizen_ref,
-        received_at=aware(ticket.received_at),
+        ticket_id=row.id,
+        category=row.category,
+        area_code=row.area_code,
+        terms=tuple((row.terms or "").split()),
+        longitude=row.longitude,
+        latitude=row.latitude,
+        citizen_ref=row.citizen_ref,
+        received_at=aware(row.received_at),
+        cluster_id=row.cluster_id,
     )
 
 
@@ -203,19 +262,18 @@ async def receive_ticket(
     if replay:
         return replay
 
+    directory = await current_directory(session)
     domain.check_on_the_spot_answer(report.kind, report.answer)
-    domain.check_category(report.category, await known_categories(session))
+    domain.check_category(report.category, directory.categories)
     domain.check_coordinates(report.longitude, report.latitude, "longitude/latitude")
     attachments = [a.model_dump(exclude_none=True) for a in report.attachments]
     domain.check_attachments(attachments, attachment_rules())
     phone = None
     if report.citizen.phone and not report.citizen.anonymous:
         phone = domain.normalize_phone(report.citizen.phone)
-    areas = await gazetteer(session)
-    area_code = await _area_for(session, report, context, areas)
+    area_code = _area_for(report, context, directory)
     ref = domain.citizen_ref(phone or context.identity, citizen_ref_secret)
-    places = [name for area in areas for name in area.names]
-    terms = similarity.terms(f"{report.title}\n{report.description}", places)
+    terms = similarity.terms(f"{report.title}\n{report.description}", directory.places)
     matter = domain.Matter(
         ticket_id="",
         category=report.category,
@@ -225,22 +283,17 @@ async def receive_ticket(
         latitude=report.latitude,
         citizen_ref=ref,
     )
-    window = max(config.repeat_window_days, config.cluster_window_days)
-    open_matters = []
-    if report.answer is None:
-        open_matters = await _open_matters(
+    if link_repeats and report.answer is None and ref is not None:
+        mine = await _repeat_candidates(
             session,
+            ref=ref,
             category=report.category,
             area_code=area_code,
-            since=now - timedelta(days=window),
+            since=now - timedelta(days=config.repeat_window_days),
         )
-
-    if link_repeats and report.answer is None:
-        since = now - timedelta(days=config.repeat_window_days)
-        recent = [m for m in open_matters if m.received_at and m.received_at >= since]
         target = domain.repeat_target(
             matter,
-            recent,
+            mine,
             threshold=config.same_matter_threshold,
             metres=config.same_place_metres,
         )
@@ -323,15 +376,19 @@ async def receive_ticket(
         )
     else:
         since = now - timedelta(days=config.cluster_window_days)
-        matter = replace(matter, ticket_id=ticket.id)
+        matter = replace(matter, ticket_id=ticket.id, received_at=now)
+        candidates = await _cluster_candidates(
+            session, category=report.category, area_code=area_code, since=since
+        )
         members = domain.cluster_members(
             matter,
-            [m for m in open_matters if m.received_at and m.received_at >= since],
+            candidates,
             threshold=config.same_matter_threshold,
             metres=config.same_place_metres,
         )
-        if domain.is_cluster([*members, matter], config.cluster_min_reporters):
-            await _flag_cluster(session, ticket, members, now=now)
+        growth = domain.cluster_growth(matter, members, config.cluster_min_reporters)
+        if growth:
+            await _grow_cluster(session, ticket, growth, now=now)
     await _remember(session, keys, body_hash, ticket.id, None, now)
     return Accepted(ticket)
 
@@ -476,31 +533,34 @@ async def _link_repeat(
     return repeat
 
 
-async def _flag_cluster(
-    session: AsyncSession, ticket: Ticket, members: list[domain.Matter], *, now: datetime
+async def _grow_cluster(
+    session: AsyncSession, ticket: Ticket, growth: domain.ClusterGrowth, *, now: datetime
 ) -> None:
-    """Form the cluster, or grow the one a member already belongs to; tell supervision."""
-    member_tickets = [await get_ticket(session, m.ticket_id) for m in members]
-    existing = next((t.cluster_id for t in member_tickets if t.cluster_id), None)
-    cluster = await session.get(Cluster, existing) if existing else None
+    """Form the cluster or grow it in place, and tell supervision who joined: the work and the
+    event stay the same size however many reports the cluster already has."""
+    cluster = await session.get(Cluster, growth.cluster_id) if growth.cluster_id else None
     if cluster is None:
         cluster = Cluster(
             id="K" + ticket.id,
             category=ticket.category,
             area_code=ticket.area_code,
-            ticket_ids=[],
+            size=0,
             reporters=0,
             flagged_at=now,
             updated_at=now,
         )
         session.add(cluster)
-    ids = sorted({*cluster.ticket_ids, *(t.id for t in member_tickets), ticket.id})
-    everyone = [*members, _matter(ticket)]
-    cluster.ticket_ids = ids
-    cluster.reporters = max(cluster.reporters, len({domain.reporter_key(m) for m in everyone}))
+    joining = [m.ticket_id for m in growth.joining]
+    cluster.size += len(joining)
     cluster.updated_at = now
-    for member in [*member_tickets, ticket]:
-        member.cluster_id = cluster.id
+    cluster.reporters += await _new_reporters(session, cluster.id, growth.joining)
+    ticket.cluster_id = cluster.id
+    await session.execute(
+        update(Ticket)
+        .where(Ticket.id.in_(joining), Ticket.cluster_id.is_(None))
+        .values(cluster_id=cluster.id)
+        .execution_options(synchronize_session=False)
+    )
     session.add(
         TimelineEntry(
             ticket_id=ticket.id,
@@ -513,7 +573,8 @@ async def _flag_cluster(
         session,
         ClusterFlagged(
             cluster_id=cluster.id,
-            ticket_ids=ids,
+            joined_ticket_ids=joining,
+            size=cluster.size,
             reporters=cluster.reporters,
             category=cluster.category,
             area_code=cluster.area_code,
@@ -521,6 +582,20 @@ async def _flag_cluster(
         ticket_id=ticket.id,
         occurred_at=now,
     )
+
+
+async def _new_reporters(
+    session: AsyncSession, cluster_id: str, joining: Iterable[domain.Matter]
+) -> int:
+    """How many of the joining reports come from people the cluster did not have yet."""
+    keys = sorted({domain.reporter_key(m) for m in joining})
+    dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
+    result = await session.execute(
+        dialect.insert(ClusterReporter)
+        .values([{"cluster_id": cluster_id, "reporter": key} for key in keys])
+        .on_conflict_do_nothing()
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket:
@@ -639,6 +714,7 @@ async def load_gazetteer(session: AsyncSession, areas: Iterable[Mapping[str, Any
             )
         )
         count += 1
+    await directory_changed(session)
     return count
 
 
@@ -702,6 +778,7 @@ async def load_taxonomy(session: AsyncSession, nodes: Iterable[str | Mapping[str
                 description=str(item.get("description", "")),
             )
         )
+    await directory_changed(session)
     return len(given)
 
 
@@ -714,15 +791,8 @@ async def categories(session: AsyncSession) -> Sequence[Category]:
     return (await session.scalars(select(Category).order_by(Category.path))).all()
 
 
-async def known_categories(session: AsyncSession) -> frozenset[str]:
-    return frozenset((await session.scalars(select(Category.path))).all())
-
-
 async def taxonomy(session: AsyncSession) -> list[classify.CategoryNode]:
-    return [
-        classify.CategoryNode(c.path, tuple(filter(None, c.keywords.split("|"))))
-        for c in await categories(session)
-    ]
+    return list((await current_directory(session)).taxonomy)
 
 
 async def suggest(session: AsyncSession, title: str, description: str) -> classify.Suggestion:
@@ -742,14 +812,8 @@ async def load_boundaries(session: AsyncSession, items: Iterable[Mapping[str, An
             )
         )
         count += 1
+    await directory_changed(session)
     return count
-
-
-async def boundaries(session: AsyncSession) -> list[domain.Boundary]:
-    rows = (await session.scalars(select(AreaBoundary))).all()
-    return [
-        domain.Boundary(b.area_code, b.level, tuple((p[0], p[1]) for p in b.polygon)) for b in rows
-    ]
 
 
 # ---------------------------------------------------------------------------- citizens

@@ -20,8 +20,9 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
-from functools import cache
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
 
 import jieba
 
@@ -129,18 +130,39 @@ def _bigrams(words: Iterable[str]) -> Counter[str]:
     return grams
 
 
-def _cosine(a: Counter[str], b: Counter[str]) -> float:
+@dataclass(frozen=True)
+class _Vectors:
+    words: Counter[str]
+    words_norm: float
+    grams: Counter[str]
+    grams_norm: float
+
+
+@lru_cache(maxsize=50_000)
+def _vectors(terms: tuple[str, ...]) -> _Vectors:
+    """A text's two count vectors and their norms, computed once per text: a report is compared
+    with up to a few hundred stored ones, which are the same from one report to the next."""
+    words, grams = Counter(terms), _bigrams(terms)
+    return _Vectors(words, _norm(words), grams, _norm(grams))
+
+
+def _norm(counts: Counter[str]) -> float:
+    return math.sqrt(sum(v * v for v in counts.values()))
+
+
+def _cosine(a: Counter[str], a_norm: float, b: Counter[str], b_norm: float) -> float:
     if not a or not b:
         return 0.0
     dot = sum(count * b[key] for key, count in a.items() if key in b)
-    return dot / (
-        math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
-    )
+    return dot / (a_norm * b_norm)
 
 
-def similarity_of_terms(a: list[str], b: list[str]) -> float:
+def similarity_of_terms(a: Sequence[str], b: Sequence[str]) -> float:
     """0 (nothing shared) … 1 (the same content words): see the module docstring."""
-    return round(0.5 * _cosine(Counter(a), Counter(b)) + 0.5 * _cosine(_bigrams(a), _bigrams(b)), 4)
+    x, y = _vectors(tuple(a)), _vectors(tuple(b))
+    words = _cosine(x.words, x.words_norm, y.words, y.words_norm)
+    grams = _cosine(x.grams, x.grams_norm, y.grams, y.grams_norm)
+    return round(0.5 * words + 0.5 * grams, 4)
 
 
 def similarity(a: str, b: str) -> float:

@@ -53,7 +53,12 @@ def create_engine(url: str) -> AsyncEngine:
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # One writer per file: SQLite serialises writers anyway, and connections contending
+        # for its lock (busy-wait with backoff) are far slower than requests queueing for
+        # one connection. WAL still lets that connection read while the relay's bus writes.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=120
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)

@@ -55,13 +55,27 @@ class RepeatLinked(Payload):
 
 
 @event("ticket.cluster_flagged", version=1)
-class ClusterFlagged(Payload):
-    """Reports from `reporters` different people about one matter at one place (集中诉求), for
-    supervision. Sent when the cluster forms and again, with the same `cluster_id`, as it grows;
-    the envelope's `ticket_id` is the ticket that formed or grew it."""
+class ClusterFlaggedV1(Payload):
+    """v1 (read only; no longer produced): carried the whole member list on every growth."""
 
     cluster_id: str
     ticket_ids: list[str]
+    reporters: int
+    category: str
+    area_code: str | None
+
+
+@event("ticket.cluster_flagged", version=2)
+class ClusterFlagged(Payload):
+    """Reports from `reporters` different people about one matter at one place (集中诉求), for
+    supervision. Sent when the cluster forms and again, with the same `cluster_id`, as it grows;
+    the envelope's `ticket_id` is the ticket that formed or grew it. `joined_ticket_ids` are the
+    tickets that joined with this event (all founding members when it forms), `size` how many
+    tickets the cluster has now: the event stays small however large the cluster grows."""
+
+    cluster_id: str
+    joined_ticket_ids: list[str]
+    size: int
     reporters: int
     category: str
     area_code: str | None

@@ -222,8 +222,8 @@ async def test_three_people_about_one_matter_form_a_cluster(
         if i < 2:
             assert r.json()["ticket"]["cluster_id"] is None  # two people are not a cluster
     (flagged,) = await events(intake_app, "ticket.cluster_flagged")
-    assert sorted(flagged["payload"]["ticket_ids"]) == sorted(ids)
-    assert flagged["payload"]["reporters"] == 3
+    assert sorted(flagged["payload"]["joined_ticket_ids"]) == sorted(ids)
+    assert flagged["payload"]["reporters"] == flagged["payload"]["size"] == 3
     assert flagged["payload"]["area_code"] == "BJ010101"
     cluster = flagged["payload"]["cluster_id"]
     members = (
