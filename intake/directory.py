@@ -22,6 +22,7 @@ from intake import classify, domain
 from intake.models import Area, AreaBoundary, Category, DirectoryStamp
 
 STAMP_ID = 1
+_STAMP = select(DirectoryStamp.version).where(DirectoryStamp.id == STAMP_ID)
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,7 @@ async def current(session: AsyncSession) -> Directory:
     older than the stamp it is cached under)."""
     engine = session.get_bind()
     assert isinstance(engine, Engine)
-    stamp = await session.scalar(
-        select(DirectoryStamp.version).where(DirectoryStamp.id == STAMP_ID)
-    )
+    stamp = await session.scalar(_STAMP)
     cached = _cached.get(engine)
     if cached is not None and cached[0] == stamp:
         return cached[1]

@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, Row, Select, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
-from intake import channels, classify, domain, similarity
+from intake import channels, classify, domain, matters, similarity
 from intake.config import settings
 from intake.directory import Directory, directory_changed
 from intake.directory import current as current_directory
@@ -140,101 +139,6 @@ def _area_for(report: TicketIn, context: ChannelContext, directory: Directory) -
     )
 
 
-# How many same-place tickets a report is compared with: the newest unclustered ones, and the
-# newest members of each cluster there. Bounded, so a storm of thousands of reports of one
-# matter costs each report the same; a cluster is joined through any of its recent members.
-LOOSE_CANDIDATES = 200
-CLUSTER_CANDIDATES = 20
-
-_MATTER_COLUMNS = (
-    Ticket.id,
-    Ticket.category,
-    Ticket.area_code,
-    Ticket.terms,
-    Ticket.longitude,
-    Ticket.latitude,
-    Ticket.citizen_ref,
-    Ticket.received_at,
-    Ticket.cluster_id,
-)
-
-
-def _at(column: InstrumentedAttribute[str | None], area_code: str | None) -> ColumnElement[bool]:
-    """The same place: the same area, or both unresolved."""
-    return column.is_(None) if area_code is None else column == area_code
-
-
-def _same_place(category: str, area_code: str | None, since: datetime) -> Select[*tuple[Any, ...]]:
-    """Open tickets of one category at one place since `since`, newest first (on the index
-    `ix_intake_tickets_matter`)."""
-    return (
-        select(*_MATTER_COLUMNS)
-        .where(
-            Ticket.category == category,
-            _at(Ticket.area_code, area_code),
-            Ticket.status.in_(domain.STATUS_OPEN),
-            Ticket.received_at >= since,
-        )
-        .order_by(Ticket.received_at.desc())
-    )
-
-
-async def _cluster_candidates(
-    session: AsyncSession, *, category: str, area_code: str | None, since: datetime
-) -> list[domain.Matter]:
-    """Same-place tickets a new report may be the same matter as, newest first."""
-    clusters = (
-        await session.scalars(
-            select(Cluster.id).where(
-                Cluster.category == category,
-                _at(Cluster.area_code, area_code),
-                Cluster.updated_at >= since,
-            )
-        )
-    ).all()
-    rows = list(
-        await session.execute(
-            _same_place(category, area_code, since)
-            .where(Ticket.cluster_id.is_(None))
-            .limit(LOOSE_CANDIDATES)
-        )
-    )
-    for cluster_id in clusters:
-        rows.extend(
-            await session.execute(
-                _same_place(category, area_code, since)
-                .where(Ticket.cluster_id == cluster_id)
-                .limit(CLUSTER_CANDIDATES)
-            )
-        )
-    rows.sort(key=lambda r: aware(r.received_at), reverse=True)
-    return [_matter(r) for r in rows]
-
-
-async def _repeat_candidates(
-    session: AsyncSession, *, ref: str, category: str, area_code: str | None, since: datetime
-) -> list[domain.Matter]:
-    """The citizen's own open tickets of one category at one place (on `ix_intake_tickets_citizen`)."""
-    rows = await session.execute(
-        _same_place(category, area_code, since).where(Ticket.citizen_ref == ref).limit(100)
-    )
-    return [_matter(r) for r in rows]
-
-
-def _matter(row: Row[Any]) -> domain.Matter:
-    return domain.Matter(
-        ticket_id=row.id,
-        category=row.category,
-        area_code=row.area_code,
-        terms=tuple((row.terms or "").split()),
-        longitude=row.longitude,
-        latitude=row.latitude,
-        citizen_ref=row.citizen_ref,
-        received_at=aware(row.received_at),
-        cluster_id=row.cluster_id,
-    )
-
-
 async def receive_ticket(
     session: AsyncSession,
     report: TicketIn,
@@ -284,9 +188,9 @@ async def receive_ticket(
         citizen_ref=ref,
     )
     if link_repeats and report.answer is None and ref is not None:
-        mine = await _repeat_candidates(
+        mine = await matters.own_open_matters(
             session,
-            ref=ref,
+            citizen_ref=ref,
             category=report.category,
             area_code=area_code,
             since=now - timedelta(days=config.repeat_window_days),
@@ -377,7 +281,7 @@ async def receive_ticket(
     else:
         since = now - timedelta(days=config.cluster_window_days)
         matter = replace(matter, ticket_id=ticket.id, received_at=now)
-        candidates = await _cluster_candidates(
+        candidates = await matters.cluster_candidates(
             session, category=report.category, area_code=area_code, since=since
         )
         members = domain.cluster_members(
