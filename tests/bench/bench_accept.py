@@ -15,9 +15,7 @@ broker; without them it is skipped with the reason.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from tests.bench import realhttp
 from tests.bench.figures import Figure
@@ -29,15 +27,15 @@ WINDOWS = int(os.environ.get("BENCH_WINDOWS", "3"))
 async def rows() -> AsyncIterator[Figure | str]:
     bodies = demo_bodies()
     seconds = realhttp.SECONDS
-    with tempfile.TemporaryDirectory(prefix="bench-accept-") as tmp:
+    with realhttp.workdir("accept") as workdir:
         for mode in realhttp.modes("BENCH_MODES", "embedded,distributed"):
             reason = realhttp.missing(mode)
             if reason:
                 yield f"{mode}: skipped, {reason}"
                 continue
-            ceiling = await realhttp.measure_ceiling(mode, Path(tmp), bodies)
+            ceiling = await realhttp.measure_ceiling(mode, workdir, bodies)
             yield ceiling.row()
-            async with realhttp.PLATFORMS[mode](Path(tmp)) as served:
+            async with realhttp.PLATFORMS[mode](workdir) as served:
                 for window in range(WINDOWS):
                     load = await post_tickets(served.url, bodies, seconds=seconds)
                     label = f"{mode} {window * seconds}–{(window + 1) * seconds} s"

@@ -23,9 +23,7 @@ one `BENCH_SECONDS` window); p50/p99 per block are in the note. Modes in `BENCH_
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from tests.bench import realhttp
 from tests.bench.figures import Figure
@@ -57,15 +55,15 @@ async def blocks(
 
 async def rows() -> AsyncIterator[Figure | str]:
     storm, mixed = storm_bodies(), demo_bodies()
-    with tempfile.TemporaryDirectory(prefix="bench-storm-") as tmp:
+    with realhttp.workdir("storm") as workdir:
         for mode in realhttp.modes("BENCH_STORM_MODES", "embedded"):
             reason = realhttp.missing(mode)
             if reason:
                 yield f"{mode}: skipped, {reason}"
                 continue
-            ceiling = await realhttp.measure_ceiling(mode, Path(tmp), storm)
+            ceiling = await realhttp.measure_ceiling(mode, workdir, storm)
             yield ceiling.row()
-            async with realhttp.PLATFORMS[mode](Path(tmp)) as served:
+            async with realhttp.PLATFORMS[mode](workdir) as served:
                 async for row in blocks(mode, "storm", served, storm, REPORTS, ceiling.load.rate):
                     yield row
                 async for row in blocks(mode, "mixed", served, mixed, MIXED, ceiling.load.rate):

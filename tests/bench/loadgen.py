@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ class Load:
     max_ms: float
     timeouts: int
     socket_errors: int
+    statuses: dict[int, int] = field(default_factory=dict)  # non-2xx responses by status
 
     @property
     def rate(self) -> float:
@@ -55,6 +56,8 @@ class Load:
 
     def describe(self) -> str:
         text = f"{self.requests:,} answered, non-2xx {self.non_2xx}"
+        if self.statuses:
+            text += " (" + ", ".join(f"{s}: {n}" for s, n in sorted(self.statuses.items())) + ")"
         if self.timeouts or self.socket_errors:
             text += f", timeouts {self.timeouts}, socket errors {self.socket_errors}"
         return text
@@ -122,6 +125,7 @@ def _parse(stdout: str, stderr: str) -> Load:
                 max_ms=raw["max_us"] / 1e3,
                 timeouts=raw["timeouts"],
                 socket_errors=raw["socket_errors"],
+                statuses={int(s): n for s, n in raw["statuses"].items()},
             )
     raise RuntimeError(f"wrk printed no summary.\nstdout:\n{stdout}\nstderr:\n{stderr}")
 

@@ -7,13 +7,17 @@ ceiling each is measured against, and the rows for a ceiling, a load and memory.
   the bare endpoint on PostgreSQL through an asyncpg pool.
 
 `BENCH_SECONDS` (default 15) is the length of each measuring window and of each ceiling's run.
+The servers' data and logs go to a temporary directory removed afterwards, or, when
+`BENCH_WORKDIR` is set, to a new directory under it that is kept (to read why requests failed).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from pathlib import Path
 
 from tests.bench import servers
@@ -42,6 +46,18 @@ def modes(variable: str, default: str) -> list[str]:
             f"{variable}: unknown mode {', '.join(unknown)}; use {', '.join(PLATFORMS)}"
         )
     return chosen
+
+
+@contextmanager
+def workdir(bench: str) -> Iterator[Path]:
+    kept = os.environ.get("BENCH_WORKDIR")
+    if kept:
+        path = Path(kept).resolve() / f"{bench}-{time.strftime('%Y%m%d-%H%M%S')}"
+        path.mkdir(parents=True)
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix=f"bench-{bench}-") as tmp:
+        yield Path(tmp)
 
 
 def missing(mode: str) -> str | None:

@@ -38,6 +38,7 @@ function init(args)
    wrk.headers["Content-Type"] = "application/json"
    wrk.headers["Authorization"] = "Bearer " .. args[4]
    sent, accepted, refused = 0, 0, 0
+   statuses = {} -- the non-2xx ones, by code, to say what the refusals were
 end
 
 function request()
@@ -52,6 +53,7 @@ function response(status, headers, body)
       accepted = accepted + 1
    else
       refused = refused + 1
+      statuses[status] = (statuses[status] or 0) + 1
    end
    if stop_after > 0 and accepted + refused == stop_after then
       -- thread:stop() ends this thread's loop at once, but wrk's main thread sleeps for the
@@ -63,15 +65,22 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-   local ok, non_2xx = 0, 0
+   local ok, non_2xx, by_status = 0, 0, {}
    for _, thread in ipairs(threads) do
       ok = ok + thread:get("accepted")
       non_2xx = non_2xx + thread:get("refused")
+      for status, count in pairs(thread:get("statuses")) do
+         by_status[status] = (by_status[status] or 0) + count
+      end
+   end
+   local statuses = {}
+   for status, count in pairs(by_status) do
+      statuses[#statuses + 1] = string.format('"%d": %d', status, count)
    end
    local errors = summary.errors
    io.write(string.format(
       'WRK_JSON {"duration_us": %d, "requests": %d, "accepted": %d, "non_2xx": %d, '
-         .. '"p50_us": %d, "p99_us": %d, "max_us": %d, "timeouts": %d, "socket_errors": %d}\n',
+         .. '"p50_us": %d, "p99_us": %d, "max_us": %d, "timeouts": %d, "socket_errors": %d, "statuses": {%s}}\n',
       summary.duration,
       summary.requests,
       ok,
@@ -80,6 +89,7 @@ function done(summary, latency, requests)
       latency:percentile(99),
       latency.max,
       errors.timeout,
-      errors.connect + errors.read + errors.write
+      errors.connect + errors.read + errors.write,
+      table.concat(statuses, ", ")
    ))
 end
