@@ -14,7 +14,9 @@ import importlib
 import inspect
 import os
 import pkgutil
+import subprocess
 import sys
+from pathlib import Path
 
 import tests.bench
 from tests.bench import Row
@@ -27,6 +29,26 @@ def available() -> list[str]:
         for m in pkgutil.iter_modules(tests.bench.__path__)
         if m.name.startswith("bench_")
     ]
+
+
+def checkout() -> str:
+    """The code measured: others may commit (or leave edits) while a long bench runs."""
+    try:
+        described = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "commit unknown"
+    return f"commit {described.stdout.strip()}"
+
+
+def load_average() -> str:
+    """On a shared machine the load others put on it is the noise in every figure."""
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def line(row: object) -> str:
@@ -42,10 +64,14 @@ async def main(names: list[str]) -> None:
     unknown = [n for n in names if n not in known]
     if unknown:
         raise SystemExit(f"unknown bench {', '.join(unknown)}; choose from {', '.join(known)}")
-    print(f"bench on {os.cpu_count()} cores, Python {sys.version.split()[0]}", flush=True)
+    print(
+        f"bench on {os.cpu_count()} cores, Python {sys.version.split()[0]}, {checkout()}",
+        flush=True,
+    )
     for name in names or known:
         bench = importlib.import_module(f"tests.bench.bench_{name}")
         print(f"{name}: {(bench.__doc__ or '').strip().splitlines()[0]}", flush=True)
+        print(f"  ({load_average()} before)", flush=True)
         result = bench.rows()
         if inspect.isasyncgen(result):
             print(HEADER, flush=True)
@@ -54,6 +80,7 @@ async def main(names: list[str]) -> None:
         else:
             for row in await result:
                 print(line(row), flush=True)
+        print(f"  ({load_average()} after)", flush=True)
 
 
 if __name__ == "__main__":
