@@ -172,7 +172,8 @@ async def test_the_batch_size_is_a_platform_setting(
             self.batch_sizes[consumer] = batch_size
 
     bus = Subscriptions()
-    runtime = probe_runtime("sqlite+aiosqlite://", bus, tmp_path, batch_size=7)  # type: ignore[arg-type]
+    url = f"sqlite+aiosqlite:///{tmp_path / 'probe.db'}"
+    runtime = probe_runtime(url, bus, tmp_path, batch_size=7)  # type: ignore[arg-type]
     runtime.subscribe()
     assert bus.batch_sizes == {"probe": 7}
     await runtime.dispose()
