@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import channels, domain, miniprogram, open311, service
 from intake.config import settings
-from intake.models import Ticket
+from intake.models import Ticket, TimelineEntry
 from intake.schemas import (
     BoundaryIn,
     CategoryScore,
@@ -74,11 +75,19 @@ def _summary(ticket: Ticket) -> TicketSummary:
     )
 
 
-async def full_ticket(session: AsyncSession, ticket: Ticket, reader: Principal) -> TicketOut:
-    """The whole ticket; the phone and the channel's ids only for an operator."""
+async def full_ticket(
+    session: AsyncSession,
+    ticket: Ticket,
+    reader: Principal,
+    *,
+    timeline: Sequence[TimelineEntry] | None = None,
+) -> TicketOut:
+    """The whole ticket; the phone and the channel's ids only for an operator. `timeline`: a
+    ticket just accepted, as written (it has no repeats yet)."""
     operator = reader.role is Role.OPERATOR
     phone = ticket.citizen_phone if operator else domain.mask_phone(ticket.citizen_phone)
-    entries = await service.timeline(session, ticket.id)
+    entries = timeline if timeline is not None else await service.timeline(session, ticket.id)
+    repeats = [] if timeline is not None else await service.repeats(session, ticket.id)
     return TicketOut(
         **_summary(ticket).model_dump(exclude={"lead_unit"}),
         kind=ticket.kind,
@@ -105,7 +114,7 @@ async def full_ticket(session: AsyncSession, ticket: Ticket, reader: Principal) 
                 similarity=r.similarity,
                 received_at=china_time(r.received_at),
             )
-            for r in await service.repeats(session, ticket.id)
+            for r in repeats
         ],
         expected_at=china_time(ticket.expected_at),
     )
@@ -136,7 +145,7 @@ async def receive_ticket(
     )
     if accepted.replayed or accepted.repeat:
         response.status_code = 200
-    return await full_ticket(session, accepted.ticket, who)
+    return await full_ticket(session, accepted.ticket, who, timeline=accepted.timeline)
 
 
 @tickets.get("/{ticket_id}", response_model=TicketOut)
@@ -247,7 +256,7 @@ async def receive_channel_report(
         ticket_id=accepted.ticket.id,
         repeat_id=accepted.repeat.id if accepted.repeat else None,
         replayed=accepted.replayed,
-        ticket=await full_ticket(session, accepted.ticket, who),
+        ticket=await full_ticket(session, accepted.ticket, who, timeline=accepted.timeline),
     )
 
 

@@ -72,6 +72,8 @@ class Accepted:
     ticket: Ticket
     repeat: Repeat | None = None
     replayed: bool = False
+    # A new ticket's timeline as written, so the answer needs no second read.
+    timeline: list[TimelineEntry] | None = None
 
 
 @dataclass
@@ -209,8 +211,15 @@ async def receive_ticket(
             await _remember(session, keys, body_hash, ticket.id, repeat.id, now)
             return Accepted(ticket, repeat)
 
+    ticket_id = domain.new_ticket_id(now, secrets.token_hex(5))
+    # Clusters first, so the new ticket is written once, already in its cluster.
+    joined = None
+    if report.answer is None:
+        joined = await _join_cluster(
+            session, replace(matter, ticket_id=ticket_id, received_at=now), now=now
+        )
     ticket = Ticket(
-        id=domain.new_ticket_id(now, secrets.token_hex(5)),
+        id=ticket_id,
         channel=report.channel,
         kind=report.kind,
         category=report.category,
@@ -234,16 +243,17 @@ async def receive_ticket(
         classification_reasons=context.reasons or None,
         terms=" ".join(terms),
         repeat_count=0,
+        cluster_id=joined.cluster_id if joined else None,
     )
     session.add(ticket)
-    session.add(
+    timeline = [
         TimelineEntry(
             ticket_id=ticket.id,
             at=now,
             event_type="ticket.received",
             text=f"已受理（{CHANNEL_TEXT.get(report.channel, report.channel)}渠道）",
         )
-    )
+    ]
     await outbox.emit(
         session,
         TicketReceived(
@@ -264,7 +274,7 @@ async def receive_ticket(
         occurred_at=now,
     )
     if report.answer is not None:
-        session.add(
+        timeline.append(
             TimelineEntry(
                 ticket_id=ticket.id,
                 at=now,
@@ -278,23 +288,11 @@ async def receive_ticket(
             ticket_id=ticket.id,
             occurred_at=now,
         )
-    else:
-        since = now - timedelta(days=config.cluster_window_days)
-        matter = replace(matter, ticket_id=ticket.id, received_at=now)
-        candidates = await matters.cluster_candidates(
-            session, category=report.category, area_code=area_code, since=since
-        )
-        members = domain.cluster_members(
-            matter,
-            candidates,
-            threshold=config.same_matter_threshold,
-            metres=config.same_place_metres,
-        )
-        growth = domain.cluster_growth(matter, members, config.cluster_min_reporters)
-        if growth:
-            await _grow_cluster(session, ticket, growth, now=now)
+    if joined:
+        timeline.append(await _flag_cluster(session, joined, now=now))
+    session.add_all(timeline)
     await _remember(session, keys, body_hash, ticket.id, None, now)
-    return Accepted(ticket)
+    return Accepted(ticket, timeline=timeline)
 
 
 async def accept(
@@ -437,54 +435,102 @@ async def _link_repeat(
     return repeat
 
 
-async def _grow_cluster(
-    session: AsyncSession, ticket: Ticket, growth: domain.ClusterGrowth, *, now: datetime
-) -> None:
-    """Form the cluster or grow it in place, and tell supervision who joined: the work and the
-    event stay the same size however many reports the cluster already has."""
-    cluster = await session.get(Cluster, growth.cluster_id) if growth.cluster_id else None
-    if cluster is None:
-        cluster = Cluster(
-            id="K" + ticket.id,
-            category=ticket.category,
-            area_code=ticket.area_code,
-            size=0,
-            reporters=0,
-            flagged_at=now,
-            updated_at=now,
-        )
-        session.add(cluster)
-    joining = [m.ticket_id for m in growth.joining]
-    cluster.size += len(joining)
-    cluster.updated_at = now
-    cluster.reporters += await _new_reporters(session, cluster.id, growth.joining)
-    ticket.cluster_id = cluster.id
-    await session.execute(
-        update(Ticket)
-        .where(Ticket.id.in_(joining), Ticket.cluster_id.is_(None))
-        .values(cluster_id=cluster.id)
-        .execution_options(synchronize_session=False)
+@dataclass(frozen=True)
+class JoinedCluster:
+    """A cluster as a report left it: formed or grown, with the tickets that joined."""
+
+    cluster_id: str
+    joined: list[str]
+    size: int
+    reporters: int
+    category: str
+    area_code: str | None
+
+
+async def _join_cluster(
+    session: AsyncSession, matter: domain.Matter, *, now: datetime
+) -> JoinedCluster | None:
+    """Form the cluster the report completes or grow the one it belongs to, in place: the work
+    stays the same however many reports the cluster already has."""
+    config = settings()
+    candidates = await matters.cluster_candidates(
+        session,
+        category=matter.category,
+        area_code=matter.area_code,
+        since=now - timedelta(days=config.cluster_window_days),
     )
-    session.add(
-        TimelineEntry(
-            ticket_id=ticket.id,
-            at=now,
-            event_type="ticket.cluster_flagged",
-            text=f"同一事项已有{cluster.reporters}人反映，列为集中诉求，提请督办",
-        )
+    members = domain.cluster_members(
+        matter, candidates, threshold=config.same_matter_threshold, metres=config.same_place_metres
     )
+    growth = domain.cluster_growth(matter, members, config.cluster_min_reporters)
+    if growth is None:
+        return None
+    joined = [m.ticket_id for m in growth.joining]
+    if growth.cluster_id is None:
+        cluster_id = "K" + matter.ticket_id
+        size, reporters = len(joined), len({domain.reporter_key(m) for m in growth.joining})
+        session.add(
+            Cluster(
+                id=cluster_id,
+                category=matter.category,
+                area_code=matter.area_code,
+                size=size,
+                reporters=reporters,
+                flagged_at=now,
+                updated_at=now,
+            )
+        )
+        await _new_reporters(session, cluster_id, growth.joining)
+    else:
+        cluster_id = growth.cluster_id
+        new_reporters = await _new_reporters(session, cluster_id, growth.joining)
+        size, reporters = (
+            await session.execute(
+                update(Cluster)
+                .where(Cluster.id == cluster_id)
+                .values(
+                    size=Cluster.size + len(joined),
+                    reporters=Cluster.reporters + new_reporters,
+                    updated_at=now,
+                )
+                .returning(Cluster.size, Cluster.reporters)
+                .execution_options(synchronize_session=False)
+            )
+        ).one()
+    earlier = [t for t in joined if t != matter.ticket_id]
+    if earlier:
+        await session.execute(
+            update(Ticket)
+            .where(Ticket.id.in_(earlier), Ticket.cluster_id.is_(None))
+            .values(cluster_id=cluster_id)
+            .execution_options(synchronize_session=False)
+        )
+    return JoinedCluster(cluster_id, joined, size, reporters, matter.category, matter.area_code)
+
+
+async def _flag_cluster(
+    session: AsyncSession, cluster: JoinedCluster, *, now: datetime
+) -> TimelineEntry:
+    """Tell supervision who joined (after `ticket.received`, which consumers must see first)."""
+    ticket_id = cluster.joined[-1]  # the report itself joins last
     await outbox.emit(
         session,
         ClusterFlagged(
-            cluster_id=cluster.id,
-            joined_ticket_ids=joining,
+            cluster_id=cluster.cluster_id,
+            joined_ticket_ids=cluster.joined,
             size=cluster.size,
             reporters=cluster.reporters,
             category=cluster.category,
             area_code=cluster.area_code,
         ),
-        ticket_id=ticket.id,
+        ticket_id=ticket_id,
         occurred_at=now,
+    )
+    return TimelineEntry(
+        ticket_id=ticket_id,
+        at=now,
+        event_type="ticket.cluster_flagged",
+        text=f"同一事项已有{cluster.reporters}人反映，列为集中诉求，提请督办",
     )
 
 
