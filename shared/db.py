@@ -51,14 +51,14 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         path = url.split("///", 1)[1] if "///" in url else ""
+        pool: dict[str, Any] = {}
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # One writer per file: SQLite serialises writers anyway, and connections contending
-        # for its lock (busy-wait with backoff) are far slower than requests queueing for
-        # one connection. WAL still lets that connection read while the relay's bus writes.
-        engine = create_async_engine(
-            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=120
-        )
+            # One writer per file: SQLite serialises writers anyway, and connections contending
+            # for its lock (busy-wait with backoff) are far slower than requests queueing for
+            # one connection. (An in-memory database has its own single-connection pool.)
+            pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120}
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
