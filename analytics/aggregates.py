@@ -15,11 +15,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Insert,
     Table,
     and_,
     cast,
@@ -75,17 +77,12 @@ async def _add(
 ) -> None:
     if not deltas:
         return
-    dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
     # In key order, so concurrent consumers lock shared rows (a month's total) in one order.
     keys = sorted(deltas)
     rows = [{**key._asdict(), **deltas[key].as_dict()} for key in keys]
-    for chunk in range(0, len(rows), 400):
-        statement = dialect.insert(table).values(rows[chunk : chunk + 400])
-        statement = statement.on_conflict_do_update(
-            index_elements=list(stored),
-            set_={n: table.c[n] + statement.excluded[n] for n in COUNT_NAMES},
-        )
-        await session.execute(statement)
+    # One statement, many parameter sets: compiled once and cached, where a multi-row VALUES
+    # was compiled anew for every batch (a tenth of the embedded platform's time under load).
+    await session.execute(_upsert(dialect_name(session), table, tuple(stored)), rows)
     # A ticket that moves (its lead unit learned, its callback redone) leaves rows at zero
     # behind: drop them, so the table holds exactly what a rebuild would write.
     emptied = [k for k in keys if any(v < 0 for v in deltas[k].as_dict().values())]
@@ -99,6 +96,16 @@ async def _add(
                 *(c[n] == 0 for n in COUNT_NAMES),
             )
         )
+
+
+@cache
+def _upsert(dialect: str, table: Table, stored: tuple[str, ...]) -> Insert:
+    """Add a row's counts to the stored row with the same dimensions, or insert it."""
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(stored),
+        set_={n: table.c[n] + statement.excluded[n] for n in COUNT_NAMES},
+    )
 
 
 @dataclass(frozen=True)
