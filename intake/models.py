@@ -11,6 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import Instant, new_metadata
 from shared.inbox import Inbox
 from shared.outbox import Outbox
+from shared.stamped import stamps_table
 
 
 class Base(DeclarativeBase):
@@ -20,6 +21,7 @@ class Base(DeclarativeBase):
 metadata = Base.metadata
 outbox = Outbox(metadata, "intake")
 inbox = Inbox(metadata, "intake")
+stamps = stamps_table(metadata, "intake")
 
 
 class Ticket(Base):
@@ -155,16 +157,6 @@ class ClusterReporter(Base):
 
     cluster_id: Mapped[str] = mapped_column(ForeignKey("intake_clusters.id"), primary_key=True)
     reporter: Mapped[str] = mapped_column(String(100), primary_key=True)
-
-
-class DirectoryStamp(Base):
-    """Bumped in the transaction that changes the gazetteer, taxonomy or boundaries, so every
-    replica's cached directory is refreshed by the next request that reads the new stamp."""
-
-    __tablename__ = "intake_directory_stamp"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version: Mapped[int] = mapped_column(Integer)
 
 
 class IdempotencyRecord(Base):

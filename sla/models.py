@@ -11,6 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import Instant, new_metadata
 from shared.inbox import Inbox
 from shared.outbox import Outbox
+from shared.stamped import stamps_table
 
 
 class Base(DeclarativeBase):
@@ -20,6 +21,7 @@ class Base(DeclarativeBase):
 metadata = Base.metadata
 outbox = Outbox(metadata, "sla")
 inbox = Inbox(metadata, "sla")
+stamps = stamps_table(metadata, "sla")
 
 
 class SlaTicket(Base):

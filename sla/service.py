@@ -30,6 +30,7 @@ from shared.events.sla import (
     SlaReminder,
     TicketSupervised,
 )
+from shared.stamped import Stamped
 from sla import calendar as cal
 from sla import domain, policies, supervision
 from sla.config import settings
@@ -45,6 +46,7 @@ from sla.models import (
     SupervisionCase,
     Timer,
     outbox,
+    stamps,
 )
 from sla.policies import Limit, Policy, Reminder, Subject
 
@@ -53,7 +55,7 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------------- loading
 
 
-async def load_calendar(session: AsyncSession) -> cal.WorkingCalendar:
+async def _stored_calendar(session: AsyncSession) -> cal.WorkingCalendar:
     """The working calendar as stored: loaded years, overrides and working hours."""
     years = (await session.scalars(select(CalendarYear.year))).all()
     schedules: dict[int, dict[date, bool]] = {y: {} for y in years}
@@ -70,6 +72,12 @@ async def load_calendar(session: AsyncSession) -> cal.WorkingCalendar:
             (time.fromisoformat(a), time.fromisoformat(b)) for a, b in json.loads(setting.value)
         )
     return cal.WorkingCalendar(overrides=overrides, schedules=schedules, hours=hours)
+
+
+# Every event sla handles reads the calendar; it changes only through the four functions below
+# (load_year, override_day, remove_override, set_working_hours), which mark it changed.
+_calendar = Stamped(stamps, "calendar", _stored_calendar)
+load_calendar = _calendar.get
 
 
 def policy_of(row: PolicyVersion) -> Policy:
@@ -798,6 +806,7 @@ async def load_year(
             CalendarDay(day=d, source="schedule", working=working, note=note[:128], updated_at=now)
         )
     await session.flush()
+    await _calendar.changed(session)
     return await recompute_open_clocks(session, now)
 
 
@@ -813,6 +822,7 @@ async def override_day(
     else:
         row.working, row.note, row.updated_at = working, note, now
     await session.flush()
+    await _calendar.changed(session)
     return await recompute_open_clocks(session, now)
 
 
@@ -822,6 +832,7 @@ async def remove_override(session: AsyncSession, day: date, now: datetime) -> in
         raise NotFound(f"no override for {day.isoformat()}", field="day")
     await session.delete(row)
     await session.flush()
+    await _calendar.changed(session)
     return await recompute_open_clocks(session, now)
 
 
@@ -839,6 +850,7 @@ async def set_working_hours(session: AsyncSession, periods: list[cal.Period], no
     else:
         row.value, row.updated_at = value, now
     await session.flush()
+    await _calendar.changed(session)
     return await recompute_open_clocks(session, now)
 
 

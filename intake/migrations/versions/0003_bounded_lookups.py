@@ -1,5 +1,5 @@
 """bounded lookups: same-matter and citizen indexes, clusters kept in place with their
-reporters, directory stamp
+reporters, stamps of cached reference data
 
 Revision ID: 0003
 Revises: 0002
@@ -19,10 +19,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "intake_directory_stamp",
-        sa.Column("id", sa.Integer(), nullable=False),
+        "intake_stamps",
+        sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_intake_directory_stamp")),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_intake_stamps")),
     )
     with op.batch_alter_table("intake_tickets", schema=None) as batch_op:
         batch_op.create_index(
@@ -78,4 +78,4 @@ def downgrade() -> None:
     with op.batch_alter_table("intake_tickets", schema=None) as batch_op:
         batch_op.drop_index("ix_intake_tickets_citizen")
         batch_op.drop_index("ix_intake_tickets_matter")
-    op.drop_table("intake_directory_stamp")
+    op.drop_table("intake_stamps")

@@ -1,0 +1,70 @@
+"""Reference data cached until it changes: a service's directory, taxonomy or calendar.
+
+Every report or event reads such data (intake's gazetteer, sla's working calendar), and loading
+it per request cost more than the work itself. It changes rarely, always through the owning
+service's functions, which call `changed` in the same transaction: that replaces the data's
+stamp in the service's `<service>_stamps` table, so every process (and every replica) reloads
+on its next read of the new stamp. A read costs one primary-key lookup.
+"""
+
+from __future__ import annotations
+
+import secrets
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
+
+
+def stamps_table(metadata: MetaData, service: str) -> Table:
+    """A service's stamps: one row per kind of cached data, its value replaced on each change."""
+    return Table(
+        f"{service}_stamps",
+        metadata,
+        Column("name", String(64), primary_key=True),
+        Column("version", Integer, nullable=False),
+    )
+
+
+class Stamped(Generic[T]):
+    """`load`'s result, per database, as of the stamp named `name`."""
+
+    def __init__(
+        self, stamps: Table, name: str, load: Callable[[AsyncSession], Awaitable[T]]
+    ) -> None:
+        self.stamps = stamps
+        self.name = name
+        self.load = load
+        self._read = select(stamps.c.version).where(stamps.c.name == name)
+        # Per engine, not per URL: a test that re-creates a database gets a new engine.
+        self._cached: weakref.WeakKeyDictionary[Engine, tuple[int | None, T]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def get(self, session: AsyncSession) -> T:
+        """The data as of the stamp this session reads. The stamp is read first, so what is
+        cached is never older than the stamp it is cached under."""
+        engine = session.get_bind()
+        assert isinstance(engine, Engine)
+        stamp = await session.scalar(self._read)
+        cached = self._cached.get(engine)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        value = await self.load(session)
+        self._cached[engine] = (stamp, value)
+        return value
+
+    async def changed(self, session: AsyncSession) -> None:
+        """Mark the data changed, in the caller's transaction. A random stamp rather than a
+        counter, so a re-created database never meets an old cache under the same value."""
+        version = secrets.randbits(31)
+        result = await session.execute(
+            update(self.stamps).where(self.stamps.c.name == self.name).values(version=version)
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            await session.execute(insert(self.stamps).values(name=self.name, version=version))

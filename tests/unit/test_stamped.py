@@ -1,0 +1,66 @@
+"""Reference data cached until its stamp changes (shared.stamped), on a real SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Column, Integer, Table, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.db import create_engine, new_metadata
+from shared.stamped import Stamped, stamps_table
+
+metadata = new_metadata()
+stamps = stamps_table(metadata, "test")
+numbers = Table("test_numbers", metadata, Column("n", Integer, primary_key=True))
+loads: list[int] = []
+
+
+async def _load(session: AsyncSession) -> frozenset[int]:
+    loads.append(1)
+    return frozenset((await session.scalars(select(numbers.c.n))).all())
+
+
+cached = Stamped(stamps, "numbers", _load)
+
+
+async def test_loaded_once_until_changed_and_changes_by_another_process_are_seen(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'stamped.db'}"
+    here, there = create_engine(url), create_engine(url)  # two replicas of one service
+    async with here.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    mine, theirs = async_sessionmaker(here), async_sessionmaker(there)
+    loads.clear()
+    try:
+        for _ in range(3):
+            async with mine() as session:
+                assert await cached.get(session) == frozenset()
+        assert len(loads) == 1
+
+        # Written without marking the change: the cache does not see it (why writers mark it).
+        async with theirs() as session, session.begin():
+            await session.execute(insert(numbers).values(n=1))
+        async with mine() as session:
+            assert await cached.get(session) == frozenset()
+
+        # Marked, then rolled back: the writer's own cache of what it saw is not kept.
+        async with theirs() as session:
+            async with session.begin():
+                await session.execute(insert(numbers).values(n=2))
+                await cached.changed(session)
+                assert await cached.get(session) == {1, 2}
+                await session.rollback()
+        async with theirs() as session:
+            assert await cached.get(session) == {1}
+
+        async with theirs() as session, session.begin():
+            await session.execute(insert(numbers).values(n=3))
+            await cached.changed(session)
+        for sessions in (mine, theirs):
+            async with sessions() as session:
+                assert await cached.get(session) == {1, 3}
+    finally:
+        await here.dispose()
+        await there.dispose()
