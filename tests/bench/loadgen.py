@@ -111,6 +111,17 @@ def _write_lines(path: Path, lines: list[str]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="ascii")
 
 
+def write_bodies(path: Path, bodies: list[str]) -> None:
+    """The body templates as a file, one a line, for a load generator in another process."""
+    _write_lines(path, bodies)
+
+
+def next_first_phone() -> int:
+    """The first phone number of a new run of requests, ten million above the last run's in
+    this process (wrk's and tests/bench/pacer.py's alike), so no citizen reports twice."""
+    return next(_first_phones) % 1_000_000_000
+
+
 def _parse(stdout: str, stderr: str) -> Load:
     for line in stdout.splitlines():
         if line.startswith("WRK_JSON "):
@@ -155,7 +166,7 @@ async def post_tickets(
             base_url + TICKETS_PATH,
             "--",
             str(path),
-            str(next(_first_phones) % 1_000_000_000),
+            str(next_first_phone()),
             str(stop_after),
             token,
             stdout=asyncio.subprocess.PIPE,

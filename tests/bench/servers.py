@@ -37,6 +37,13 @@ Ceiling = Literal["sqlite", "postgresql"]
 class Served:
     url: str
     pids: dict[str, int] = field(default_factory=dict)
+    # What the pipeline, growth and lifecycle benches look into beside intake's URL: each
+    # service's URL (all the same when embedded), the embedded data folder with its SQLite
+    # files, each service's PostgreSQL DSN and the broker when distributed.
+    urls: dict[str, str] = field(default_factory=dict)
+    data_dir: Path | None = None
+    databases: dict[str, str] = field(default_factory=dict)
+    bootstrap: str | None = None
 
     def peak_rss_mb(self) -> dict[str, float]:
         """VmHWM of each process, in MB: the most resident memory it has had so far."""
@@ -175,16 +182,18 @@ async def _load_directory(data_dir: Path) -> None:
 
 
 @asynccontextmanager
-async def embedded(workdir: Path) -> AsyncIterator[Served]:
+async def embedded(workdir: Path, data_dir: Path | None = None) -> AsyncIterator[Served]:
     """`python -m services` (all five services in one process, SQLite files, in-process bus)
-    on a fresh HOTLINE_DATA_DIR, with the demo city's directory and none of its sample tickets.
+    on a fresh HOTLINE_DATA_DIR, with the demo city's directory and none of its sample tickets;
+    or on `data_dir`, a store an earlier run of it left (stopped), as it is.
 
     `HOTLINE_LOAD_DEMO=true` would also have the process post and play the demo's 36 sample
     tickets in the background while the bench runs, and the platform has no switch for the
     directory alone; so the directory is loaded before the process starts (see
     `_load_directory`) and the process runs with the demo off."""
-    data_dir = workdir / f"embedded-{uuid.uuid4().hex[:8]}"
-    await _load_directory(data_dir)
+    if data_dir is None:
+        data_dir = workdir / f"embedded-{uuid.uuid4().hex[:8]}"
+        await _load_directory(data_dir)
     env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir), "HOTLINE_LOAD_DEMO": "false"}
     # Embedded means no broker and SQLite files: drop what would make it distributed.
     env.pop("HOTLINE_KAFKA_BOOTSTRAP", None)
@@ -192,6 +201,8 @@ async def embedded(workdir: Path) -> AsyncIterator[Served]:
         env.pop(f"{name.upper()}_DATABASE_URL", None)
     log = data_dir / "platform.log"
     async with _process("platform", [sys.executable, "-m", "services"], env, log) as served:
+        served.urls = dict.fromkeys(SERVICE_NAMES, served.url)
+        served.data_dir = data_dir
         yield served
 
 
@@ -220,7 +231,19 @@ async def distributed(workdir: Path) -> AsyncIterator[Served]:
         except Exception as exc:
             raise RuntimeError(f"the stack did not start: {exc}\n{_tails(run_dir)}") from exc
         pids = {name: p.pid for name, p in stack.processes.items()}
-        yield Served(stack.url("intake"), pids)
+        yield Served(
+            stack.url("intake"),
+            pids,
+            urls={name: stack.url(name) for name in SERVICE_NAMES},
+            # The URLs the services were given, in the form asyncpg takes.
+            databases={
+                name: stack.service_env(name)[f"{name.upper()}_DATABASE_URL"].replace(
+                    "postgresql+asyncpg://", "postgresql://"
+                )
+                for name in SERVICE_NAMES
+            },
+            bootstrap=stack.bootstrap,
+        )
     finally:
         await asyncio.to_thread(stack.stop_all)
         await stack.drop_databases()
