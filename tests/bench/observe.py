@@ -27,7 +27,7 @@ which grows with every insert, so a poll reads only what was added since the las
 Distributed (`DistributedWatch`): each service's PostgreSQL database (the pending tickets'
 ids, `= ANY($1)`, on the indexed ticket_id columns) and the broker: each consumer group's
 committed offsets (the group is the service's name) against the topic's end offsets, summed
-over partitions.
+over partitions (see `DistributedWatch._ends` for how the end is found on tansu).
 """
 
 from __future__ import annotations
@@ -144,15 +144,13 @@ class DistributedWatch:
 
     def __init__(
         self,
-        databases: dict[str, str],
-        bootstrap: str,
         pools: dict[str, asyncpg.Pool],
-        consumer: AIOKafkaConsumer,
+        tail: AIOKafkaConsumer,
         admin: AIOKafkaAdminClient,
     ) -> None:
-        self.databases, self.bootstrap = databases, bootstrap
-        self.pools, self.consumer, self.admin = pools, consumer, admin
+        self.pools, self.tail, self.admin = pools, tail, admin
         self.topic = PlatformSettings().kafka_topic
+        self.partitions: list[TopicPartition] = []
 
     @classmethod
     async def open(cls, databases: dict[str, str], bootstrap: str) -> DistributedWatch:
@@ -160,36 +158,54 @@ class DistributedWatch:
             name: await asyncpg.create_pool(dsn, min_size=1, max_size=1)
             for name, dsn in databases.items()
         }
-        # No group: this consumer only asks for end offsets and never joins or commits.
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, client_id="bench-watch")
-        await consumer.start()
+        # No group: this consumer reads the topic's tail and never joins or commits.
+        tail = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, client_id="bench-watch", fetch_max_wait_ms=20
+        )
+        await tail.start()
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-watch")
         await admin.start()
-        return cls(databases, bootstrap, pools, consumer, admin)
+        return cls(pools, tail, admin)
+
+    async def _ends(self) -> dict[TopicPartition, int]:
+        """Each partition's end offset (the next offset to be written). The tansu broker
+        answers ListOffsets(latest) with the base offset of the partition's last record batch,
+        not the offset after its last record; so the batch found there is read and the end is
+        the offset after its last record."""
+        if not self.partitions:
+            await self.tail.topics()  # refreshes the cluster metadata read next
+            found = self.tail.partitions_for_topic(self.topic) or set()
+            self.partitions = [TopicPartition(self.topic, p) for p in sorted(found)]
+            if not self.partitions:
+                return {}
+            self.tail.assign(self.partitions)
+        ends = dict(await self.tail.end_offsets(self.partitions))
+        for tp, offset in ends.items():
+            self.tail.seek(tp, offset)
+        waiting = set(self.partitions)
+        for _ in range(3):  # a fetch answers only when records arrive or fetch_max_wait ends
+            batches = await self.tail.getmany(*waiting, timeout_ms=50)
+            for tp, records in batches.items():
+                ends[tp] = max(ends[tp], records[-1].offset + 1)
+                waiting.discard(tp)
+            if not waiting:
+                break
+        return ends
 
     async def backlog(self) -> Backlog:
-        await self.consumer.topics()  # refreshes the cluster metadata the next line reads
-        partitions = [
-            TopicPartition(self.topic, p)
-            for p in sorted(self.consumer.partitions_for_topic(self.topic) or ())
-        ]
-        ends = await self.consumer.end_offsets(partitions) if partitions else {}
-        head = sum(ends.values())
+        ends = await self._ends()
         lag = {}
         for group in CONSUMERS:
-            committed = await self.admin.list_consumer_group_offsets(group, partitions=partitions)
+            committed = await self.admin.list_consumer_group_offsets(group, partitions=list(ends))
             lag[group] = sum(
                 end - max(committed[tp].offset, 0) if tp in committed else end
                 for tp, end in ends.items()
             )
         outbox = {}
         for name, pool in self.pools.items():
-            outbox[name] = int(
-                await pool.fetchval(
-                    f"SELECT count(*) FROM {name}_outbox WHERE published_at IS NULL"
-                )
-            )
-        return Backlog(head, lag, outbox)
+            sql = f"SELECT count(*) FROM {name}_outbox WHERE published_at IS NULL"
+            outbox[name] = int(await pool.fetchval(sql))
+        return Backlog(sum(ends.values()), lag, outbox)
 
     async def seen(self, pending: dict[str, set[str]]) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
@@ -207,7 +223,7 @@ class DistributedWatch:
 
     async def close(self) -> None:
         await self.admin.close()
-        await self.consumer.stop()
+        await self.tail.stop()
         for pool in self.pools.values():
             await pool.close()
 
