@@ -273,22 +273,7 @@ def rows_of(mode: str, run: Run, reference: realhttp.CeilingRun) -> list[Figure 
 def memory_rows(
     mode: str, served: Served, reference: realhttp.CeilingRun, run: Run
 ) -> list[Figure]:
-    peaks = served.peak_rss_mb()
-    rows = [
-        Figure(
-            f"{mode} peak RSS: {name}", mb, "MB", reference.peak_rss_mb if len(peaks) == 1 else None
-        )
-        for name, mb in peaks.items()
-    ]
-    if len(peaks) > 1:
-        rows.append(
-            Figure(
-                f"{mode} peak RSS: all {len(peaks)} processes",
-                sum(peaks.values()),
-                "MB",
-                reference.peak_rss_mb,
-            )
-        )
+    rows = realhttp.platform_memory_rows(mode, served, reference.peak_rss_mb)
     if run.pacer.get("peak_rss_mb"):
         rows.append(Figure(f"{mode} peak RSS: pacer (client)", run.pacer["peak_rss_mb"], "MB"))
     return rows

@@ -118,3 +118,19 @@ def memory_rows(mode: str, served: Served, ceiling: CeilingRun) -> list[Figure]:
             Figure(f"{mode} peak RSS: all {len(peaks)} processes", sum(peaks.values()), "MB")
         )
     return rows
+
+
+def platform_memory_rows(label: str, served: Served, reference_mb: float) -> list[Figure]:
+    """Peak RSS of each platform process, and of all of them when there are several, beside
+    a reference platform's peak (the sum of its processes) measured in the same run."""
+    peaks = served.peak_rss_mb()
+    if len(peaks) == 1:
+        ((name, mb),) = peaks.items()
+        return [Figure(f"{label} peak RSS: {name}", mb, "MB", reference_mb)]
+    rows = [Figure(f"{label} peak RSS: {name}", mb, "MB") for name, mb in peaks.items()]
+    rows.append(
+        Figure(
+            f"{label} peak RSS: all {len(peaks)} processes", sum(peaks.values()), "MB", reference_mb
+        )
+    )
+    return rows
