@@ -1,6 +1,6 @@
 """intake's directory (目录): the gazetteer, the taxonomy and the area boundaries, which every
 report needs (its area is resolved from names or coordinates, its category checked against the
-tree). Cached until intake's own load functions call `directory_changed` (shared.stamped)."""
+tree). Cached until a flush writes an area, a boundary or a category (shared.stamped)."""
 
 from __future__ import annotations
 
@@ -46,5 +46,5 @@ async def _load(session: AsyncSession) -> Directory:
 
 
 _directory = Stamped(stamps, "directory", _load)
+_directory.watch(Area, AreaBoundary, Category)
 current = _directory.get
-directory_changed = _directory.changed

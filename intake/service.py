@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import channels, classify, domain, matters, similarity
 from intake.config import settings
-from intake.directory import Directory, directory_changed
+from intake.directory import Directory
 from intake.directory import current as current_directory
 from intake.models import (
     AddedInfo,
@@ -664,7 +664,6 @@ async def load_gazetteer(session: AsyncSession, areas: Iterable[Mapping[str, Any
             )
         )
         count += 1
-    await directory_changed(session)
     return count
 
 
@@ -728,7 +727,6 @@ async def load_taxonomy(session: AsyncSession, nodes: Iterable[str | Mapping[str
                 description=str(item.get("description", "")),
             )
         )
-    await directory_changed(session)
     return len(given)
 
 
@@ -762,7 +760,6 @@ async def load_boundaries(session: AsyncSession, items: Iterable[Mapping[str, An
             )
         )
         count += 1
-    await directory_changed(session)
     return count
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import Instant, new_metadata
 from shared.inbox import Inbox
 from shared.outbox import Outbox
+from shared.stamped import stamps_table
 
 
 class Base(DeclarativeBase):
@@ -19,6 +20,7 @@ class Base(DeclarativeBase):
 metadata = Base.metadata
 outbox = Outbox(metadata, "routing")
 inbox = Inbox(metadata, "routing")
+stamps = stamps_table(metadata, "routing")
 
 
 class Area(Base):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
@@ -29,6 +30,7 @@ from routing.models import (
     Rule,
     Unit,
     outbox,
+    stamps,
 )
 from routing.schemas import DispatchIn, ExtensionIn, ForwardIn, NoteIn, ReplyIn, TemplateIn
 from shared.auth import Principal, Role
@@ -50,6 +52,7 @@ from shared.events.routing import (
     WithdrawnReason,
 )
 from shared.events.sla import SlaBreached
+from shared.stamped import Stamped
 
 
 def new_id(prefix: str) -> str:
@@ -67,17 +70,48 @@ def join(values: Iterable[str]) -> str:
 # --- the directory, as the rules need it -------------------------------------------------
 
 
+@dataclass(frozen=True)
+class DirectoryView:
+    """The directory as dispatch reads it: area parents, units by (area, kind), catalogue
+    versions and their rules. Read for every ticket and changed rarely, so cached (shared.stamped)
+    and marked changed by any flush that writes an area, a unit, a version or a rule."""
+
+    parents: dict[str, str | None]
+    units_at: dict[tuple[str, str], str]
+    versions: list[tuple[int, datetime]]
+    rules: dict[int, list[domain.CatalogueRule]]
+
+
+async def _load_view(session: AsyncSession) -> DirectoryView:
+    parents = await session.execute(select(Area.code, Area.parent_code))
+    units = await session.execute(
+        select(Unit.area_code, Unit.kind, Unit.id).where(Unit.active).order_by(Unit.id.desc())
+    )
+    versions = await session.execute(
+        select(CatalogueVersion.version, CatalogueVersion.effective_from)
+    )
+    rules: dict[int, list[domain.CatalogueRule]] = {}
+    for r in (await session.scalars(select(Rule).order_by(Rule.id))).all():
+        rules.setdefault(r.version, []).append(rule_of(r))
+    return DirectoryView(
+        parents={code: parent for code, parent in parents.all()},
+        units_at={(area, kind): unit_id for area, kind, unit_id in units.all()},
+        versions=[(v, f) for v, f in versions.all()],
+        rules=rules,
+    )
+
+
+_view = Stamped(stamps, "directory", _load_view)
+_view.watch(Area, Unit, CatalogueVersion, Rule)
+
+
 async def area_parents(session: AsyncSession) -> dict[str, str | None]:
-    rows = await session.execute(select(Area.code, Area.parent_code))
-    return {code: parent for code, parent in rows.all()}
+    return (await _view.get(session)).parents
 
 
 async def units_by_area_and_kind(session: AsyncSession) -> dict[tuple[str, str], str]:
     """(area, kind) → unit: how a role such as "role:street_office" is resolved."""
-    rows = await session.execute(
-        select(Unit.area_code, Unit.kind, Unit.id).where(Unit.active).order_by(Unit.id.desc())
-    )
-    return {(area, kind): unit_id for area, kind, unit_id in rows.all()}
+    return (await _view.get(session)).units_at
 
 
 async def active_unit(session: AsyncSession, unit_id: str, field: str) -> Unit:
@@ -102,17 +136,13 @@ def rule_of(r: Rule) -> domain.CatalogueRule:
 
 
 async def version_in_force(session: AsyncSession, at: datetime) -> int | None:
-    versions = await session.execute(
-        select(CatalogueVersion.version, CatalogueVersion.effective_from)
-    )
-    return catalogue.effective_version([(v, f) for v, f in versions.all()], at)
+    return catalogue.effective_version((await _view.get(session)).versions, at)
 
 
 async def catalogue_rules(session: AsyncSession, version: int | None) -> list[domain.CatalogueRule]:
     if version is None:
         return []
-    rows = await session.scalars(select(Rule).where(Rule.version == version).order_by(Rule.id))
-    return [rule_of(r) for r in rows.all()]
+    return list((await _view.get(session)).rules.get(version, []))
 
 
 # --- dispatch --------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 Every report or event reads such data (intake's gazetteer, sla's working calendar), and loading
 it per request cost more than the work itself. It changes rarely, always through the owning
-service's functions, which call `changed` in the same transaction: that replaces the data's
-stamp in the service's `<service>_stamps` table, so every process (and every replica) reloads
-on its next read of the new stamp. A read costs one primary-key lookup.
+service's functions, which call `changed` in the same transaction (or, where many functions
+edit it, `watch` marks it changed whenever a flush writes one of its models): that replaces the
+data's stamp in the service's `<service>_stamps` table, so every process (and every replica)
+reloads on its next read of the new stamp. A read costs one primary-key lookup.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, UOWTransaction
 
 T = TypeVar("T")
 
@@ -60,11 +62,28 @@ class Stamped(Generic[T]):
         return value
 
     async def changed(self, session: AsyncSession) -> None:
-        """Mark the data changed, in the caller's transaction. A random stamp rather than a
-        counter, so a re-created database never meets an old cache under the same value."""
+        """Mark the data changed, in the caller's transaction."""
+        await session.run_sync(lambda sync: self._mark(sync.connection()))
+
+    def watch(self, *models: type) -> None:
+        """Mark the data changed in every flush that adds, changes or deletes one of `models`,
+        so no editing function can forget to."""
+
+        def after_flush(session: Session, _flush: UOWTransaction) -> None:
+            # After the flush `new`, `dirty` and `deleted` still hold what it wrote.
+            written = (*session.new, *session.dirty, *session.deleted)
+            if any(isinstance(o, models) for o in written):
+                self._mark(session.connection())
+
+        event.listen(Session, "after_flush", after_flush)
+
+    def _mark(self, connection: Connection) -> None:
+        # A random stamp rather than a counter, so a re-created database never meets an old
+        # cache under the same value.
         version = secrets.randbits(31)
-        result = await session.execute(
-            update(self.stamps).where(self.stamps.c.name == self.name).values(version=version)
+        stamps = self.stamps
+        result = connection.execute(
+            update(stamps).where(stamps.c.name == self.name).values(version=version)
         )
-        if result.rowcount == 0:  # type: ignore[attr-defined]
-            await session.execute(insert(self.stamps).values(name=self.name, version=version))
+        if result.rowcount == 0:
+            connection.execute(insert(stamps).values(name=self.name, version=version))
