@@ -20,7 +20,7 @@ class SlaSettings(ServiceSettings):
     supervision_platform_days: int = 1
     supervision_phone_days: int = 2
     supervision_on_site_days: int = 3
-    # Clusters (集中诉求) and repeated complaints against a unit: reports within these days.
+    # Repeated complaints against a unit (clusters are intake's): reports within these days.
     cluster_window_days: int = 30
 
 

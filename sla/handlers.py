@@ -7,6 +7,7 @@ from sla import service
 
 HANDLERS: dict[str, Handler] = {
     "ticket.received": service.on_received,
+    "ticket.cluster_flagged": service.on_cluster_flagged,
     "ticket.dispatched": service.arm_clock,
     "assignment.signed": service.stop_stage,
     "assignment.contacted": service.stop_stage,

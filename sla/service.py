@@ -21,7 +21,7 @@ from shared.clock import aware
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events import Envelope
 from shared.events.callback import TicketReopened
-from shared.events.intake import TicketReceived
+from shared.events.intake import ClusterFlagged, ClusterFlaggedV1, TicketReceived
 from shared.events.routing import ExtensionRequested, TicketDispatched
 from shared.events.sla import (
     ClockStarted,
@@ -74,9 +74,10 @@ async def _stored_calendar(session: AsyncSession) -> cal.WorkingCalendar:
     return cal.WorkingCalendar(overrides=overrides, schedules=schedules, hours=hours)
 
 
-# Every event sla handles reads the calendar; it changes only through the four functions below
-# (load_year, override_day, remove_override, set_working_hours), which mark it changed.
+# Every event sla handles reads the calendar, which changes rarely (load_year, override_day,
+# remove_override, set_working_hours); any flush that writes it marks it changed.
 _calendar = Stamped(stamps, "calendar", _stored_calendar)
+_calendar.watch(CalendarDay, CalendarYear, CalendarSetting)
 load_calendar = _calendar.get
 
 
@@ -198,7 +199,7 @@ async def _emit_deadlines(
 
 
 async def on_received(session: AsyncSession, event: Envelope) -> None:
-    """On `ticket.received`: remember what policies and supervision need; look for a cluster."""
+    """On `ticket.received`: remember what policies and supervision need."""
     data = cast(TicketReceived, event.data())
     ticket = await session.get(SlaTicket, event.ticket_id)
     if ticket is None:
@@ -208,32 +209,25 @@ async def on_received(session: AsyncSession, event: Envelope) -> None:
     ticket.area_code, ticket.citizen_ref = data.area_code, data.citizen_ref
     ticket.received_at = data.received_at
     ticket.status = "answered" if data.answered else "open"
-    if data.answered or data.area_code is None:
-        return
-    await session.flush()
-    since = data.received_at - timedelta(days=settings().cluster_window_days)
-    rows = (
-        await session.execute(
-            select(SlaTicket.id, SlaTicket.citizen_ref).where(
-                SlaTicket.category == data.category,
-                SlaTicket.area_code == data.area_code,
-                SlaTicket.status == "open",
-                SlaTicket.received_at >= since,
-            )
-        )
-    ).all()
-    reporters = {r.citizen_ref or f"anonymous:{r.id}" for r in rows}
-    if supervision.is_cluster(len(reporters)):
-        matter = supervision.matter_key(data.category, data.area_code)
-        await open_case(
-            session,
-            ticket_id=event.ticket_id,
-            reason="cluster",
-            at=event.occurred_at,
-            matter=matter,
-            area_code=data.area_code,
-            related=sorted(r.id for r in rows),
-        )
+
+
+async def on_cluster_flagged(session: AsyncSession, event: Envelope) -> None:
+    """On `ticket.cluster_flagged`: a cluster (集中诉求) is supervised from the report that forms
+    it. intake alone decides what a cluster is (same matter by text and place, different
+    people); sla opens one case per cluster and lets the later reports join it quietly."""
+    data = event.data()
+    assert isinstance(data, ClusterFlagged | ClusterFlaggedV1)
+    # v1 (older logs) listed every member; v2 lists who joined with this event.
+    joined = data.joined_ticket_ids if isinstance(data, ClusterFlagged) else data.ticket_ids
+    await open_case(
+        session,
+        ticket_id=event.ticket_id,
+        reason="cluster",
+        at=event.occurred_at,
+        matter=data.cluster_id,
+        area_code=data.area_code,
+        related=sorted(joined),
+    )
 
 
 async def _ticket_for_dispatch(
@@ -813,7 +807,6 @@ async def load_year(
             CalendarDay(day=d, source="schedule", working=working, note=note[:128], updated_at=now)
         )
     await session.flush()
-    await _calendar.changed(session)
     return await recompute_open_clocks(session, now)
 
 
@@ -829,7 +822,6 @@ async def override_day(
     else:
         row.working, row.note, row.updated_at = working, note, now
     await session.flush()
-    await _calendar.changed(session)
     return await recompute_open_clocks(session, now)
 
 
@@ -839,7 +831,6 @@ async def remove_override(session: AsyncSession, day: date, now: datetime) -> in
         raise NotFound(f"no override for {day.isoformat()}", field="day")
     await session.delete(row)
     await session.flush()
-    await _calendar.changed(session)
     return await recompute_open_clocks(session, now)
 
 
@@ -857,7 +848,6 @@ async def set_working_hours(session: AsyncSession, periods: list[cal.Period], no
     else:
         row.value, row.updated_at = value, now
     await session.flush()
-    await _calendar.changed(session)
     return await recompute_open_clocks(session, now)
 
 
@@ -1083,19 +1073,7 @@ async def open_case(
 ) -> SupervisionCase | None:
     """Open a case at `platform` unless one is open for the same ticket and reason (or, for a
     cluster or a unit's repeated complaints, the same matter)."""
-    same: ColumnElement[bool]
-    if reason == "cluster":
-        same = SupervisionCase.matter == matter
-    elif reason == "unit_complaints":
-        same = (SupervisionCase.matter == matter) & (SupervisionCase.unit_id == unit_id)
-    else:
-        same = SupervisionCase.ticket_id == ticket_id
-    existing = await session.scalar(
-        select(SupervisionCase).where(
-            SupervisionCase.status == "open", SupervisionCase.reason == reason, same
-        )
-    )
-    if existing is not None:
+    if await _open_case(session, reason, ticket_id=ticket_id, matter=matter, unit_id=unit_id):
         return None
     calendar = await load_calendar(session)
     level = supervision.LEVELS[0]
@@ -1116,6 +1094,30 @@ async def open_case(
     session.add(case)
     await _emit_supervised(session, case, None, at)
     return case
+
+
+async def _open_case(
+    session: AsyncSession,
+    reason: str,
+    *,
+    ticket_id: str | None = None,
+    matter: str | None = None,
+    unit_id: str | None = None,
+) -> SupervisionCase | None:
+    """The open case for the same ticket and reason (or, for a cluster or a unit's repeated
+    complaints, the same matter)."""
+    same: ColumnElement[bool]
+    if reason == "cluster":
+        same = SupervisionCase.matter == matter
+    elif reason == "unit_complaints":
+        same = (SupervisionCase.matter == matter) & (SupervisionCase.unit_id == unit_id)
+    else:
+        same = SupervisionCase.ticket_id == ticket_id
+    return await session.scalar(
+        select(SupervisionCase)
+        .where(SupervisionCase.status == "open", SupervisionCase.reason == reason, same)
+        .limit(1)
+    )
 
 
 def _waits() -> dict[str, int]:
@@ -1152,6 +1154,9 @@ async def _emit_supervised(
 async def _check_unit_complaints(
     session: AsyncSession, ticket: SlaTicket, unit_id: str, at: datetime
 ) -> None:
+    matter = supervision.matter_key(ticket.category, ticket.area_code)
+    if await _open_case(session, "unit_complaints", matter=matter, unit_id=unit_id):
+        return  # already supervised: a storm against one unit must not re-read its tickets
     since = at - timedelta(days=settings().cluster_window_days)
     ids = (
         await session.scalars(
@@ -1166,6 +1171,7 @@ async def _check_unit_complaints(
                 Clock.started_at >= since,
             )
             .distinct()
+            .limit(supervision.UNIT_COMPLAINTS)
         )
     ).all()
     if supervision.is_repeated_against_unit(len(ids)):
@@ -1176,7 +1182,7 @@ async def _check_unit_complaints(
             at=at,
             unit_id=unit_id,
             area_code=ticket.area_code,
-            matter=supervision.matter_key(ticket.category, ticket.area_code),
+            matter=matter,
             related=sorted(ids),
         )
 

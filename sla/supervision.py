@@ -26,7 +26,6 @@ REASONS = ("overdue", "redispatched", "cluster", "unit_complaints")
 # Working days each level waits for activity before the next one (the last level stays).
 DEFAULT_WAITS: Mapping[str, int] = {"platform": 1, "phone": 2, "on_site": 3}
 
-CLUSTER_REPORTERS = 3
 UNIT_COMPLAINTS = 3
 REDISPATCH_COUNT = 3  # dispatch_count 3 = the first dispatch and two re-dispatches
 
@@ -57,10 +56,6 @@ def matter_key(category: str, area_code: str | None) -> str:
 
 def is_redispatched(dispatch_count: int) -> bool:
     return dispatch_count >= REDISPATCH_COUNT
-
-
-def is_cluster(reporters: int) -> bool:
-    return reporters >= CLUSTER_REPORTERS
 
 
 def is_repeated_against_unit(complaints: int) -> bool:

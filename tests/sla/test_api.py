@@ -13,6 +13,8 @@ from fastapi import FastAPI
 
 from shared.auth import Role
 from shared.clock import FrozenClock
+from shared.events import Envelope, new_event
+from shared.events.intake import ClusterFlagged
 from tests.sla.support import (
     ASSIST,
     LEAD,
@@ -530,6 +532,20 @@ async def test_an_overdue_ticket_is_supervised_and_escalates_while_nothing_happe
     )
 
 
+def cluster_flagged(
+    ticket_id: str, cluster_id: str, joined: list[str], at: datetime, size: int = 3
+) -> Envelope:
+    payload = ClusterFlagged(
+        cluster_id=cluster_id,
+        joined_ticket_ids=joined,
+        size=size,
+        reporters=size,
+        category="供暖/室温不达标",
+        area_code="BJ0101",
+    )
+    return new_event(payload, ticket_id=ticket_id, producer="intake", occurred_at=at)
+
+
 async def test_redispatch_clusters_and_repeated_complaints_raise_cases(
     sla_app: FastAPI, sla_client: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
@@ -541,24 +557,14 @@ async def test_redispatch_clusters_and_repeated_complaints_raise_cases(
     cases = (await sla_client.get("/api/v1/sla/supervision", headers=SUPERVISOR)).json()
     assert [(c["ticket_id"], c["reason"]) for c in cases] == [("T1", "redispatched")]
 
-    # three reporters, same matter (category and area): a cluster, raised once
-    for i, tid in enumerate(["C1", "C2", "C3", "C4"]):
-        await feed(sla_app, received(tid, at, citizen_ref=f"r{i}", category="供暖/室温不达标"))
+    # intake's cluster (集中诉求): one case from the report that forms it, none as it grows
+    await feed(sla_app, cluster_flagged("C3", "KC3", ["C1", "C2", "C3"], at))
+    await feed(sla_app, cluster_flagged("C4", "KC3", ["C4"], at, size=4))
     cluster = (
         await sla_client.get("/api/v1/sla/supervision?reason=cluster", headers=SUPERVISOR)
     ).json()
     assert len(cluster) == 1 and cluster[0]["related_ticket_ids"] == ["C1", "C2", "C3"]
-    # the same reporter three times is a repeat, not a cluster
-    for tid in ["R1", "R2", "R3"]:
-        await feed(sla_app, received(tid, at, citizen_ref="same", category="供暖/噪音"))
-    assert (
-        len(
-            (
-                await sla_client.get("/api/v1/sla/supervision?reason=cluster", headers=SUPERVISOR)
-            ).json()
-        )
-        == 1
-    )
+    assert cluster[0]["ticket_id"] == "C3"
 
     # three complaints about one matter against one unit
     for tid in ["U1", "U2", "U3"]:
