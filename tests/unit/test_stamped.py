@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Column, Integer, Table, insert, select
+from sqlalchemy import Column, Integer, String, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import create_engine, new_metadata
 from shared.stamped import Stamped, stamps_table
@@ -61,6 +62,45 @@ async def test_loaded_once_until_changed_and_changes_by_another_process_are_seen
         for sessions in (mine, theirs):
             async with sessions() as session:
                 assert await cached.get(session) == {1, 3}
+    finally:
+        await here.dispose()
+        await there.dispose()
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class Word(Base):
+    __tablename__ = "test_words"
+    text: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+async def _words(session: AsyncSession) -> frozenset[str]:
+    return frozenset((await session.scalars(select(Word.text))).all())
+
+
+words = Stamped(stamps, "words", _words)
+words.watch(Word)
+
+
+async def test_a_flush_that_writes_a_watched_model_marks_the_change(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'watched.db'}"
+    here, there = create_engine(url), create_engine(url)
+    async with here.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    mine, theirs = async_sessionmaker(here), async_sessionmaker(there)
+    try:
+        async with mine() as session:
+            assert await words.get(session) == frozenset()
+        async with theirs() as session, session.begin():
+            session.add(Word(text="占道"))
+        async with mine() as session:
+            assert await words.get(session) == {"占道"}
+        async with theirs() as session, session.begin():
+            await session.delete(await session.get(Word, "占道"))
+        async with mine() as session:
+            assert await words.get(session) == frozenset()
     finally:
         await here.dispose()
         await there.dispose()
