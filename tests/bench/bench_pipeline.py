@@ -19,12 +19,13 @@ For each mode in `BENCH_PIPELINE_MODES` (default "embedded,distributed"; see rea
 Rows: the achieved accept rate beside the accept-alone ceiling (the offered rate in the note;
 if it could not be sustained the achieved rate, the requests sent late and the answers' status
 say so); the pacer's accept p50/p99 beside wrk's; accept → dispatched / armed / counted p50 and
-p99 beside the accept latency itself (times are seen at the first poll after the commit, so up
-to one poll late; a ticket never seen is counted in the note, not in the percentiles); each
-consumer's lag during the load (p99 of the samples) beside the bus events published per second
-(the ratio is seconds of traffic behind), its lag when the load stopped and the seconds it took
-to reach zero after it beside the load's length; peak RSS of each process beside the
-accept-alone platform's.
+p99, from the ticket's received_at (intake's stamp when it took the report, in its answer; the
+same clock as this machine's) to the first poll that saw the row committed (so up to one poll
+late), beside the HTTP accept latency itself; a ticket never seen is counted in the note, not
+in the percentiles; each consumer's lag during the load (p99 of the samples) beside the bus
+events published per second (the ratio is seconds of traffic behind), its lag when the load
+stopped and the seconds it took to reach zero after it beside the load's length; peak RSS of
+each process beside the accept-alone platform's.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ TARGET_P99_MS = 1000  # issue 10: p99 accept → armed ≤ 1 s at 200 tickets/s
 class Run:
     """What one paced load showed."""
 
-    accepted: dict[str, float] = field(default_factory=dict)  # ticket → answered at
+    # ticket → intake's received_at: the moment intake stamped it, on this machine's clock
+    accepted: dict[str, float] = field(default_factory=dict)
     reached: dict[str, dict[str, float]] = field(
         default_factory=lambda: {stage: {} for stage in STAGES}
     )
@@ -102,14 +104,13 @@ def _read_answers(path: Path, offset: int, run: Run) -> int:
     for line in chunk[:complete].splitlines():
         answer = json.loads(line)
         if answer["id"]:
-            run.accepted[answer["id"]] = answer["done"]
+            run.accepted[answer["id"]] = answer["received"] or answer["done"]
     return offset + complete
 
 
 async def _observe(watch: Watch, run: Run, now: float) -> Backlog:
-    for stage, ids in (await watch.seen(run.pending())).items():
-        for ticket in ids:
-            run.reached[stage][ticket] = now
+    for stage, seen in (await watch.seen(run.pending())).items():
+        run.reached[stage].update(seen)
     backlog = await watch.backlog()
     run.samples.append((now, backlog))
     return backlog
@@ -226,16 +227,17 @@ def rows_of(mode: str, run: Run, reference: realhttp.CeilingRun) -> list[Figure 
             p.get("achieved_rate", 0.0),
             "tickets/s",
             accept.rate,
-            f"offered {p.get('offered', 0):,} in {p.get('offer_seconds', 0):.0f} s, answered "
-            f"{statuses}; sent late (client at its in-flight bound) {p.get('sent_late', 0):,}",
+            f"offered {p.get('offered', 0):,}, sent {p.get('sent', 0):,} in "
+            f"{p.get('offer_seconds', 0):.0f} s, answered {statuses}; sent late (client at its "
+            f"in-flight bound) {p.get('sent_late', 0):,}",
         )
     )
     rows.append(Figure(f"{mode} accept p50 (from due)", p.get("p50_ms", 0.0), "ms", accept.p50_ms))
     rows.append(Figure(f"{mode} accept p99 (from due)", p.get("p99_ms", 0.0), "ms", accept.p99_ms))
     for stage in STAGES:
         waits = [
-            (run.reached[stage][t] - done) * 1000
-            for t, done in run.accepted.items()
+            (run.reached[stage][t] - received) * 1000
+            for t, received in run.accepted.items()
             if t in run.reached[stage]
         ]
         missing = len(run.accepted) - len(waits)

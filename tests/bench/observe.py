@@ -14,7 +14,7 @@ ticket that moved since the last one. A ticket is
   figures are summed.
 
 The time of each is when a poll first sees the row committed, so it is late by at most one
-poll interval (`POLL_SECONDS`). The domain timestamps in those rows cannot serve: they are the
+poll interval (bench_pipeline's `BENCH_PIPELINE_POLL`). The domain timestamps in those rows cannot serve: they are the
 events' times (routing's `dispatched_at` is the moment intake accepted the ticket), not when a
 consumer got to them.
 
@@ -33,6 +33,7 @@ over partitions (see `DistributedWatch._ends` for how the end is found on tansu)
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -73,8 +74,9 @@ class Backlog:
 class Watch(Protocol):
     async def backlog(self) -> Backlog: ...
 
-    async def seen(self, pending: dict[str, set[str]]) -> dict[str, set[str]]:
-        """Of the `pending` ticket ids per stage, those now visible at that stage."""
+    async def seen(self, pending: dict[str, set[str]]) -> dict[str, dict[str, float]]:
+        """Of the `pending` ticket ids per stage, those now visible at that stage, each with
+        the time (seconds since the epoch) it was first seen."""
         ...
 
     async def close(self) -> None: ...
@@ -92,7 +94,8 @@ class EmbeddedWatch:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self._after = dict.fromkeys(STAGES, 0)  # the last rowid read per stage
-        self._visible: dict[str, set[str]] = {stage: set() for stage in STAGES}
+        # Rows read before their ticket was pending (its answer not yet read): when first seen.
+        self._visible: dict[str, dict[str, float]] = {stage: {} for stage in STAGES}
 
     def _query(self, database: str, sql: str, *args: object) -> list[tuple[Any, ...]]:
         # A connection per read: a long-lived reader would pin old WAL frames (its snapshot),
@@ -112,7 +115,8 @@ class EmbeddedWatch:
             outbox[name] = int(unpublished)
         return Backlog(int(head), lag, outbox)
 
-    def seen_now(self, pending: dict[str, set[str]]) -> dict[str, set[str]]:
+    def seen_now(self, pending: dict[str, set[str]]) -> dict[str, dict[str, float]]:
+        now = time.time()  # before the reads: a row they find was visible by then
         for stage in STAGES:
             database, table, where = STAGE_ROWS[stage]
             rows = self._query(
@@ -122,17 +126,18 @@ class EmbeddedWatch:
             )
             if rows:
                 self._after[stage] = int(rows[-1][0])
-                self._visible[stage].update(str(ticket) for _, ticket in rows)
-        found = {}
+                for _, ticket in rows:
+                    self._visible[stage].setdefault(str(ticket), now)
+        found: dict[str, dict[str, float]] = {}
         for stage, ids in pending.items():
-            found[stage] = ids & self._visible[stage]
-            self._visible[stage] -= found[stage]
+            visible = self._visible[stage]
+            found[stage] = {t: visible.pop(t) for t in ids & visible.keys()}
         return found
 
     async def backlog(self) -> Backlog:
         return self.backlog_now()
 
-    async def seen(self, pending: dict[str, set[str]]) -> dict[str, set[str]]:
+    async def seen(self, pending: dict[str, set[str]]) -> dict[str, dict[str, float]]:
         return self.seen_now(pending)
 
     async def close(self) -> None:
@@ -207,18 +212,21 @@ class DistributedWatch:
             outbox[name] = int(await pool.fetchval(sql))
         return Backlog(sum(ends.values()), lag, outbox)
 
-    async def seen(self, pending: dict[str, set[str]]) -> dict[str, set[str]]:
-        found: dict[str, set[str]] = {}
+    async def seen(self, pending: dict[str, set[str]]) -> dict[str, dict[str, float]]:
+        # Only pending tickets are looked for, so a row that became visible before its
+        # ticket's answer reached the pacer counts from the first poll after the answer.
+        now = time.time()
+        found: dict[str, dict[str, float]] = {}
         for stage, ids in pending.items():
             if not ids:
-                found[stage] = set()
+                found[stage] = {}
                 continue
             database, table, where = STAGE_ROWS[stage]
             rows = await self.pools[database].fetch(
                 f"SELECT DISTINCT ticket_id FROM {table} WHERE {where} AND ticket_id = ANY($1)",
                 list(ids),
             )
-            found[stage] = {row[0] for row in rows}
+            found[stage] = {row[0]: now for row in rows}
         return found
 
     async def close(self) -> None:

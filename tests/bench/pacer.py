@@ -7,13 +7,16 @@ wrk keeps a fixed number of connections busy (a closed loop: a slow server is of
 and wrk2, which paces, is not packaged here; so this runs open-loop: request n is due at
 start + n / rate and is sent then, whether or not earlier ones were answered. At most
 `--max-in-flight` requests are outstanding (a bound on the client's memory and sockets); a
-request due while that many are waiting is sent when one finishes, and counted as sent late.
+request due while that many are waiting is sent when one finishes, and counted as sent late;
+one still waiting when the `--seconds` window ends is not sent at all (counted: offered − sent),
+so the offer never outlasts its window.
 Latency is measured from when the request was due, not when it went out, so a server that
 falls behind is charged for the wait it caused (no coordinated omission).
 
 Run by bench_pipeline in a process of its own, so that pacing does not share an event loop
 with the bench's polling. Each answer is a line of `--out` as it arrives
-(`{"due": …, "done": …, "status": …, "id": …}`, times in seconds since the epoch), which the
+(`{"due": …, "done": …, "status": …, "id": …, "received": …}`, times in seconds since the
+epoch; `received` is the ticket's received_at from intake's answer), which the
 bench reads as it goes; the last line on stdout is `PACER_JSON {…}`: what was offered, sent,
 answered and accepted, the achieved rate, latency percentiles and the peak RSS of this process.
 Bodies are tests/bench/loadgen.py's templates, each request with the next citizen phone.
@@ -27,6 +30,7 @@ import json
 import resource
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -62,9 +66,13 @@ class Pacer:
                 headers={**GATEWAY, "Content-Type": "application/json"},
             )
             status = str(response.status_code)
-            ticket = response.json().get("id") if response.status_code == 201 else None
+            ticket, received = None, None
+            if response.status_code == 201:
+                answer = response.json()
+                ticket = answer["id"]
+                received = datetime.fromisoformat(answer["received_at"]).timestamp()
         except httpx.HTTPError as exc:
-            status, ticket = type(exc).__name__, None
+            status, ticket, received = type(exc).__name__, None, None
         finally:
             self.slots.release()
         done = time.time()
@@ -72,7 +80,7 @@ class Pacer:
         self.statuses[status] = self.statuses.get(status, 0) + 1
         if ticket:
             self.latencies.append(done - due)
-        line = {"due": due, "done": done, "status": status, "id": ticket}
+        line = {"due": due, "done": done, "status": status, "id": ticket, "received": received}
         self.out.write(json.dumps(line) + "\n")
         self.out.flush()
 
@@ -85,6 +93,8 @@ class Pacer:
             base_url=args.url, timeout=args.timeout, limits=limits
         ) as client:
             start = time.time()
+            end = start + args.seconds
+            sent = 0
             for n in range(total):
                 due = start + n / args.rate
                 pause = due - time.time()
@@ -92,7 +102,14 @@ class Pacer:
                     await asyncio.sleep(pause)
                 if self.slots.locked():
                     self.sent_late += 1
-                await self.slots.acquire()
+                try:
+                    # A request still waiting for a slot when the window ends is not sent:
+                    # the offer stops on time, and what it could not place is reported.
+                    async with asyncio.timeout(max(0.0, end - time.time())):
+                        await self.slots.acquire()
+                except TimeoutError:
+                    break
+                sent += 1
                 self.worst_start_delay = max(self.worst_start_delay, time.time() - due)
                 task = asyncio.create_task(self.one(client, n, due))
                 tasks.add(task)
@@ -106,6 +123,7 @@ class Pacer:
         return {
             "offered_rate": args.rate,
             "offered": total,
+            "sent": sent,
             "offer_seconds": round(offered_until - start, 3),
             "answered": sum(self.statuses.values()),
             "accepted": accepted,
