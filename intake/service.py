@@ -289,7 +289,7 @@ async def receive_ticket(
             occurred_at=now,
         )
     if joined:
-        timeline.append(await _flag_cluster(session, joined, now=now))
+        timeline.append(await _flag_cluster(session, joined, ticket_id=ticket.id, now=now))
     session.add_all(timeline)
     await _remember(session, keys, body_hash, ticket.id, None, now)
     return Accepted(ticket, timeline=timeline)
@@ -509,10 +509,10 @@ async def _join_cluster(
 
 
 async def _flag_cluster(
-    session: AsyncSession, cluster: JoinedCluster, *, now: datetime
+    session: AsyncSession, cluster: JoinedCluster, *, ticket_id: str, now: datetime
 ) -> TimelineEntry:
-    """Tell supervision who joined (after `ticket.received`, which consumers must see first)."""
-    ticket_id = cluster.joined[-1]  # the report itself joins last
+    """Tell supervision who joined (after `ticket.received`, which consumers must see first);
+    `ticket_id` is the report that formed or grew the cluster."""
     await outbox.emit(
         session,
         ClusterFlagged(
@@ -540,12 +540,13 @@ async def _new_reporters(
     """How many of the joining reports come from people the cluster did not have yet."""
     keys = sorted({domain.reporter_key(m) for m in joining})
     dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
-    result = await session.execute(
+    added = await session.scalars(
         dialect.insert(ClusterReporter)
         .values([{"cluster_id": cluster_id, "reporter": key} for key in keys])
         .on_conflict_do_nothing()
+        .returning(ClusterReporter.reporter)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return len(added.all())
 
 
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket:
