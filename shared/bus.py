@@ -77,9 +77,21 @@ async def wait_for_wakeup(wake: asyncio.Event, seconds: float) -> None:
         pass
 
 
-async def stop_tasks(tasks: Sequence[asyncio.Task[None]], *, grace_seconds: float = 10.0) -> None:
-    """Cancel background loops and wait for them, bounded: a loop that will not stop is
-    reported with its stack instead of hanging shutdown."""
+async def stop_tasks(
+    tasks: Sequence[asyncio.Task[None]],
+    *,
+    finish_seconds: float = 0.0,
+    grace_seconds: float = 10.0,
+) -> None:
+    """Stop background loops, bounded. Loops that watch a stop flag (already set and woken by
+    the caller) get `finish_seconds` to end on their own, so a transaction in hand completes
+    rather than being cancelled halfway; the rest are cancelled, and a loop that will not stop
+    is reported with its stack instead of hanging shutdown."""
+    if not tasks:
+        return
+    if finish_seconds:
+        _, running = await asyncio.wait(tasks, timeout=finish_seconds)
+        tasks = list(running)
     for task in tasks:
         task.cancel()
     if not tasks:
@@ -229,7 +241,9 @@ class EmbeddedBus:
 
     async def stop(self) -> None:
         self._stopping = True
-        await stop_tasks(self._tasks)
+        for wake in self._wakeups.values():
+            wake.set()
+        await stop_tasks(self._tasks, finish_seconds=5)
         self._tasks.clear()
         await self.engine.dispose()
 

@@ -126,8 +126,9 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         self._stopping = True
+        self._wake.set()
         if self._task:
-            await stop_tasks([self._task])
+            await stop_tasks([self._task], finish_seconds=5)
             self._task = None
         # One last drain, so a clean shutdown leaves nothing behind that the bus can take.
         try:
