@@ -34,8 +34,10 @@ def problem(
         "instance": request.url.path,
         **extra,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return ProblemResponse(body, status_code=status, headers=headers)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if isinstance(extra.get("retry_after"), int):  # seconds to wait, also as the HTTP header
+        headers["Retry-After"] = str(extra["retry_after"])
+    return ProblemResponse(body, status_code=status, headers=headers or None)
 
 
 def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
