@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
+from shared.clock import china_time
 from shared.errors import Conflict, DomainError, InvalidInput, Unauthorized
 
 # A callback's statuses and what may be done in each:
@@ -72,6 +74,34 @@ def decide(
             allowed_actions=["close"],
         )
     return "reopen"
+
+
+def next_attempt_at(previous_attempt_at: datetime | None, spacing: timedelta) -> datetime | None:
+    """回访重拨间隔 (the spacing between callback attempts): a due callback's first attempt may be
+    made at any time; each later one only `spacing` after the previous failed attempt.
+    None means "now is fine"."""
+    return None if previous_attempt_at is None else previous_attempt_at + spacing
+
+
+def ensure_attempt_allowed(
+    previous_attempt_at: datetime | None, now: datetime, spacing: timedelta
+) -> None:
+    """Refuse a failed attempt recorded before the next allowed time (409 with that time and the
+    seconds to wait), so that a callback cannot be run to "unreachable" in a few clicks. A
+    verdict, a decline or a rating link stay allowed meanwhile."""
+    allowed_at = next_attempt_at(previous_attempt_at, spacing)
+    if previous_attempt_at is None or allowed_at is None or now >= allowed_at:
+        return
+    shown = china_time(allowed_at)
+    raise Conflict(
+        f"record attempt: the previous attempt failed at "
+        f"{china_time(previous_attempt_at):%Y-%m-%d %H:%M}; the next attempt is allowed from "
+        f"{shown:%Y-%m-%d %H:%M} (回访重拨间隔 {spacing.total_seconds() / 3600:g} h).",
+        status_now="due",
+        allowed_actions=[a for a in ACTIONS["due"] if a != "record_attempt"],
+        next_attempt_at=shown.isoformat(),
+        retry_after=max(1, math.ceil((allowed_at - now).total_seconds())),
+    )
 
 
 def after_failed_attempt(

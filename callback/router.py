@@ -110,7 +110,9 @@ async def record_result(
 async def record_attempt(
     callback_id: str, body: AttemptIn, session: Session, now: Now, who: Operator
 ) -> CallbackOut:
-    """The citizen could not be reached; after the last attempt the callback is unreachable."""
+    """The citizen could not be reached. The next attempt is allowed CALLBACK_RETRY_SPACING_HOURS
+    later (an earlier one: 409 with `next_attempt_at`); after CALLBACK_MAX_ATTEMPTS spaced
+    attempts the callback is unreachable."""
     async with session.begin():
         task = await service.record_attempt(
             session, callback_id, body.outcome, operator=who.subject, now=now

@@ -120,8 +120,10 @@ async def _close(session: AsyncSession, task: CallbackTask, reason: str, now: da
     )
 
 
-async def get_callback(session: AsyncSession, callback_id: str) -> CallbackTask:
-    task = await session.get(CallbackTask, callback_id)
+async def get_callback(
+    session: AsyncSession, callback_id: str, *, for_update: bool = False
+) -> CallbackTask:
+    task = await session.get(CallbackTask, callback_id, with_for_update=for_update)
     if task is None:
         raise NotFound(f"Callback '{callback_id}' does not exist.", field="callback_id")
     return task
@@ -157,17 +159,34 @@ async def queue(
     return (await session.scalars(query)).all()
 
 
+async def _previous_attempt_at(session: AsyncSession, task: CallbackTask) -> datetime | None:
+    """When this revision's last failed attempt was made (None before the first; a redone
+    callback starts afresh)."""
+    if task.attempts == 0:
+        return None
+    return await session.scalar(
+        select(CallbackAttempt.at)
+        .where(CallbackAttempt.callback_id == task.id)
+        .order_by(CallbackAttempt.id.desc())
+        .limit(1)
+    )
+
+
 async def record_attempt(
     session: AsyncSession, callback_id: str, outcome: str, *, operator: str, now: datetime
 ) -> CallbackTask:
-    """A call that did not reach the citizen: retry later, or close as unreachable."""
-    task = await get_callback(session, callback_id)
+    """A call that did not reach the citizen: retry later, or close as unreachable. An attempt
+    before the next allowed time (回访重拨间隔) is refused with 409 and changes nothing."""
+    # Locked (PostgreSQL) so that two attempts sent at once cannot both pass the spacing check.
+    task = await get_callback(session, callback_id, for_update=True)
     domain.ensure_allowed(task.status, "record_attempt")
+    s = settings()
+    spacing = timedelta(hours=s.retry_spacing_hours)
+    domain.ensure_attempt_allowed(await _previous_attempt_at(session, task), now, spacing)
     session.add(CallbackAttempt(callback_id=task.id, at=now, operator=operator, outcome=outcome))
     task.attempts += 1
-    s = settings()
     task.status, task.due_at = domain.after_failed_attempt(
-        task.attempts, s.max_attempts, now, timedelta(hours=s.retry_spacing_hours)
+        task.attempts, s.max_attempts, now, spacing
     )
     if task.status == "unreachable":
         task.completed_at = now

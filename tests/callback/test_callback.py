@@ -10,16 +10,25 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from callback import domain
+from callback.models import CallbackAttempt, CallbackTask, outbox
 from shared.auth import Role
 from shared.bus import bus_log
 from shared.clock import FrozenClock
 from shared.errors import Conflict, InvalidInput
 from shared.events import Envelope
 from tests.slice import Clients, assignments_of, handle, post_complaint, ticket
-from tests.support import COMPLAINT, GATEWAY, OPERATOR, SUPERVISOR, bearer, eventually
+from tests.support import (
+    COMPLAINT,
+    GATEWAY,
+    MONDAY_10AM,
+    OPERATOR,
+    SUPERVISOR,
+    bearer,
+    eventually,
+)
 
 SATISFIED = {"contacted_by_unit": True, "solved": "solved", "satisfaction": "satisfied"}
 UNSOLVED = {"contacted_by_unit": True, "solved": "unsolved", "satisfaction": "dissatisfied"}
@@ -127,6 +136,31 @@ def test_reopening_is_limited() -> None:
         domain.decide(
             solved="unsolved", satisfaction="dissatisfied", reopen=True, round_=3, max_reopens=2
         )
+
+
+def test_retry_spacing_rule() -> None:
+    """回访重拨间隔: the first attempt any time, each later one only the spacing after the last."""
+    spacing = timedelta(hours=2)
+    assert domain.next_attempt_at(None, spacing) is None
+    domain.ensure_attempt_allowed(None, MONDAY_10AM, spacing)
+    assert domain.next_attempt_at(MONDAY_10AM, spacing) == MONDAY_10AM + spacing
+    domain.ensure_attempt_allowed(MONDAY_10AM, MONDAY_10AM + spacing, spacing)  # on the dot
+    with pytest.raises(Conflict, match="12:00") as refused:
+        domain.ensure_attempt_allowed(
+            MONDAY_10AM, MONDAY_10AM + spacing - timedelta(seconds=1), spacing
+        )
+    assert refused.value.extra["next_attempt_at"] == "2026-11-23T12:00:00+08:00"
+    assert refused.value.extra["retry_after"] == 1
+
+
+def test_unreachable_only_after_the_configured_attempts() -> None:
+    spacing = timedelta(hours=2)
+    assert domain.after_failed_attempt(2, 3, MONDAY_10AM, spacing) == (
+        "due",
+        MONDAY_10AM + spacing,
+    )
+    assert domain.after_failed_attempt(3, 3, MONDAY_10AM, spacing) == ("unreachable", MONDAY_10AM)
+    assert domain.after_failed_attempt(3, 4, MONDAY_10AM, spacing)[0] == "due"
 
 
 def test_callbacks_go_to_operators_in_turn() -> None:
@@ -246,22 +280,108 @@ async def test_verdicts_outside_the_scale_are_refused(
 
 
 async def test_unreachable_citizens_are_retried_then_closed(
-    client: httpx.AsyncClient, clock: FrozenClock
+    client: httpx.AsyncClient, app: FastAPI, clock: FrozenClock
 ) -> None:
+    """Unreachable only after CALLBACK_MAX_ATTEMPTS (3) attempts, CALLBACK_RETRY_SPACING_HOURS
+    (2 h) apart."""
     ticket_id, task = await handled_ticket(client)
     url = f"/api/v1/callbacks/{task['id']}/attempts"
     first = (await client.post(url, headers=OPERATOR, json={"outcome": "no_answer"})).json()
     assert first["status"] == "due" and first["due_at"] == "2026-11-23T12:00:00+08:00"  # 2 h later
     clock.advance(timedelta(hours=2))
-    assert (await client.post(url, headers=OPERATOR, json={"outcome": "busy"})).json()[
-        "status"
-    ] == "due"
+    second = (await client.post(url, headers=OPERATOR, json={"outcome": "busy"})).json()
+    assert second["status"] == "due" and second["due_at"] == "2026-11-23T14:00:00+08:00"
+    clock.advance(timedelta(hours=1, minutes=59))
+    early = await client.post(url, headers=OPERATOR, json={"outcome": "powered_off"})
+    assert early.status_code == 409, early.text
+    assert (early.json()["next_attempt_at"], early.json()["retry_after"]) == (
+        "2026-11-23T14:00:00+08:00",
+        60,
+    )
+    clock.advance(timedelta(minutes=1))
     last = (await client.post(url, headers=OPERATOR, json={"outcome": "powered_off"})).json()
     assert last["status"] == "unreachable"
     assert [a["outcome"] for a in last["attempts"]] == ["no_answer", "busy", "powered_off"]
     await status_becomes(client, ticket_id, "closed")
+    (unreachable,) = await bus_events(app, ticket_id, "callback.unreachable")
+    assert unreachable.payload["attempts"] == 3
     r = await client.post(url, headers=OPERATOR, json={"outcome": "busy"})
-    assert r.status_code == 409
+    assert r.status_code == 409 and r.json()["allowed_actions"] == []
+
+
+async def _stored(app: FastAPI, callback_id: str, ticket_id: str) -> tuple[int, int, int]:
+    """callback's own rows for one callback: attempts, its attempt counter, outbox events."""
+    async with app.state.runtimes["callback"].sessionmaker() as session:
+        attempts = await session.scalar(
+            select(func.count())
+            .select_from(CallbackAttempt)
+            .where(CallbackAttempt.callback_id == callback_id)
+        )
+        counter = await session.scalar(
+            select(CallbackTask.attempts).where(CallbackTask.id == callback_id)
+        )
+        events = await session.scalar(
+            select(func.count())
+            .select_from(outbox.table)
+            .where(outbox.table.c.ticket_id == ticket_id)
+        )
+    return int(attempts or 0), int(counter or 0), int(events or 0)
+
+
+async def test_attempts_in_a_row_are_refused_with_the_next_allowed_time_and_change_nothing(
+    client: httpx.AsyncClient, app: FastAPI, clock: FrozenClock
+) -> None:
+    ticket_id, task = await handled_ticket(client)
+    url = f"/api/v1/callbacks/{task['id']}/attempts"
+    first = await client.post(url, headers=OPERATOR, json={"outcome": "no_answer"})
+    assert first.status_code == 200, first.text
+    before = await client.get(f"/api/v1/callbacks/{task['id']}", headers=OPERATOR)
+    stored = await _stored(app, task["id"], ticket_id)
+    assert stored[:2] == (1, 1)
+    clock.advance(timedelta(minutes=30))
+    for outcome in ("busy", "powered_off"):  # the 2nd and 3rd attempts, straight after
+        r = await client.post(url, headers=OPERATOR, json={"outcome": outcome})
+        assert r.status_code == 409, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        problem = r.json()
+        assert problem["next_attempt_at"] == "2026-11-23T12:00:00+08:00"  # 10:00 + 2 h
+        assert problem["retry_after"] == 90 * 60 and r.headers["retry-after"] == "5400"
+        assert "12:00" in problem["detail"]
+        assert problem["status_now"] == "due" and "record_attempt" not in problem["allowed_actions"]
+        assert "record_result" in problem["allowed_actions"]
+    after = await client.get(f"/api/v1/callbacks/{task['id']}", headers=OPERATOR)
+    assert after.json() == before.json()  # status, due time, the one attempt
+    assert await _stored(app, task["id"], ticket_id) == stored
+    assert await bus_events(app, ticket_id, "callback.unreachable") == []
+
+
+async def test_a_verdict_may_be_recorded_between_attempts(
+    client: httpx.AsyncClient, app: FastAPI, clock: FrozenClock
+) -> None:
+    ticket_id, task = await handled_ticket(client)
+    url = f"/api/v1/callbacks/{task['id']}/attempts"
+    assert (await client.post(url, headers=OPERATOR, json={"outcome": "busy"})).status_code == 200
+    clock.advance(timedelta(minutes=10))  # the citizen calls back, or answers a minute later
+    assert (await client.post(url, headers=OPERATOR, json={"outcome": "busy"})).status_code == 409
+    r = await client.post(
+        f"/api/v1/callbacks/{task['id']}/result", headers=OPERATOR, json=SATISFIED
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["decision"], len(r.json()["attempts"])) == (
+        "completed",
+        "close",
+        1,
+    )
+    await status_becomes(client, ticket_id, "closed")
+    assert len(await bus_events(app, ticket_id, "callback.completed")) == 1
+    # A redone callback starts afresh: its first attempt is not held back by the old ones.
+    redo = await client.post(
+        f"/api/v1/callbacks/{task['id']}/redo", headers=SUPERVISOR, json={"reason": "复核"}
+    )
+    assert redo.status_code == 200, redo.text
+    again = await client.post(url, headers=OPERATOR, json={"outcome": "no_answer"})
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "due"
 
 
 async def test_anonymous_tickets_are_not_callable(client: httpx.AsyncClient) -> None:
