@@ -41,7 +41,6 @@ import httpx
 
 from services import demo
 from tests.bench import bulkload, realhttp, servers
-from tests.bench.bench_pipeline import accept_alone
 from tests.bench.figures import Figure
 from tests.bench.loadgen import next_first_phone
 from tests.bench.observe import percentile
@@ -140,7 +139,7 @@ async def rows() -> AsyncIterator[Figure | str]:
             if reason:
                 yield f"{mode}: skipped, {reason}"
                 continue
-            reference = await accept_alone(mode, workdir)
+            reference = await realhttp.accept_alone(mode, workdir)
             yield Figure(
                 f"{mode} reference: intake accept alone (wrk)",
                 reference.load.rate,

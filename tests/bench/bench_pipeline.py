@@ -42,7 +42,7 @@ from typing import Any
 
 from tests.bench import realhttp
 from tests.bench.figures import Figure
-from tests.bench.loadgen import demo_bodies, next_first_phone, post_tickets, write_bodies
+from tests.bench.loadgen import demo_bodies, next_first_phone, write_bodies
 from tests.bench.observe import (
     CONSUMERS,
     STAGES,
@@ -281,15 +281,6 @@ def memory_rows(
     return rows
 
 
-async def accept_alone(mode: str, workdir: Path) -> realhttp.CeilingRun:
-    """intake accept on a fresh platform under wrk, and that platform's peak memory (summed
-    over its processes when distributed)."""
-    async with realhttp.PLATFORMS[mode](workdir) as served:
-        load = await post_tickets(served.url, demo_bodies(), seconds=realhttp.SECONDS)
-        peak = sum(served.peak_rss_mb().values())
-    return realhttp.CeilingRun(realhttp.CEILINGS[mode], load, peak)
-
-
 async def rows() -> AsyncIterator[Figure | str]:
     with realhttp.workdir("pipeline") as workdir:
         for mode in realhttp.modes("BENCH_PIPELINE_MODES", "embedded,distributed"):
@@ -297,7 +288,7 @@ async def rows() -> AsyncIterator[Figure | str]:
             if reason:
                 yield f"{mode}: skipped, {reason}"
                 continue
-            reference = await accept_alone(mode, workdir)
+            reference = await realhttp.accept_alone(mode, workdir)
             yield Figure(
                 f"{mode} reference: intake accept alone (wrk)",
                 reference.load.rate,

@@ -1,5 +1,7 @@
-"""What the real-HTTP benches (bench_accept, bench_storm) share: the platform modes with the
-ceiling each is measured against, and the rows for a ceiling, a load and memory.
+"""What the real-HTTP benches (bench_accept, bench_storm, bench_pipeline, bench_growth,
+bench_lifecycle) share: the platform modes with the ceiling each is measured against, intake
+accept alone on a fresh platform (the reference of the pipeline and lifecycle benches), and
+the rows for a ceiling, a load and memory.
 
 - embedded: `python -m services` (SQLite, in-process bus) vs the bare endpoint on SQLite
   through one aiosqlite connection;
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from tests.bench import servers
 from tests.bench.figures import Figure
-from tests.bench.loadgen import Load, post_tickets
+from tests.bench.loadgen import Load, demo_bodies, post_tickets
 from tests.bench.servers import Ceiling, Served
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "15"))
@@ -134,3 +136,12 @@ def platform_memory_rows(label: str, served: Served, reference_mb: float) -> lis
         )
     )
     return rows
+
+
+async def accept_alone(mode: str, workdir: Path) -> CeilingRun:
+    """intake accept on a fresh platform under wrk, and that platform's peak memory (summed
+    over its processes when distributed)."""
+    async with PLATFORMS[mode](workdir) as served:
+        load = await post_tickets(served.url, demo_bodies(), seconds=SECONDS)
+        peak = sum(served.peak_rss_mb().values())
+    return CeilingRun(CEILINGS[mode], load, peak)
