@@ -1,12 +1,15 @@
-"""Events intake consumes: it follows each ticket's progress for its status and timeline."""
+"""Events intake consumes: it follows each ticket's progress for its status, expected
+completion and timeline, a run of events at a time (`TakesRuns`)."""
 
 from __future__ import annotations
 
 from intake import service
-from shared.runtime import Handler
+from shared.runtime import AnyHandler, TakesRuns
 
-HANDLERS: dict[str, Handler] = {
-    event_type: service.record_progress
+FOLLOW = TakesRuns(service.follow)
+
+HANDLERS: dict[str, AnyHandler] = {
+    event_type: FOLLOW
     for event_type in (
         "ticket.dispatched",
         "assignment.signed",
@@ -20,7 +23,6 @@ HANDLERS: dict[str, Handler] = {
         "ticket.supervised",
         "whistle.blown",
         "ticket.ownership_determined",
+        *service.DEADLINE_EVENTS,
     )
 }
-HANDLERS["sla.clock_started"] = service.record_deadline
-HANDLERS["sla.extension_decided"] = service.record_deadline

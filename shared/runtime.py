@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -26,6 +26,18 @@ from shared.settings import PlatformSettings, ServiceSettings
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class TakesRuns:
+    """A handler that applies a run of consecutive events of its types in one call, for a
+    consumer where one read of the run's tickets and one insert of its rows pays (intake's
+    progress: about ten events a ticket)."""
+
+    apply: Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
+
+
+AnyHandler = Handler | TakesRuns
 JobRun = Callable[[async_sessionmaker[AsyncSession], Clock], Awaitable[object]]
 
 
@@ -46,7 +58,7 @@ class ServiceSpec:
     outbox: Outbox
     inbox: Inbox
     settings: ServiceSettings
-    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    handlers: Mapping[str, AnyHandler] = field(default_factory=dict)
     jobs: Sequence[Job] = ()
 
 
@@ -107,10 +119,12 @@ class ServiceRuntime:
                 events=[(e.event_id, e.type) for e in batch],
                 now=self.clock.now(),
             )
-            for envelope in batch:
-                if envelope.event_id not in claimed:
-                    continue  # handled before: a redelivery
-                await self.spec.handlers[envelope.type](session, envelope)
+            fresh = [e for e in batch if e.event_id in claimed]  # the rest: redeliveries
+            for handler, run in runs(fresh, self.spec.handlers):
+                if isinstance(handler, TakesRuns):
+                    await handler.apply(session, run)
+                else:
+                    await handler(session, run[0])
                 # Each handler starts from an empty identity map, as in a transaction of its
                 # own: after a bulk UPDATE with synchronize_session=False (sla stops timers
                 # so) the next handler would otherwise read objects as they were before it.
@@ -146,7 +160,26 @@ class ServiceRuntime:
             await asyncio.sleep(job.every_seconds)
 
 
-def to_apply(envelopes: Sequence[Envelope], handlers: Mapping[str, Handler]) -> list[Envelope]:
+def runs(
+    envelopes: Sequence[Envelope], handlers: Mapping[str, AnyHandler]
+) -> Iterator[tuple[AnyHandler, list[Envelope]]]:
+    """The events in log order, as calls: consecutive events of one `TakesRuns` handler
+    together, every other event alone. Order across handlers is kept, so is each ticket's."""
+    run: list[Envelope] = []
+    current: AnyHandler | None = None
+    for envelope in envelopes:
+        handler = handlers[envelope.type]
+        if run and isinstance(handler, TakesRuns) and handler is current:
+            run.append(envelope)
+            continue
+        if run and current is not None:
+            yield current, run
+        current, run = handler, [envelope]
+    if run and current is not None:
+        yield current, run
+
+
+def to_apply(envelopes: Sequence[Envelope], handlers: Mapping[str, AnyHandler]) -> list[Envelope]:
     """The events of a batch this consumer handles, in log order, each event id once: an event
     redelivered within one batch is claimed once, so it must run once. Events it has no
     handler for are left out (and not claimed), as they always were."""
