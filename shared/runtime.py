@@ -169,13 +169,13 @@ def runs(
     current: AnyHandler | None = None
     for envelope in envelopes:
         handler = handlers[envelope.type]
-        if run and isinstance(handler, TakesRuns) and handler is current:
+        if isinstance(handler, TakesRuns) and handler is current:
             run.append(envelope)
             continue
-        if run and current is not None:
+        if current is not None:
             yield current, run
         current, run = handler, [envelope]
-    if run and current is not None:
+    if current is not None:
         yield current, run
 
 
