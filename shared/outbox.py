@@ -7,7 +7,6 @@ import asyncio
 import logging
 import zlib
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -15,7 +14,6 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    Row,
     String,
     Table,
     Text,
@@ -140,54 +138,32 @@ class OutboxRelay:
             log.warning("outbox %s: final drain failed: %s", self.outbox.producer, exc)
 
     async def publish_pending(self) -> int:
-        """Publish one batch; returns how many events it published.
-
-        On PostgreSQL the batch is read, published and marked in one transaction that holds an
-        advisory lock, so one replica relays at a time. SQLite has one relay per file (one
-        process): the batch is read, the connection let go while the bus takes it, then marked,
-        so the service's only connection is not held through the publish while requests
-        queue for it. Either way a crash before the mark publishes the batch again.
-        """
-        async with self.sessionmaker() as session:
+        """Publish one batch; returns how many events it published."""
+        table = self.outbox.table
+        async with self.sessionmaker() as session, session.begin():
             if dialect_name(session) == "postgresql":
-                async with session.begin():
-                    locked = await session.scalar(
-                        select(func.pg_try_advisory_xact_lock(self._lock_key))
-                    )
-                    rows = await self._pending(session) if locked else []
-                    if rows:
-                        await self._send(rows)
-                        await self._mark(session, rows)
-                return len(rows)
-            async with session.begin():
-                rows = await self._pending(session)
-            if rows:
-                await self._send(rows)
-                async with session.begin():
-                    await self._mark(session, rows)
-        return len(rows)
-
-    async def _pending(self, session: AsyncSession) -> list[Row[Any]]:
-        table = self.outbox.table
-        return list(
+                locked = await session.scalar(
+                    select(func.pg_try_advisory_xact_lock(self._lock_key))
+                )
+                if not locked:
+                    return 0
+            rows = (
+                await session.execute(
+                    select(table.c.id, table.c.body)
+                    .where(table.c.published_at.is_(None))
+                    .order_by(table.c.id)
+                    .limit(self.batch_size)
+                )
+            ).all()
+            if not rows:
+                return 0
+            await self.bus.publish([Envelope.model_validate_json(r.body) for r in rows])
             await session.execute(
-                select(table.c.id, table.c.body)
-                .where(table.c.published_at.is_(None))
-                .order_by(table.c.id)
-                .limit(self.batch_size)
+                update(table)
+                .where(table.c.id.in_([r.id for r in rows]))
+                .values(published_at=self.clock.now())
             )
-        )
-
-    async def _send(self, rows: list[Row[Any]]) -> None:
-        await self.bus.publish([Envelope.model_validate_json(r.body) for r in rows])
-
-    async def _mark(self, session: AsyncSession, rows: list[Row[Any]]) -> None:
-        table = self.outbox.table
-        await session.execute(
-            update(table)
-            .where(table.c.id.in_([r.id for r in rows]))
-            .values(published_at=self.clock.now())
-        )
+        return len(rows)
 
     async def _run(self) -> None:
         backoff = self.poll_seconds

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import FrozenClock
@@ -142,27 +141,3 @@ async def test_a_rolled_back_effect_releases_the_claim(
         assert await inbox.claim(
             session, consumer="routing", event_id=event.event_id, event_type=event.type, now=AT
         )
-
-
-async def test_on_sqlite_the_relay_lets_the_connection_go_while_the_bus_takes_the_batch(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    """SQLite has one connection per file: requests queue for it, so the relay must not hold it
-    through a slow publish."""
-
-    class SlowBus(RecordingBus):
-        async def publish(self, events: Sequence[Envelope]) -> None:
-            # The service's own work during the publish gets the connection at once.
-            async with sessions() as session, session.begin():
-                await asyncio.wait_for(session.execute(select(outbox.table.c.id)), timeout=2)
-            await super().publish(events)
-
-    await emit(sessions, "T1", n=3)
-    bus = SlowBus()
-    assert await relay(sessions, bus).publish_pending() == 3
-    assert [e.ticket_id for e in bus.published] == ["T1"] * 3
-    async with sessions() as session:
-        unpublished = await session.scalar(
-            select(func.count()).where(outbox.table.c.published_at.is_(None))
-        )
-    assert unpublished == 0
