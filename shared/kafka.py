@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 
-from shared.bus import Deliver, RetryPolicy, apply_batch, parse_batch
+from shared.bus import Deliver, RetryPolicy, apply_batch, parse_batch, stop_tasks
 from shared.events import Envelope
 from shared.settings import DEFAULT_CONSUMER_BATCH_SIZE, PlatformSettings
 
@@ -77,11 +77,7 @@ class KafkaBus:
     async def stop(self) -> None:
         """Graceful: finish the batch in hand, commit, leave the group, flush the producer."""
         self._stopping.set()
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=10)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(self._tasks, finish_seconds=10)
         for consumer in self._consumers:
             await consumer.stop()
         if self._producer:
