@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +37,7 @@ from intake.models import (
 from intake.schemas import AttachmentIn, TicketIn
 from shared.auth import Principal
 from shared.clock import aware, china_time
-from shared.db import dialect_name
+from shared.db import insert_for
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events import Envelope
 from shared.events.intake import (
@@ -539,9 +538,8 @@ async def _new_reporters(
 ) -> int:
     """How many of the joining reports come from people the cluster did not have yet."""
     keys = sorted({domain.reporter_key(m) for m in joining})
-    dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
     added = await session.scalars(
-        dialect.insert(ClusterReporter)
+        insert_for(session, ClusterReporter)
         .values([{"cluster_id": cluster_id, "reporter": key} for key in keys])
         .on_conflict_do_nothing()
         .returning(ClusterReporter.reporter)

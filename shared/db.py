@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
@@ -78,6 +79,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
+
+
+def insert_for(session: AsyncSession, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT on the session's database that takes `on_conflict_do_nothing` / `_do_update`
+    (the two dialects spell the same statement with their own classes)."""
+    return (postgresql if dialect_name(session) == "postgresql" else sqlite).insert(table)
 
 
 def dialect_name(session: AsyncSession) -> str:

@@ -11,10 +11,9 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import Column, MetaData, String, Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import Instant, dialect_name
+from shared.db import Instant, insert_for
 
 
 class Inbox:
@@ -58,9 +57,8 @@ class Inbox:
         and asyncpg accept in one statement."""
         if not events:
             return set()
-        dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
         statement = (
-            dialect.insert(self.table)
+            insert_for(session, self.table)
             .values(
                 [
                     {
