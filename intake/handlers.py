@@ -3,10 +3,10 @@ completion and timeline, a run of events at a time (`TakesRuns`)."""
 
 from __future__ import annotations
 
-from intake import service
+from intake import progress
 from shared.runtime import AnyHandler, TakesRuns
 
-FOLLOW = TakesRuns(service.follow)
+FOLLOW = TakesRuns(progress.follow)
 
 HANDLERS: dict[str, AnyHandler] = {
     event_type: FOLLOW
@@ -23,6 +23,6 @@ HANDLERS: dict[str, AnyHandler] = {
         "ticket.supervised",
         "whistle.blown",
         "ticket.ownership_determined",
-        *service.DEADLINE_EVENTS,
+        *progress.DEADLINE_EVENTS,
     )
 }

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import channels, classify, domain, matters, similarity
+from intake import channels, classify, clusters, domain, matters, similarity
 from intake.config import settings
 from intake.directory import Directory
 from intake.directory import current as current_directory
@@ -26,8 +26,6 @@ from intake.models import (
     Area,
     AreaBoundary,
     Category,
-    Cluster,
-    ClusterReporter,
     IdempotencyRecord,
     Repeat,
     Ticket,
@@ -36,12 +34,8 @@ from intake.models import (
 )
 from intake.schemas import AttachmentIn, TicketIn
 from shared.auth import Principal
-from shared.clock import aware, china_time
-from shared.db import insert_for
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.events import Envelope
 from shared.events.intake import (
-    ClusterFlagged,
     InfoAdded,
     RepeatLinked,
     TicketAnswered,
@@ -214,7 +208,7 @@ async def receive_ticket(
     # Clusters first, so the new ticket is written once, already in its cluster.
     joined = None
     if report.answer is None:
-        joined = await _join_cluster(
+        joined = await clusters.join(
             session, replace(matter, ticket_id=ticket_id, received_at=now), now=now
         )
     ticket = Ticket(
@@ -288,7 +282,7 @@ async def receive_ticket(
             occurred_at=now,
         )
     if joined:
-        timeline.append(await _flag_cluster(session, joined, ticket_id=ticket.id, now=now))
+        timeline.append(await clusters.flag(session, joined, ticket_id=ticket.id, now=now))
     session.add_all(timeline)
     await _remember(session, keys, body_hash, ticket.id, None, now)
     return Accepted(ticket, timeline=timeline)
@@ -434,119 +428,6 @@ async def _link_repeat(
     return repeat
 
 
-@dataclass(frozen=True)
-class JoinedCluster:
-    """A cluster as a report left it: formed or grown, with the tickets that joined."""
-
-    cluster_id: str
-    joined: list[str]
-    size: int
-    reporters: int
-    category: str
-    area_code: str | None
-
-
-async def _join_cluster(
-    session: AsyncSession, matter: domain.Matter, *, now: datetime
-) -> JoinedCluster | None:
-    """Form the cluster the report completes or grow the one it belongs to, in place: the work
-    stays the same however many reports the cluster already has."""
-    config = settings()
-    candidates = await matters.cluster_candidates(
-        session,
-        category=matter.category,
-        area_code=matter.area_code,
-        since=now - timedelta(days=config.cluster_window_days),
-    )
-    members = domain.cluster_members(
-        matter, candidates, threshold=config.same_matter_threshold, metres=config.same_place_metres
-    )
-    growth = domain.cluster_growth(matter, members, config.cluster_min_reporters)
-    if growth is None:
-        return None
-    joined = [m.ticket_id for m in growth.joining]
-    if growth.cluster_id is None:
-        cluster_id = "K" + matter.ticket_id
-        size, reporters = len(joined), len({domain.reporter_key(m) for m in growth.joining})
-        session.add(
-            Cluster(
-                id=cluster_id,
-                category=matter.category,
-                area_code=matter.area_code,
-                size=size,
-                reporters=reporters,
-                flagged_at=now,
-                updated_at=now,
-            )
-        )
-        await _new_reporters(session, cluster_id, growth.joining)
-    else:
-        cluster_id = growth.cluster_id
-        new_reporters = await _new_reporters(session, cluster_id, growth.joining)
-        size, reporters = (
-            await session.execute(
-                update(Cluster)
-                .where(Cluster.id == cluster_id)
-                .values(
-                    size=Cluster.size + len(joined),
-                    reporters=Cluster.reporters + new_reporters,
-                    updated_at=now,
-                )
-                .returning(Cluster.size, Cluster.reporters)
-                .execution_options(synchronize_session=False)
-            )
-        ).one()
-    earlier = [t for t in joined if t != matter.ticket_id]
-    if earlier:
-        await session.execute(
-            update(Ticket)
-            .where(Ticket.id.in_(earlier), Ticket.cluster_id.is_(None))
-            .values(cluster_id=cluster_id)
-            .execution_options(synchronize_session=False)
-        )
-    return JoinedCluster(cluster_id, joined, size, reporters, matter.category, matter.area_code)
-
-
-async def _flag_cluster(
-    session: AsyncSession, cluster: JoinedCluster, *, ticket_id: str, now: datetime
-) -> TimelineEntry:
-    """Tell supervision who joined (after `ticket.received`, which consumers must see first);
-    `ticket_id` is the report that formed or grew the cluster."""
-    await outbox.emit(
-        session,
-        ClusterFlagged(
-            cluster_id=cluster.cluster_id,
-            joined_ticket_ids=cluster.joined,
-            size=cluster.size,
-            reporters=cluster.reporters,
-            category=cluster.category,
-            area_code=cluster.area_code,
-        ),
-        ticket_id=ticket_id,
-        occurred_at=now,
-    )
-    return TimelineEntry(
-        ticket_id=ticket_id,
-        at=now,
-        event_type="ticket.cluster_flagged",
-        text=f"同一事项已有{cluster.reporters}人反映，列为集中诉求，提请督办",
-    )
-
-
-async def _new_reporters(
-    session: AsyncSession, cluster_id: str, joining: Iterable[domain.Matter]
-) -> int:
-    """How many of the joining reports come from people the cluster did not have yet."""
-    keys = sorted({domain.reporter_key(m) for m in joining})
-    added = await session.scalars(
-        insert_for(session, ClusterReporter)
-        .values([{"cluster_id": cluster_id, "reporter": key} for key in keys])
-        .on_conflict_do_nothing()
-        .returning(ClusterReporter.reporter)
-    )
-    return len(added.all())
-
-
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket:
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
@@ -629,68 +510,6 @@ async def repeats(session: AsyncSession, ticket_id: str) -> Sequence[Repeat]:
         select(Repeat).where(Repeat.ticket_id == ticket_id).order_by(Repeat.received_at, Repeat.id)
     )
     return rows.all()
-
-
-# The events that move the lead's expected completion time; every other one is progress.
-DEADLINE_EVENTS = frozenset({"sla.clock_started", "sla.extension_decided"})
-
-
-async def follow(session: AsyncSession, events: Sequence[Envelope]) -> None:
-    """Follow tickets through the other services' events (跟踪办理进度): status, lead unit,
-    expected completion and timeline. A run of events at a time: one read of their tickets and
-    one insert of their timeline lines, where one event at a time cost three statements each
-    and about ten events come for every ticket."""
-    ids = sorted({e.ticket_id for e in events})
-    tickets = {t.id: t for t in (await session.scalars(select(Ticket).where(Ticket.id.in_(ids))))}
-    lines = []
-    for event in events:
-        ticket = tickets.get(event.ticket_id)
-        if ticket is None:
-            raise NotFound(f"event {event.type} for unknown ticket {event.ticket_id}")
-        record = _record_deadline if event.type in DEADLINE_EVENTS else _record_progress
-        text = record(ticket, event)
-        if text is not None:
-            lines.append(
-                {
-                    "ticket_id": ticket.id,
-                    "at": event.occurred_at,
-                    "event_type": event.type,
-                    "text": text,
-                }
-            )
-    if lines:
-        await session.execute(insert(TimelineEntry), lines)
-
-
-def _record_progress(ticket: Ticket, event: Envelope) -> str:
-    """The ticket's status and lead unit after `event`; its timeline line."""
-    payload: Mapping[str, Any] = event.payload
-    status, text = domain.progress(event.type, payload)
-    if event.type == "ticket.dispatched" and payload["role"] == "lead":
-        ticket.lead_unit_id = payload["unit_id"]
-        ticket.lead_unit_name = payload["unit_name"]
-        ticket.lead_assignment_id = payload["assignment_id"]
-    if status and domain.moves_forward(ticket.status, status):
-        ticket.status = status
-    ticket.updated_at = max(aware(ticket.updated_at), event.occurred_at)
-    return text
-
-
-def _record_deadline(ticket: Ticket, event: Envelope) -> str | None:
-    """Keep the lead's completion deadline, for Open311's `expected_datetime` and the citizen
-    (`sla.clock_started`, and `sla.extension_decided` when an extension moves it); the
-    timeline line, if the citizen is told."""
-    payload: Mapping[str, Any] = event.payload
-    if payload.get("assignment_id") != ticket.lead_assignment_id:
-        return None  # an assisting unit's clock: not the citizen's expected time
-    if event.type == "sla.clock_started":
-        ticket.expected_at = datetime.fromisoformat(payload["complete_by"])
-        if payload.get("reason") != "extended":
-            return None
-        return f"办理期限已延长，预计{china_time(ticket.expected_at):%m月%d日%H:%M}前办结"
-    if payload.get("ticket_complete_by"):
-        ticket.expected_at = datetime.fromisoformat(payload["ticket_complete_by"])
-    return "承办单位延期申请已批准" if payload.get("approved") else "承办单位延期申请未获批准"
 
 
 async def load_gazetteer(session: AsyncSession, areas: Iterable[Mapping[str, Any]]) -> int:

@@ -1,0 +1,131 @@
+"""Clusters (集中诉求) kept in place: a report forms the cluster it completes or joins the one it
+belongs to, with one row per matter (`size`, `reporters`) and one per reporter, so the work and
+the event stay the same size however large a storm's cluster grows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake import domain, matters
+from intake.config import settings
+from intake.models import Cluster, ClusterReporter, Ticket, TimelineEntry, outbox
+from shared.db import insert_for
+from shared.events.intake import ClusterFlagged
+
+
+@dataclass(frozen=True)
+class JoinedCluster:
+    """A cluster as a report left it: formed or grown, with the tickets that joined."""
+
+    cluster_id: str
+    joined: list[str]
+    size: int
+    reporters: int
+    category: str
+    area_code: str | None
+
+
+async def join(
+    session: AsyncSession, matter: domain.Matter, *, now: datetime
+) -> JoinedCluster | None:
+    """Form the cluster the report completes or grow the one it belongs to, in place: the work
+    stays the same however many reports the cluster already has."""
+    config = settings()
+    candidates = await matters.cluster_candidates(
+        session,
+        category=matter.category,
+        area_code=matter.area_code,
+        since=now - timedelta(days=config.cluster_window_days),
+    )
+    members = domain.cluster_members(
+        matter, candidates, threshold=config.same_matter_threshold, metres=config.same_place_metres
+    )
+    growth = domain.cluster_growth(matter, members, config.cluster_min_reporters)
+    if growth is None:
+        return None
+    joined = [m.ticket_id for m in growth.joining]
+    if growth.cluster_id is None:
+        cluster_id = "K" + matter.ticket_id
+        size, reporters = len(joined), len({domain.reporter_key(m) for m in growth.joining})
+        session.add(
+            Cluster(
+                id=cluster_id,
+                category=matter.category,
+                area_code=matter.area_code,
+                size=size,
+                reporters=reporters,
+                flagged_at=now,
+                updated_at=now,
+            )
+        )
+        await _new_reporters(session, cluster_id, growth.joining)
+    else:
+        cluster_id = growth.cluster_id
+        new_reporters = await _new_reporters(session, cluster_id, growth.joining)
+        size, reporters = (
+            await session.execute(
+                update(Cluster)
+                .where(Cluster.id == cluster_id)
+                .values(
+                    size=Cluster.size + len(joined),
+                    reporters=Cluster.reporters + new_reporters,
+                    updated_at=now,
+                )
+                .returning(Cluster.size, Cluster.reporters)
+                .execution_options(synchronize_session=False)
+            )
+        ).one()
+    earlier = [t for t in joined if t != matter.ticket_id]
+    if earlier:
+        await session.execute(
+            update(Ticket)
+            .where(Ticket.id.in_(earlier), Ticket.cluster_id.is_(None))
+            .values(cluster_id=cluster_id)
+            .execution_options(synchronize_session=False)
+        )
+    return JoinedCluster(cluster_id, joined, size, reporters, matter.category, matter.area_code)
+
+
+async def flag(
+    session: AsyncSession, cluster: JoinedCluster, *, ticket_id: str, now: datetime
+) -> TimelineEntry:
+    """Tell supervision who joined (after `ticket.received`, which consumers must see first);
+    `ticket_id` is the report that formed or grew the cluster."""
+    await outbox.emit(
+        session,
+        ClusterFlagged(
+            cluster_id=cluster.cluster_id,
+            joined_ticket_ids=cluster.joined,
+            size=cluster.size,
+            reporters=cluster.reporters,
+            category=cluster.category,
+            area_code=cluster.area_code,
+        ),
+        ticket_id=ticket_id,
+        occurred_at=now,
+    )
+    return TimelineEntry(
+        ticket_id=ticket_id,
+        at=now,
+        event_type="ticket.cluster_flagged",
+        text=f"同一事项已有{cluster.reporters}人反映，列为集中诉求，提请督办",
+    )
+
+
+async def _new_reporters(
+    session: AsyncSession, cluster_id: str, joining: Iterable[domain.Matter]
+) -> int:
+    """How many of the joining reports come from people the cluster did not have yet."""
+    keys = sorted({domain.reporter_key(m) for m in joining})
+    added = await session.scalars(
+        insert_for(session, ClusterReporter)
+        .values([{"cluster_id": cluster_id, "reporter": key} for key in keys])
+        .on_conflict_do_nothing()
+        .returning(ClusterReporter.reporter)
+    )
+    return len(added.all())
