@@ -81,6 +81,12 @@ class DirectoryView:
     versions: list[tuple[int, datetime]]
     rules: dict[int, list[domain.CatalogueRule]]
 
+    def version_at(self, at: datetime) -> int | None:
+        return catalogue.effective_version(self.versions, at)
+
+    def rules_of(self, version: int | None) -> list[domain.CatalogueRule]:
+        return list(self.rules.get(version, [])) if version is not None else []
+
 
 async def _load_view(session: AsyncSession) -> DirectoryView:
     parents = await session.execute(select(Area.code, Area.parent_code))
@@ -136,13 +142,11 @@ def rule_of(r: Rule) -> domain.CatalogueRule:
 
 
 async def version_in_force(session: AsyncSession, at: datetime) -> int | None:
-    return catalogue.effective_version((await _view.get(session)).versions, at)
+    return (await _view.get(session)).version_at(at)
 
 
 async def catalogue_rules(session: AsyncSession, version: int | None) -> list[domain.CatalogueRule]:
-    if version is None:
-        return []
-    return list((await _view.get(session)).rules.get(version, []))
+    return (await _view.get(session)).rules_of(version)
 
 
 # --- dispatch --------------------------------------------------------------------------
@@ -153,15 +157,14 @@ async def decide(
 ) -> tuple[domain.DispatchPlan | None, domain.Decision | None, str]:
     """The catalogue's choice under its dispatch mode, or 首接负责, or None (the queue), with
     why."""
-    parents = await area_parents(session)
-    chain = domain.area_chain(ticket.area_code, parents)
-    units_at = await units_by_area_and_kind(session)
-    version = await version_in_force(session, at)
+    view = await _view.get(session)  # one read of the stamp for the whole decision
+    chain = domain.area_chain(ticket.area_code, view.parents)
+    units_at = view.units_at
     decision = domain.lead_unit_for(
         category=ticket.category,
         text=f"{ticket.title} {ticket.description}",
         chain=chain,
-        rules=await catalogue_rules(session, version),
+        rules=view.rules_of(view.version_at(at)),
     )
     why = "no catalogue rule matched"
     if decision is not None:
