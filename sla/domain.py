@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shared.calendar import WorkingCalendar, add_working_days, advance, counted_between
+from shared.calendar import extend_by_working_days as extend_by_working_days
 from shared.errors import Conflict, InvalidInput
-from sla.calendar import WorkingCalendar, add_working_days, advance, counted_between
-from sla.calendar import extend_by_working_days as extend_by_working_days
 from sla.policies import Limit, Policy, Reminder
 
 ASSIGNMENT_STAGES = ("sign", "response", "completion")

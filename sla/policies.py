@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from shared.calendar import LIMIT_UNITS, LimitUnit
 from shared.errors import InvalidInput
-from sla.calendar import LIMIT_UNITS, LimitUnit
 
 STAGES = ("sign", "response", "completion")
 URGENCIES = ("emergency", "ordinary", "complex")

@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared import calendar as cal
 from shared.auth import Principal, Role
 from shared.clock import Clock as TimeSource
 from shared.clock import aware
@@ -31,7 +32,6 @@ from shared.events.sla import (
     TicketSupervised,
 )
 from shared.stamped import Stamped
-from sla import calendar as cal
 from sla import domain, policies, supervision
 from sla.config import settings
 from sla.models import (

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sla.calendar import WorkingCalendar, extend_by_working_days
+from shared.calendar import WorkingCalendar, extend_by_working_days
 
 LEVELS = ("platform", "phone", "on_site", "joint")
 REASONS = ("overdue", "redispatched", "cluster", "unit_complaints")

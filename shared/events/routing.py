@@ -30,6 +30,26 @@ DispatchBasis = Literal[
 # Why an assignment ended without a reply or an approved return.
 WithdrawnReason = Literal["redispatched", "forwarded", "determination", "timed_out"]
 
+# The directory (目录) routing owns: areas of the administrative hierarchy and handling units.
+AreaLevel = Literal["city", "district", "street", "community", "grid"]
+# 市级部门 区政府 区级部门 街道办事处(乡镇) 社区(村) 企业
+UnitKind = Literal[
+    "city_department",
+    "district_government",
+    "district_department",
+    "street_office",
+    "community",
+    "enterprise",
+]
+# A unit's class (单位类别) for deadlines and class-based rankings (分类考核): decided once, by
+# routing, from the unit's kind (routing.domain.unit_class_of); other services learn it from
+# `directory.unit_changed` and `ticket.dispatched`.
+UnitClass = Literal["department", "district", "street", "community", "enterprise"]
+DirectoryChange = Literal["created", "changed", "retired"]
+# Directory events are not about one ticket: they travel under this one key (the envelope's
+# `ticket_id`, the partition key), so every consumer sees them in the order routing made them.
+DIRECTORY_KEY = "directory"
+
 
 @event("ticket.dispatched", version=1)
 class TicketDispatched(Payload):
@@ -48,6 +68,8 @@ class TicketDispatched(Payload):
     mode: DispatchMode = "direct"
     basis: DispatchBasis = "catalogue"
     return_count: int = 0  # approved returns (退单) of this ticket so far
+    # The unit's class when dispatched; None only in events written before it travelled here.
+    unit_class: UnitClass | None = None
 
 
 @event("assignment.signed", version=1)
@@ -179,3 +201,32 @@ class OwnershipDetermined(Payload):
     assist_unit_ids: list[str]
     rule_id: str | None = None
     catalogue_version: int | None = None
+
+
+@event("directory.area_changed", version=1)
+class AreaChanged(Payload):
+    """An area (区域) was created, changed or retired. Carries the area's whole state, so a
+    consumer replaces its copy: intake's gazetteer and boundaries, analytics' names and levels."""
+
+    change: DirectoryChange
+    code: str
+    area_name: str
+    level: AreaLevel
+    parent: str | None
+    aliases: tuple[str, ...] = ()
+    boundary: list[tuple[float, float]] | None = None  # [[lng, lat], …], WGS-84
+    directory_version: int  # the directory version that made this change
+
+
+@event("directory.unit_changed", version=1)
+class UnitChanged(Payload):
+    """A handling unit (承办单位) was created, changed or retired, with its class. Carries the
+    unit's whole state, so a consumer replaces its copy (sla's policies, analytics' rankings)."""
+
+    change: DirectoryChange
+    unit_id: str
+    unit_name: str
+    kind: UnitKind
+    unit_class: UnitClass
+    area_code: str
+    directory_version: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, time
 from typing import Literal
 
 from pydantic import AwareDatetime
@@ -85,3 +86,19 @@ class TicketSupervised(Payload):
     previous_level: SupervisionLevel | None
     unit_id: str | None
     related_ticket_ids: list[str]
+
+
+# Calendar events are not about one ticket: they travel under this one key (the envelope's
+# `ticket_id`, the partition key), in the order sla made them.
+CALENDAR_KEY = "calendar"
+
+
+@event("calendar.changed", version=1)
+class CalendarChanged(Payload):
+    """sla's working-day calendar (工作日历) changed: a year's official schedule loaded, a day
+    overridden or its override removed, the working hours set. Carries the whole calendar as
+    sla now holds it (shared.calendar.WorkingCalendar's data), so a consumer replaces its copy."""
+
+    overrides: dict[date, bool]  # single days: working or not
+    schedules: dict[int, dict[date, bool]]  # loaded official schedules by year: their exceptions
+    working_hours: list[tuple[time, time]]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla.calendar import (
+from shared.calendar import (
     LIMIT_UNITS,
     WorkingCalendar,
     add_working_days,

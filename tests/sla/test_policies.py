@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.calendar import WorkingCalendar
 from shared.errors import InvalidInput
 from sla import domain
-from sla.calendar import WorkingCalendar
 from sla.policies import (
     DEFAULT_POLICIES,
     Limit,

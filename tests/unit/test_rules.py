@@ -17,8 +17,8 @@ from routing.domain import (
     lead_unit_for,
     next_status,
 )
+from shared.calendar import WorkingCalendar, add_working_days
 from shared.errors import Conflict, InvalidInput
-from sla.calendar import WorkingCalendar, add_working_days
 
 CHINA = ZoneInfo("Asia/Shanghai")
 CAL = WorkingCalendar()

@@ -1,5 +1,9 @@
-"""The Chinese working-day calendar (工作日历): public holidays and weekend make-up working days
-(调休), and the working hours of a working day. Pure: no database, no clock reads.
+"""The Chinese working-day calendar (工作日历), one rule for every service: sla owns its data
+(loaded years, overrides, working hours) and publishes it as `calendar.changed`; analytics counts
+handling times with the copy it learns from those events.
+
+Public holidays, weekend make-up working days (调休) and the working hours of a working day.
+Pure: no database, no clock reads.
 
 Which days are working days, first rule that answers wins:
 1. a single-day override (e.g. a day closed by a local decision);
