@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.errors import Conflict, InvalidInput
+from shared.events.routing import UnitClass, UnitKind
 
 # The administrative hierarchy, top down: city › district › street/township › community › grid.
 AREA_LEVELS = ("city", "district", "street", "community", "grid")
@@ -19,9 +20,25 @@ UNIT_KINDS = (
     "community",  # 社区居委会 / 村委会
     "enterprise",  # utilities and public-service companies (水电气热等公共服务企业)
 )
+# A unit's class (单位类别) by its kind: departments of the city and of a district are ranked
+# together, and against each other rather than against the governments they answer to (分类考核).
+_CLASS_OF_KIND: Mapping[UnitKind, UnitClass] = {
+    "city_department": "department",
+    "district_department": "department",
+    "district_government": "district",
+    "street_office": "street",
+    "community": "community",
+    "enterprise": "enterprise",
+}
 ROLE_PREFIX = "role:"
 DISPATCH_MODES = ("direct", "level", "dual")
 RETURN_REASONS = ("not_our_duty", "wrong_area", "wrong_level", "insufficient_information", "other")
+
+
+def unit_class_of(kind: UnitKind) -> UnitClass:
+    """The class of a unit (单位类别) from its kind: the one rule every service's deadlines and
+    rankings use; it travels on `directory.unit_changed` and `ticket.dispatched`."""
+    return _CLASS_OF_KIND[kind]
 
 
 @dataclass(frozen=True)
