@@ -1,5 +1,10 @@
 """The directory and the catalogue: areas, units (CRUD and bulk import from CSV/Excel, each
-change a new directory version) and catalogue versions with effective dates."""
+change a new directory version) and catalogue versions with effective dates.
+
+routing owns the directory (目录): every change of an area or a unit is announced in the same
+transaction as `directory.area_changed` / `directory.unit_changed` with the row's whole state,
+and the other services build their copies (intake's gazetteer, sla's and analytics' unit
+classes, analytics' area names) from those events only."""
 
 from __future__ import annotations
 
@@ -11,22 +16,79 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing import catalogue, domain, tables
-from routing.models import Area, Assignment, CatalogueVersion, DirectoryVersion, Rule, Unit
+from routing.models import (
+    Area,
+    Assignment,
+    CatalogueVersion,
+    DirectoryVersion,
+    Rule,
+    Unit,
+    outbox,
+)
 from routing.schemas import AreaIn, AreaPatch, CatalogueIn, RuleIn, UnitIn, UnitPatch
 from routing.service import (
     area_parents,
     catalogue_rules,
     join,
+    split,
     units_by_area_and_kind,
     version_in_force,
 )
 from shared.auth import Principal
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.events.routing import (
+    DIRECTORY_KEY,
+    AreaChanged,
+    DirectoryChange,
+    UnitChanged,
+)
 
 # The first catalogue (the demo city's, or one loaded at installation) is in force from here.
 BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
-AREA_COLUMNS = ("code", "name", "level", "parent")
+AREA_COLUMNS = ("code", "name", "level", "parent", "aliases")  # aliases "|"-separated
 UNIT_COLUMNS = ("id", "name", "kind", "area")
+
+
+async def announce_area(
+    session: AsyncSession, area: Area, change: DirectoryChange, now: datetime
+) -> None:
+    """`directory.area_changed` with the area's whole state, in the caller's transaction."""
+    await outbox.emit(
+        session,
+        AreaChanged(
+            change=change,
+            code=area.code,
+            area_name=area.name,
+            level=area.level,  # type: ignore[arg-type]
+            parent=area.parent_code,
+            aliases=split(area.aliases),
+            boundary=[(p[0], p[1]) for p in area.boundary] if area.boundary else None,
+            directory_version=area.version,
+        ),
+        ticket_id=DIRECTORY_KEY,
+        occurred_at=now,
+    )
+
+
+async def announce_unit(
+    session: AsyncSession, unit: Unit, change: DirectoryChange, now: datetime
+) -> None:
+    """`directory.unit_changed` with the unit's whole state and class, in the caller's
+    transaction."""
+    await outbox.emit(
+        session,
+        UnitChanged(
+            change=change,
+            unit_id=unit.id,
+            unit_name=unit.name,
+            kind=unit.kind,  # type: ignore[arg-type]
+            unit_class=domain.unit_class_of(unit.kind),  # type: ignore[arg-type]
+            area_code=unit.area_code,
+            directory_version=unit.version,
+        ),
+        ticket_id=DIRECTORY_KEY,
+        occurred_at=now,
+    )
 
 
 async def _next_directory_version(
@@ -97,10 +159,13 @@ async def create_area(
         name=body.name,
         level=body.level,
         parent_code=body.parent,
+        aliases=join(body.aliases),
+        boundary=[list(p) for p in body.boundary] if body.boundary else None,
         active=True,
         version=version.version,
     )
     session.add(area)
+    await announce_area(session, area, "created", now)
     return area
 
 
@@ -115,9 +180,14 @@ async def update_area(
         area.parent_code = body.parent
     if body.name is not None:
         area.name = body.name
+    if body.aliases is not None:
+        area.aliases = join(body.aliases)
+    if "boundary" in body.model_fields_set:  # null removes it
+        area.boundary = [list(p) for p in body.boundary] if body.boundary else None
     version = await _next_directory_version(session, f"update area {code}", who.subject, now)
     version.areas = 1
     area.version = version.version
+    await announce_area(session, area, "changed", now)
     return area
 
 
@@ -142,6 +212,7 @@ async def deactivate_area(
     version = await _next_directory_version(session, f"deactivate area {code}", who.subject, now)
     version.areas = 1
     area.version = version.version
+    await announce_area(session, area, "retired", now)
     return area
 
 
@@ -189,6 +260,7 @@ async def create_unit(
         version=version.version,
     )
     session.add(unit)
+    await announce_unit(session, unit, "created", now)
     return unit
 
 
@@ -204,6 +276,7 @@ async def update_unit(
     version = await _next_directory_version(session, f"update unit {unit_id}", who.subject, now)
     version.units = 1
     unit.version = version.version
+    await announce_unit(session, unit, "changed", now)
     return unit
 
 
@@ -230,6 +303,7 @@ async def deactivate_unit(
     version = await _next_directory_version(session, f"deactivate unit {unit_id}", who.subject, now)
     version.units = 1
     unit.version = version.version
+    await announce_unit(session, unit, "retired", now)
     return unit
 
 
@@ -314,19 +388,22 @@ async def import_directory(
 
     version = await _next_directory_version(session, f"import {filename}", who.subject, now)
     for row in area_rows:
-        await session.merge(
-            Area(
-                code=row["code"],
-                name=row["name"],
-                level=row["level"],
-                parent_code=row.get("parent"),
-                active=True,
-                version=version.version,
-            )
+        incoming = Area(
+            code=row["code"],
+            name=row["name"],
+            level=row["level"],
+            parent_code=row.get("parent"),
+            active=True,
+            version=version.version,
         )
+        if "aliases" in row:  # a file without the column leaves the aliases as they are
+            incoming.aliases = join(split(row["aliases"]))
+        merged = await session.merge(incoming)
+        await announce_area(session, merged, "changed" if row["code"] in known else "created", now)
     await session.flush()
+    units_known = set((await session.scalars(select(Unit.id))).all())
     for row in unit_rows:
-        await session.merge(
+        unit = await session.merge(
             Unit(
                 id=row["id"],
                 name=row["name"],
@@ -335,6 +412,9 @@ async def import_directory(
                 active=True,
                 version=version.version,
             )
+        )
+        await announce_unit(
+            session, unit, "changed" if row["id"] in units_known else "created", now
         )
     version.areas, version.units = len(area_rows), len(unit_rows)
     return version
@@ -531,6 +611,14 @@ async def explain(
 # --- loading a city at installation (the demo city) ------------------------------------------
 
 
+def _area_state(a: Area) -> tuple[object, ...]:
+    return (a.name, a.level, a.parent_code, a.aliases, a.boundary, a.active)
+
+
+def _unit_state(u: Unit) -> tuple[object, ...]:
+    return (u.name, u.kind, u.area_code, u.active)
+
+
 async def load_directory(
     session: AsyncSession,
     *,
@@ -540,7 +628,8 @@ async def load_directory(
     catalogue_version: int = 1,
 ) -> None:
     """Load areas, units and catalogue rules as directory version 1 and catalogue
-    `catalogue_version`, in force from the beginning. Loading again changes nothing."""
+    `catalogue_version`, in force from the beginning, announcing each new or changed area and
+    unit. Loading again changes nothing and announces nothing."""
     now = datetime.now(UTC)
     if await session.get(DirectoryVersion, 1) is None:
         session.add(
@@ -553,13 +642,33 @@ async def load_directory(
                 created_by="load",
             )
         )
+    known_areas = {a.code: a for a in (await session.scalars(select(Area))).all()}
     for a in areas:
-        await session.merge(
-            Area(code=a["code"], name=a["name"], level=a["level"], parent_code=a.get("parent"))
+        wanted = Area(
+            code=a["code"],
+            name=a["name"],
+            level=a["level"],
+            parent_code=a.get("parent"),
+            aliases=join(a.get("aliases", [])),
+            boundary=a.get("boundary"),
+            active=True,
+            version=1,
         )
+        before = known_areas.get(wanted.code)
+        if before is None or _area_state(before) != _area_state(wanted):
+            area = await session.merge(wanted)
+            await announce_area(session, area, "created" if before is None else "changed", now)
     await session.flush()
+    known_units = {u.id: u for u in (await session.scalars(select(Unit))).all()}
     for u in units:
-        await session.merge(Unit(id=u["id"], name=u["name"], kind=u["kind"], area_code=u["area"]))
+        wanted_unit = Unit(
+            id=u["id"], name=u["name"], kind=u["kind"], area_code=u["area"], active=True, version=1
+        )
+        before_unit = known_units.get(wanted_unit.id)
+        if before_unit is None or _unit_state(before_unit) != _unit_state(wanted_unit):
+            unit = await session.merge(wanted_unit)
+            change: DirectoryChange = "created" if before_unit is None else "changed"
+            await announce_unit(session, unit, change, now)
     await session.flush()
     rule_list = list(rules)
     if await session.get(CatalogueVersion, catalogue_version) is None:

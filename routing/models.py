@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, true
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import Instant, new_metadata
@@ -32,6 +32,9 @@ class Area(Base):
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[str] = mapped_column(String(16))
     parent_code: Mapped[str | None] = mapped_column(String(32))
+    aliases: Mapped[str] = mapped_column(Text, default="", server_default="")  # "|"-separated
+    # [[lng, lat], …] (WGS-84): intake resolves a report's area from its coordinates with it.
+    boundary: Mapped[list[list[float]] | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # The directory version that last changed this row.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -142,6 +142,8 @@ def _area(a: Area) -> AreaOut:
         name=a.name,
         level=a.level,
         parent=a.parent_code,
+        aliases=list(service.split(a.aliases)),
+        boundary=[(p[0], p[1]) for p in a.boundary] if a.boundary else None,
         active=a.active,
         version=a.version,
     )
@@ -149,7 +151,13 @@ def _area(a: Area) -> AreaOut:
 
 def _unit(u: Unit) -> UnitOut:
     return UnitOut(
-        id=u.id, name=u.name, kind=u.kind, area_code=u.area_code, active=u.active, version=u.version
+        id=u.id,
+        name=u.name,
+        kind=u.kind,
+        unit_class=domain.unit_class_of(u.kind),  # type: ignore[arg-type]
+        area_code=u.area_code,
+        active=u.active,
+        version=u.version,
     )
 
 

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.events.routing import ReplyOutcome
+from shared.events.routing import AreaLevel, ReplyOutcome, UnitClass, UnitKind
+
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+# An area's boundary (边界): a closed ring of [longitude, latitude] points, WGS-84.
+Boundary = Annotated[
+    list[tuple[Longitude, Latitude]],
+    Field(min_length=3, max_length=5000, description="[[lng, lat], …], WGS-84"),
+]
+Alias = Annotated[str, Field(min_length=1, max_length=50)]
 
 
 class ReplyIn(BaseModel):
@@ -72,6 +81,7 @@ class UnitOut(BaseModel):
     id: str
     name: str
     kind: str
+    unit_class: UnitClass  # 单位类别, from its kind (routing.domain.unit_class_of)
     area_code: str
     active: bool = True
     version: int = 1
@@ -86,13 +96,18 @@ class AreaIn(_In):
 
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(min_length=1, max_length=100)
-    level: Literal["city", "district", "street", "community", "grid"]
+    level: AreaLevel
     parent: str | None = Field(default=None, max_length=32)
+    # Other names citizens use (简称、俗称): intake finds the area in a report's text by them.
+    aliases: list[Alias] = Field(default_factory=list, max_length=20)
+    boundary: Boundary | None = None
 
 
 class AreaPatch(_In):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     parent: str | None = Field(default=None, max_length=32)
+    aliases: list[Alias] | None = Field(default=None, max_length=20)
+    boundary: Boundary | None = None
 
 
 class AreaOut(BaseModel):
@@ -100,6 +115,8 @@ class AreaOut(BaseModel):
     name: str
     level: str
     parent: str | None
+    aliases: list[str]
+    boundary: list[tuple[float, float]] | None
     active: bool
     version: int
 
@@ -109,14 +126,7 @@ class UnitIn(_In):
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(min_length=1, max_length=200)
-    kind: Literal[
-        "city_department",
-        "district_government",
-        "district_department",
-        "street_office",
-        "community",
-        "enterprise",
-    ]
+    kind: UnitKind
     area_code: str = Field(min_length=1, max_length=32)
 
 

@@ -231,6 +231,7 @@ async def _dispatch(
                 assignment_id=assignment.id,
                 unit_id=unit_id,
                 unit_name=unit.name,
+                unit_class=domain.unit_class_of(unit.kind),  # type: ignore[arg-type]
                 role=role,
                 kind=ticket.kind,  # type: ignore[arg-type]
                 urgency=ticket.urgency,  # type: ignore[arg-type]
