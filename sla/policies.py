@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import get_args
 
 from shared.calendar import LIMIT_UNITS, LimitUnit
 from shared.errors import InvalidInput
+from shared.events.routing import UnitClass
 
 STAGES = ("sign", "response", "completion")
 URGENCIES = ("emergency", "ordinary", "complex")
 KINDS = ("consultation", "help", "complaint", "report", "suggestion", "praise")
-UNIT_CLASSES = ("city", "district", "street", "community", "enterprise")
+# A unit's class (单位类别) is routing's to decide; sla only names the values it may match on.
+UNIT_CLASSES: tuple[str, ...] = get_args(UnitClass)
 # The longest limit we accept: a year of days, or its hours.
 MAX_AMOUNT = {"hours": 24 * 366, "working_hours": 8 * 260, "working_days": 260}
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -100,7 +103,9 @@ DEFAULT_POLICIES: tuple[Policy, ...] = (
 
 @dataclass(frozen=True)
 class Subject:
-    """What a policy is chosen for: a ticket (and, for an assignment, its unit's class)."""
+    """What a policy is chosen for: a ticket (and, for an assignment, its unit's class as
+    routing's `ticket.dispatched` gave it). A class of None (an event written before routing
+    sent one, or a ticket clock) matches only policies that name no unit class."""
 
     kind: str
     urgency: str
@@ -213,21 +218,6 @@ def validate_versioning(new: Policy, existing: Sequence[Policy], now: datetime) 
                 f"({latest.effective_from.isoformat()})",
                 field="effective_from",
             )
-
-
-def unit_class_of(unit_id: str, unit_name: str) -> str:
-    """A unit's class, from its name until routing's events carry it: 社区/村 community,
-    街道/乡/镇 street, 区/县 district (governments and their departments), 公司/集团
-    enterprise, otherwise city."""
-    if "社区" in unit_name or unit_name.endswith("村") or "村委会" in unit_name:
-        return "community"
-    if "街道" in unit_name or unit_name.endswith(("乡", "镇")) or "镇人民政府" in unit_name:
-        return "street"
-    if "公司" in unit_name or "集团" in unit_name:
-        return "enterprise"
-    if "区" in unit_name or "县" in unit_name:
-        return "district"
-    return "city"
 
 
 def reminder_hours_before(r: Reminder) -> timedelta:

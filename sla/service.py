@@ -264,7 +264,8 @@ async def arm_clock(session: AsyncSession, event: Envelope) -> None:
     calendar = await load_calendar(session)
     versions = await load_policies(session)
     start = event.occurred_at
-    unit_class = policies.unit_class_of(data.unit_id, data.unit_name)
+    # routing decides a unit's class (单位类别); sla takes it from the event and never guesses.
+    unit_class = data.unit_class
     subject = Subject(data.kind, data.urgency, ticket.category, unit_class)
     policy = policies.policy_for(subject, versions, start)
     clock = Clock(

@@ -70,6 +70,7 @@ def dispatched(
     kind: str = "complaint",
     dispatch_count: int = 1,
     round_: int = 1,
+    unit_class: str | None = None,
 ) -> Envelope:
     payload = TicketDispatched(
         assignment_id=assignment_id,
@@ -82,6 +83,7 @@ def dispatched(
         catalogue_version=1,
         dispatch_count=dispatch_count,
         round=round_,
+        unit_class=unit_class,  # type: ignore[arg-type]
     )
     return event(payload, ticket_id, at, "routing")
 

@@ -20,7 +20,6 @@ from sla.policies import (
     Reminder,
     Subject,
     policy_for,
-    unit_class_of,
     validate,
 )
 
@@ -96,15 +95,6 @@ def test_bad_policies_are_refused_naming_the_field(change: dict[str, object], fi
     with pytest.raises(InvalidInput) as caught:
         validate(replace(policy("p"), **change))  # type: ignore[arg-type]
     assert caught.value.extra["field"] == field
-
-
-def test_unit_classes_from_names() -> None:
-    assert unit_class_of("U-BJ0101", "长安街道办事处") == "street"
-    assert unit_class_of("U-BJ010101", "阳光社区居委会") == "community"
-    assert unit_class_of("U-BJ01-CG", "江北区城市管理委员会") == "district"
-    assert unit_class_of("U-WATER", "滨江水务集团有限公司") == "enterprise"
-    assert unit_class_of("U-CITY", "市住房和城乡建设委员会") == "city"
-    assert unit_class_of("U-TOWN", "清河镇人民政府") == "street"
 
 
 starts = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2026, 11, 1)).map(
