@@ -25,6 +25,8 @@ from shared.events.callback import TicketReopened
 from shared.events.intake import ClusterFlagged, ClusterFlaggedV1, TicketReceived
 from shared.events.routing import ExtensionRequested, TicketDispatched
 from shared.events.sla import (
+    CALENDAR_KEY,
+    CalendarChanged,
     ClockStarted,
     ExtensionDecided,
     SlaBreached,
@@ -778,6 +780,24 @@ async def calendar_year(session: AsyncSession, year: int) -> YearView:
     )
 
 
+async def _publish_calendar(session: AsyncSession, now: datetime) -> None:
+    """Add `calendar.changed` with the whole calendar as it now stands to the outbox, in the
+    change's transaction: sla owns the calendar (工作日历) and analytics counts handling times
+    with the copy it learns from this event. Call it after the change is flushed, so the
+    calendar read here is the new one."""
+    calendar = await load_calendar(session)
+    await outbox.emit(
+        session,
+        CalendarChanged(
+            overrides=dict(calendar.overrides),
+            schedules={year: dict(days) for year, days in calendar.schedules.items()},
+            working_hours=list(calendar.hours),
+        ),
+        ticket_id=CALENDAR_KEY,
+        occurred_at=now,
+    )
+
+
 async def load_year(
     session: AsyncSession,
     year: int,
@@ -808,6 +828,7 @@ async def load_year(
             CalendarDay(day=d, source="schedule", working=working, note=note[:128], updated_at=now)
         )
     await session.flush()
+    await _publish_calendar(session, now)
     return await recompute_open_clocks(session, now)
 
 
@@ -823,6 +844,7 @@ async def override_day(
     else:
         row.working, row.note, row.updated_at = working, note, now
     await session.flush()
+    await _publish_calendar(session, now)
     return await recompute_open_clocks(session, now)
 
 
@@ -832,6 +854,7 @@ async def remove_override(session: AsyncSession, day: date, now: datetime) -> in
         raise NotFound(f"no override for {day.isoformat()}", field="day")
     await session.delete(row)
     await session.flush()
+    await _publish_calendar(session, now)
     return await recompute_open_clocks(session, now)
 
 
@@ -849,6 +872,7 @@ async def set_working_hours(session: AsyncSession, periods: list[cal.Period], no
     else:
         row.value, row.updated_at = value, now
     await session.flush()
+    await _publish_calendar(session, now)
     return await recompute_open_clocks(session, now)
 
 
