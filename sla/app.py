@@ -7,7 +7,8 @@ from sla.config import settings
 from sla.handlers import HANDLERS
 from sla.models import inbox, metadata, outbox
 from sla.router import router
-from sla.service import escalate_supervision, fire_due_timers
+from sla.supervising import escalate_supervision
+from sla.timer_engine import fire_due_timers
 
 
 def build() -> ServiceSpec:

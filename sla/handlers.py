@@ -1,21 +1,21 @@
-"""Events sla consumes."""
+"""Events sla consumes, and the use case each one drives."""
 
 from __future__ import annotations
 
 from shared.runtime import Handler
-from sla import service
+from sla import clocks, extensions, supervising
 
 HANDLERS: dict[str, Handler] = {
-    "ticket.received": service.on_received,
-    "ticket.cluster_flagged": service.on_cluster_flagged,
-    "ticket.dispatched": service.arm_clock,
-    "assignment.signed": service.stop_stage,
-    "assignment.contacted": service.stop_stage,
-    "assignment.replied": service.stop_stage,
-    "assignment.returned": service.on_returned,
-    "assignment.withdrawn": service.on_withdrawn,
-    "assignment.extension_requested": service.on_extension_requested,
-    "ticket.replied": service.on_ticket_replied,
-    "ticket.reopened": service.on_reopened,
-    "ticket.closed": service.on_closed,
+    "ticket.received": clocks.on_received,
+    "ticket.cluster_flagged": supervising.on_cluster_flagged,
+    "ticket.dispatched": clocks.arm_clock,
+    "assignment.signed": clocks.stop_stage,
+    "assignment.contacted": clocks.stop_stage,
+    "assignment.replied": clocks.stop_stage,
+    "assignment.returned": clocks.on_returned,
+    "assignment.withdrawn": clocks.on_withdrawn,
+    "assignment.extension_requested": extensions.on_extension_requested,
+    "ticket.replied": clocks.on_ticket_replied,
+    "ticket.reopened": clocks.on_reopened,
+    "ticket.closed": clocks.on_closed,
 }

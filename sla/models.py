@@ -43,10 +43,11 @@ class SlaTicket(Base):
     closed_at: Mapped[datetime | None] = mapped_column(Instant())
 
 
-class Clock(Base):
-    """A clock: `scope` assignment (the unit's three stages) or ticket (the round's overall
-    completion deadline, id `T<ticket>-R<round>`). `status`: open, done, returned, redispatched,
-    closed. Instants are stored in UTC and computed in `time_zone`."""
+class DeadlineClock(Base):
+    """A deadline clock (时限): `scope` assignment (the unit's three stages, id `K<assignment>`)
+    or ticket (the round's overall completion deadline, id `T<ticket>-R<round>`). `status`:
+    open, done, returned, withdrawn, redispatched, closed. Instants are stored in UTC and
+    computed in `time_zone`. Not `Clock`: that is the time source, shared.clock.Clock."""
 
     __tablename__ = "sla_clocks"
     __table_args__ = (Index("ix_sla_clocks_status_ticket", "status", "ticket_id"),)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import get_args
 
 from shared.calendar import LIMIT_UNITS, LimitUnit
@@ -218,8 +218,3 @@ def validate_versioning(new: Policy, existing: Sequence[Policy], now: datetime) 
                 f"({latest.effective_from.isoformat()})",
                 field="effective_from",
             )
-
-
-def reminder_hours_before(r: Reminder) -> timedelta:
-    assert r.hours_before is not None
-    return timedelta(hours=r.hours_before)

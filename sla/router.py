@@ -14,8 +14,19 @@ from shared.auth import Principal, Role, require
 from shared.clock import aware, china_time
 from shared.errors import Forbidden, NotFound
 from shared.runtime import current_time, session_dependency
-from sla import policies, service
-from sla.models import Clock, ClockHistory, Extension, PolicyVersion, SupervisionCase, Timer
+from sla import calendar_admin, policies, policy_admin, reads, supervising
+
+# `extensions` is also a route below (its name is the API's operation id); the module goes by
+# what it holds, the requests (延期申请).
+from sla import extensions as extension_requests
+from sla.models import (
+    ClockHistory,
+    DeadlineClock,
+    Extension,
+    PolicyVersion,
+    SupervisionCase,
+    Timer,
+)
 from sla.policies import Limit, Policy, Reminder
 from sla.schemas import (
     CaseOut,
@@ -38,6 +49,7 @@ from sla.schemas import (
     YearIn,
     YearOut,
 )
+from sla.stored import load_policies, policy_of
 
 router = APIRouter(prefix="/api/v1/sla", tags=["sla"])
 
@@ -57,7 +69,7 @@ def _timer(t: Timer) -> TimerOut:
     met = (
         None
         if t.kind != "deadline" or (t.state == "armed")
-        else (t.stopped_at is not None and not service.is_after(t.stopped_at, t.due_at))
+        else (t.stopped_at is not None and not reads.is_after(t.stopped_at, t.due_at))
     )
     return TimerOut(
         stage=t.stage,
@@ -71,7 +83,7 @@ def _timer(t: Timer) -> TimerOut:
     )
 
 
-def _clock(c: Clock, timers: list[Timer] | tuple[Timer, ...] | object) -> ClockOut:
+def _clock(c: DeadlineClock, timers: list[Timer] | tuple[Timer, ...] | object) -> ClockOut:
     assert isinstance(timers, list | tuple)
     return ClockOut(
         id=c.id,
@@ -90,7 +102,7 @@ def _clock(c: Clock, timers: list[Timer] | tuple[Timer, ...] | object) -> ClockO
     )
 
 
-def _deadline(t: Timer, c: Clock) -> DeadlineOut:
+def _deadline(t: Timer, c: DeadlineClock) -> DeadlineOut:
     return DeadlineOut(
         ticket_id=c.ticket_id,
         clock_id=c.id,
@@ -154,7 +166,7 @@ async def ticket_clocks(ticket_id: str, session: Session, who: Reader) -> list[C
     """The ticket's assignment clocks and deadlines; a unit sees only its own clocks."""
     return [
         _clock(c, list(timers))
-        for c, timers in await service.ticket_clocks(session, ticket_id)
+        for c, timers in await reads.ticket_clocks(session, ticket_id)
         if who.role is not Role.UNIT or c.unit_id == who.unit_id
     ]
 
@@ -163,8 +175,8 @@ async def ticket_clocks(ticket_id: str, session: Session, who: Reader) -> list[C
 async def ticket_sla(ticket_id: str, session: Session, who: Reader) -> TicketSlaOut:
     """Everything sla knows of a ticket: its round clocks (the citizen-facing expected time),
     the units' clocks, their history, extensions and supervision cases. A unit sees its own."""
-    ticket = await service.sla_ticket(session, ticket_id)
-    everything = await service.ticket_clocks(session, ticket_id, scope=None)
+    ticket = await reads.sla_ticket(session, ticket_id)
+    everything = await reads.ticket_clocks(session, ticket_id, scope=None)
     mine = [(c, t) for c, t in everything if who.role is not Role.UNIT or c.unit_id == who.unit_id]
     if who.role is Role.UNIT and not mine:
         raise Forbidden("This ticket was not dispatched to your unit.")
@@ -177,7 +189,7 @@ async def ticket_sla(ticket_id: str, session: Session, who: Reader) -> TicketSla
     expected = None
     if current is not None:
         expected = next((x.due_at for x in current[1] if x.kind == "deadline"), None)
-    unit = service.unit_scope(who, None)
+    unit = reads.unit_scope(who, None)
     return TicketSlaOut(
         ticket_id=ticket.id,
         round=ticket.round,
@@ -188,17 +200,17 @@ async def ticket_sla(ticket_id: str, session: Session, who: Reader) -> TicketSla
         clocks=[_clock(c, list(t)) for c, t in mine if c.scope == "assignment"],
         history=[
             _history(h)
-            for h in await service.clock_history(session, ticket_id)
+            for h in await reads.clock_history(session, ticket_id)
             if h.clock_id in visible
         ],
         extensions=[
             _extension(e)
-            for e in await service.list_extensions(session, None, unit)
+            for e in await extension_requests.list_extensions(session, None, unit)
             if e.ticket_id == ticket_id
         ],
         supervision=[
             _case(c)
-            for c in await service.list_cases(
+            for c in await supervising.list_cases(
                 session, status=None, level=None, reason=None, unit_id=None, area_code=None
             )
             if c.ticket_id == ticket_id and (unit is None or c.unit_id == unit)
@@ -216,8 +228,8 @@ async def due_soon(
     area_code: str | None = None,
 ) -> list[DeadlineOut]:
     """Running deadlines that fall due within the next hours (临期); a unit sees its own."""
-    rows = await service.due_soon(
-        session, now, timedelta(hours=within_hours), service.unit_scope(who, unit_id), area_code
+    rows = await reads.due_soon(
+        session, now, timedelta(hours=within_hours), reads.unit_scope(who, unit_id), area_code
     )
     return [_deadline(t, c) for t, c in rows]
 
@@ -232,9 +244,7 @@ async def overdue(
 ) -> list[DeadlineOut]:
     """Breached deadlines (超期) whose stage is still open (all with include_finished); a unit
     sees its own."""
-    rows = await service.overdue(
-        session, service.unit_scope(who, unit_id), area_code, include_finished
-    )
+    rows = await reads.overdue(session, reads.unit_scope(who, unit_id), area_code, include_finished)
     return [_deadline(t, c) for t, c in rows]
 
 
@@ -270,14 +280,14 @@ def _rows_out(
     rows: list[PolicyVersion] | tuple[PolicyVersion, ...] | object, now: datetime
 ) -> list[PolicyOut]:
     assert isinstance(rows, list | tuple)
-    versions = [service.policy_of(r) for r in rows]
+    versions = [policy_of(r) for r in rows]
     return [_policy_out(p, now, set()) for p in versions]
 
 
 @router.get("/policies", response_model=list[PolicyOut])
 async def list_policies(session: Session, who: Reader, now: Now) -> list[PolicyOut]:
     """Every stored version and the built-in defaults; `in_force` marks what applies now."""
-    versions = await service.load_policies(session)
+    versions = await load_policies(session)
     current = {p.label for p in policies.in_force(versions, now)}
     current |= {p.label for p in policies.DEFAULT_POLICIES}
     return [
@@ -289,7 +299,7 @@ async def list_policies(session: Session, who: Reader, now: Now) -> list[PolicyO
 @router.get("/policies/{code}", response_model=list[PolicyOut])
 async def get_policy(code: Code, session: Session, who: Reader, now: Now) -> list[PolicyOut]:
     """A policy's versions, oldest first."""
-    versions = await service.load_policies(session)
+    versions = await load_policies(session)
     builtin = [p for p in policies.DEFAULT_POLICIES if p.code == code]
     mine = sorted([*builtin, *(p for p in versions if p.code == code)], key=lambda p: p.version)
     if not mine:
@@ -321,8 +331,8 @@ async def put_policy(
         effective_from=aware(body.effective_from) if body.effective_from else now,
     )
     async with session.begin():
-        row, recomputed = await service.put_policy(session, policy, who, now)
-        stored = service.policy_of(row)
+        row, recomputed = await policy_admin.put_policy(session, policy, who, now)
+        stored = policy_of(row)
     return _policy_out(stored, now, set(), recomputed)
 
 
@@ -349,15 +359,15 @@ async def retire_policy(
         raise_builtin(code)
     at = aware(effective_from) if effective_from else now
     async with session.begin():
-        row, recomputed = await service.retire_policy(session, code, at, who, now)
-        stored = service.policy_of(row)
+        row, recomputed = await policy_admin.retire_policy(session, code, at, who, now)
+        stored = policy_of(row)
     return _policy_out(stored, now, set(), recomputed)
 
 
 # ------------------------------------------------------------------------------ calendar
 
 
-def _year_out(view: service.YearView, recomputed: int | None = None) -> YearOut:
+def _year_out(view: calendar_admin.YearView, recomputed: int | None = None) -> YearOut:
     return YearOut(
         year=view.year,
         source=view.source,
@@ -375,16 +385,16 @@ async def working_hours(
 ) -> YearOut:
     """The working periods of a working day, for limits in working hours."""
     async with session.begin():
-        recomputed = await service.set_working_hours(
+        recomputed = await calendar_admin.set_working_hours(
             session, [(p.start, p.end) for p in body.periods], now
         )
-    return _year_out(await service.calendar_year(session, china_time(now).year), recomputed)
+    return _year_out(await calendar_admin.calendar_year(session, china_time(now).year), recomputed)
 
 
 @router.get("/calendar/{year}", response_model=YearOut)
 async def calendar_year(year: Year, session: Session, who: Reader) -> YearOut:
     """A year's holidays (weekdays off), make-up working days (调休), overrides, working hours."""
-    return _year_out(await service.calendar_year(session, year))
+    return _year_out(await calendar_admin.calendar_year(session, year))
 
 
 @router.put("/calendar/{year}", response_model=YearOut)
@@ -394,10 +404,10 @@ async def load_year(
     """Load a year's official schedule (the State Council's notice), replacing any earlier load;
     open clocks are recomputed."""
     async with session.begin():
-        recomputed = await service.load_year(
+        recomputed = await calendar_admin.load_year(
             session, year, body.holidays, body.make_up_days, body.note, now
         )
-    return _year_out(await service.calendar_year(session, year), recomputed)
+    return _year_out(await calendar_admin.calendar_year(session, year), recomputed)
 
 
 @router.put("/calendar/days/{day}", response_model=YearOut)
@@ -406,15 +416,15 @@ async def override_day(
 ) -> YearOut:
     """Make a single day a working day or not; open clocks are recomputed."""
     async with session.begin():
-        recomputed = await service.override_day(session, day, body.working, body.note, now)
-    return _year_out(await service.calendar_year(session, day.year), recomputed)
+        recomputed = await calendar_admin.override_day(session, day, body.working, body.note, now)
+    return _year_out(await calendar_admin.calendar_year(session, day.year), recomputed)
 
 
 @router.delete("/calendar/days/{day}", response_model=YearOut)
 async def remove_override(day: date, session: Session, who: Supervisor, now: Now) -> YearOut:
     async with session.begin():
-        recomputed = await service.remove_override(session, day, now)
-    return _year_out(await service.calendar_year(session, day.year), recomputed)
+        recomputed = await calendar_admin.remove_override(session, day, now)
+    return _year_out(await calendar_admin.calendar_year(session, day.year), recomputed)
 
 
 # ------------------------------------------------------------------------------ extensions
@@ -427,7 +437,7 @@ async def extensions(
     status: Annotated[str | None, Query(description="pending, approved, refused, lapsed")] = None,
 ) -> list[ExtensionOut]:
     """Extension requests (延期申请); a unit sees its own."""
-    rows = await service.list_extensions(session, status, service.unit_scope(who, None))
+    rows = await extension_requests.list_extensions(session, status, reads.unit_scope(who, None))
     return [_extension(e) for e in rows]
 
 
@@ -437,7 +447,7 @@ async def decide_extension(
 ) -> ExtensionOut:
     """Approve (moving the completion deadline by working days) or refuse a request."""
     async with session.begin():
-        request = await service.decide_extension(
+        request = await extension_requests.decide_extension(
             session,
             request_id,
             approve=body.approve,
@@ -465,12 +475,12 @@ async def supervision_cases(
     area_code: str | None = None,
 ) -> list[CaseOut]:
     """Supervision cases (督办); a unit sees the cases naming it."""
-    rows = await service.list_cases(
+    rows = await supervising.list_cases(
         session,
         status=status,
         level=level,
         reason=reason,
-        unit_id=service.unit_scope(who, unit_id),
+        unit_id=reads.unit_scope(who, unit_id),
         area_code=area_code,
     )
     return [_case(c) for c in rows]
@@ -478,7 +488,7 @@ async def supervision_cases(
 
 @router.get("/supervision/{case_id}", response_model=CaseOut)
 async def supervision_case(case_id: str, session: Session, who: Reader) -> CaseOut:
-    case = await service.get_case(session, case_id)
+    case = await supervising.get_case(session, case_id)
     if who.role is Role.UNIT and case.unit_id != who.unit_id:
         raise NotFound(f"no supervision case {case_id}", field="case_id")
     return _case(case)
@@ -490,5 +500,5 @@ async def resolve_case(
 ) -> CaseOut:
     """Close a case by hand (e.g. after joint supervision settled it)."""
     async with session.begin():
-        case = await service.resolve_case(session, case_id, body.note, now)
+        case = await supervising.resolve_case(session, case_id, body.note, now)
     return _case(case)

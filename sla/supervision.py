@@ -4,8 +4,8 @@ nothing happens. Pure rules.
 Reasons a case opens:
 - `overdue`: the ticket's overall completion deadline passed (超期);
 - `redispatched`: the ticket was dispatched three times or more (re-dispatched twice: 多次转派);
-- `cluster`: three or more reporters on one matter (集中诉求: same category and area, open,
-  within the window);
+- `cluster`: intake flagged a cluster (集中诉求: the same matter by text and place from several
+  people; intake alone decides what a cluster is), one case per cluster;
 - `unit_complaints`: three or more complaints about one matter against one unit (重复投诉).
 
 Levels, lowest first: platform (平台督办) → phone (电话督办) → on site (现场督办) → escalated joint
@@ -22,7 +22,6 @@ from datetime import datetime
 from shared.calendar import WorkingCalendar, extend_by_working_days
 
 LEVELS = ("platform", "phone", "on_site", "joint")
-REASONS = ("overdue", "redispatched", "cluster", "unit_complaints")
 # Working days each level waits for activity before the next one (the last level stays).
 DEFAULT_WAITS: Mapping[str, int] = {"platform": 1, "phone": 2, "on_site": 3}
 

@@ -14,7 +14,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
 from shared import db, migrations
-from sla.models import Clock, PolicyVersion
+from sla.models import DeadlineClock, PolicyVersion
 from tests.support import require_postgres
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -63,7 +63,9 @@ async def _check(url: str) -> None:
     classes_of_policies = select(PolicyVersion.code, PolicyVersion.unit_class).order_by(
         PolicyVersion.code
     )
-    classes_of_clocks = select(Clock.id, Clock.unit_class).order_by(Clock.id)
+    classes_of_clocks = select(DeadlineClock.id, DeadlineClock.unit_class).order_by(
+        DeadlineClock.id
+    )
     try:
         await migrations.upgrade(engine, "sla", "0003")
         async with engine.begin() as conn:
@@ -72,7 +74,8 @@ async def _check(url: str) -> None:
                 [_policy("a", "city"), _policy("b", "street"), _policy("c", None)],
             )
             await conn.execute(
-                insert(Clock), [_clock("KA", "city"), _clock("KB", "district"), _clock("KC", None)]
+                insert(DeadlineClock),
+                [_clock("KA", "city"), _clock("KB", "district"), _clock("KC", None)],
             )
         await migrations.upgrade(engine, "sla")
         async with engine.connect() as conn:

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from shared import db, migrations
 from shared.clock import FrozenClock
-from sla import service
+from sla import timer_engine
 from sla.config import SlaSettings
-from sla.models import Clock, Timer, outbox
+from sla.models import DeadlineClock, Timer, outbox
 from tests.support import require_postgres
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -29,7 +29,7 @@ async def test_two_firers_share_due_timers_and_fire_each_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     require_postgres()
-    monkeypatch.setattr(service, "settings", lambda: SlaSettings(timer_batch_size=20))
+    monkeypatch.setattr(timer_engine, "settings", lambda: SlaSettings(timer_batch_size=20))
     name = f"hl_sla_skip_{uuid.uuid4().hex[:6]}"
     admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -43,7 +43,7 @@ async def test_two_firers_share_due_timers_and_fire_each_once(
             for i in range(N):
                 clock_id = f"KA{i:05d}"
                 session.add(
-                    Clock(
+                    DeadlineClock(
                         id=clock_id,
                         ticket_id=f"T{i}",
                         assignment_id=f"A{i:05d}",
@@ -62,7 +62,7 @@ async def test_two_firers_share_due_timers_and_fire_each_once(
                     )
                 )
         now = FrozenClock(start + timedelta(days=1))
-        counts = await asyncio.gather(*(service.fire_due_timers(m, now) for m in makers))
+        counts = await asyncio.gather(*(timer_engine.fire_due_timers(m, now) for m in makers))
         assert sum(counts) == N
         async with makers[0]() as session:
             events = await session.scalar(select(func.count()).select_from(outbox.table))

@@ -1,0 +1,291 @@
+"""Supervision cases (督办) as use cases: opening them (a cluster from intake, an overdue ticket,
+a re-dispatched ticket, repeated complaints against a unit), restarting their wait on activity,
+raising their level when the wait runs out (the scheduled job), resolving them, and the lists.
+The rules are sla/supervision.py's."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.clock import Clock, aware
+from shared.errors import Conflict, NotFound
+from shared.events import Envelope
+from shared.events.intake import ClusterFlagged, ClusterFlaggedV1
+from shared.events.sla import TicketSupervised
+from sla import supervision
+from sla.config import settings
+from sla.models import DeadlineClock, SlaTicket, SupervisionCase, outbox
+from sla.stored import load_calendar
+
+
+async def on_cluster_flagged(session: AsyncSession, event: Envelope) -> None:
+    """On `ticket.cluster_flagged`: a cluster (集中诉求) is supervised from the report that forms
+    it. intake alone decides what a cluster is (same matter by text and place, different
+    people); sla opens one case per cluster and lets the later reports join it quietly."""
+    data = event.data()
+    assert isinstance(data, ClusterFlagged | ClusterFlaggedV1)
+    # v1 (older logs) listed every member; v2 lists who joined with this event.
+    joined = data.joined_ticket_ids if isinstance(data, ClusterFlagged) else data.ticket_ids
+    await open_case(
+        session,
+        ticket_id=event.ticket_id,
+        reason="cluster",
+        at=event.occurred_at,
+        matter=data.cluster_id,
+        area_code=data.area_code,
+        related=sorted(joined),
+    )
+
+
+async def open_case(
+    session: AsyncSession,
+    *,
+    ticket_id: str,
+    reason: str,
+    at: datetime,
+    unit_id: str | None = None,
+    area_code: str | None = None,
+    matter: str | None = None,
+    related: list[str] | None = None,
+) -> SupervisionCase | None:
+    """Open a case at `platform` unless one is open for the same ticket and reason (or, for a
+    cluster or a unit's repeated complaints, the same matter)."""
+    if await _open_case(session, reason, ticket_id=ticket_id, matter=matter, unit_id=unit_id):
+        return None
+    calendar = await load_calendar(session)
+    level = supervision.LEVELS[0]
+    case = SupervisionCase(
+        id=f"S{uuid.uuid4().hex[:16].upper()}",
+        ticket_id=ticket_id,
+        reason=reason,
+        level=level,
+        status="open",
+        unit_id=unit_id,
+        area_code=area_code,
+        matter=matter,
+        related=json.dumps(related or [ticket_id]),
+        opened_at=at,
+        last_activity_at=at,
+        next_escalation_at=supervision.escalation_due(at, level, calendar, _waits()),
+    )
+    session.add(case)
+    await _emit_supervised(session, case, None, at)
+    return case
+
+
+async def _open_case(
+    session: AsyncSession,
+    reason: str,
+    *,
+    ticket_id: str | None = None,
+    matter: str | None = None,
+    unit_id: str | None = None,
+) -> SupervisionCase | None:
+    """The open case for the same ticket and reason (or, for a cluster or a unit's repeated
+    complaints, the same matter)."""
+    same: ColumnElement[bool]
+    if reason == "cluster":
+        same = SupervisionCase.matter == matter
+    elif reason == "unit_complaints":
+        same = (SupervisionCase.matter == matter) & (SupervisionCase.unit_id == unit_id)
+    else:
+        same = SupervisionCase.ticket_id == ticket_id
+    return await session.scalar(
+        select(SupervisionCase)
+        .where(SupervisionCase.status == "open", SupervisionCase.reason == reason, same)
+        .limit(1)
+    )
+
+
+def _waits() -> dict[str, int]:
+    """Working days each level waits, from the settings (SLA_SUPERVISION_*_DAYS)."""
+    s = settings()
+    return {
+        "platform": s.supervision_platform_days,
+        "phone": s.supervision_phone_days,
+        "on_site": s.supervision_on_site_days,
+    }
+
+
+async def _emit_supervised(
+    session: AsyncSession, case: SupervisionCase, previous: str | None, at: datetime
+) -> None:
+    await outbox.emit(
+        session,
+        TicketSupervised(
+            case_id=case.id,
+            reason=case.reason,  # type: ignore[arg-type]
+            level=case.level,  # type: ignore[arg-type]
+            previous_level=previous,  # type: ignore[arg-type]
+            unit_id=case.unit_id,
+            related_ticket_ids=json.loads(case.related),
+        ),
+        ticket_id=case.ticket_id,
+        occurred_at=at,
+    )
+
+
+async def check_unit_complaints(
+    session: AsyncSession, ticket: SlaTicket, unit_id: str, at: datetime
+) -> None:
+    """A complaint led by `unit_id`: open a case when it is the third on one matter against
+    the unit within the window (重复投诉)."""
+    matter = supervision.matter_key(ticket.category, ticket.area_code)
+    if await _open_case(session, "unit_complaints", matter=matter, unit_id=unit_id):
+        return  # already supervised: a storm against one unit must not re-read its tickets
+    since = at - timedelta(days=settings().cluster_window_days)
+    ids = (
+        await session.scalars(
+            select(DeadlineClock.ticket_id)
+            .where(
+                DeadlineClock.scope == "assignment",
+                DeadlineClock.role == "lead",
+                DeadlineClock.unit_id == unit_id,
+                DeadlineClock.kind == "complaint",
+                DeadlineClock.category == ticket.category,
+                DeadlineClock.area_code == ticket.area_code,
+                DeadlineClock.started_at >= since,
+            )
+            .distinct()
+            .limit(supervision.UNIT_COMPLAINTS)
+        )
+    ).all()
+    if supervision.is_repeated_against_unit(len(ids)):
+        await open_case(
+            session,
+            ticket_id=ticket.id,
+            reason="unit_complaints",
+            at=at,
+            unit_id=unit_id,
+            area_code=ticket.area_code,
+            matter=matter,
+            related=sorted(ids),
+        )
+
+
+async def touch_cases(session: AsyncSession, ticket_id: str, at: datetime) -> None:
+    """Something happened on the ticket: its open cases wait again from now at their level."""
+    cases = (
+        await session.scalars(
+            select(SupervisionCase).where(
+                SupervisionCase.ticket_id == ticket_id, SupervisionCase.status == "open"
+            )
+        )
+    ).all()
+    if not cases:
+        return
+    calendar = await load_calendar(session)
+    for case in cases:
+        if aware(case.last_activity_at) < at:
+            case.last_activity_at = at
+            case.next_escalation_at = supervision.escalation_due(at, case.level, calendar, _waits())
+
+
+async def resolve_cases(
+    session: AsyncSession,
+    ticket_id: str,
+    at: datetime,
+    why: str,
+    reasons: Sequence[str] | None = None,
+) -> None:
+    """The ticket's open cases (of `reasons`, or all) are answered."""
+    query = select(SupervisionCase).where(
+        SupervisionCase.ticket_id == ticket_id, SupervisionCase.status == "open"
+    )
+    if reasons:
+        query = query.where(SupervisionCase.reason.in_(reasons))
+    for case in (await session.scalars(query)).all():
+        case.status, case.resolved_at, case.resolution, case.next_escalation_at = (
+            "resolved",
+            at,
+            why,
+            None,
+        )
+
+
+async def escalate_supervision(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> int:
+    """Raise every open case whose wait ran out, one level per wait (a clock jump over several
+    waits raises several levels, each once). Returns the escalations."""
+    raised = 0
+    batch = settings().timer_batch_size
+    now = clock.now()
+    while True:
+        async with sessionmaker() as session, session.begin():
+            cases = (
+                await session.scalars(
+                    select(SupervisionCase)
+                    .where(
+                        SupervisionCase.status == "open", SupervisionCase.next_escalation_at <= now
+                    )
+                    .order_by(SupervisionCase.next_escalation_at)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            calendar = await load_calendar(session) if cases else None
+            for case in cases:
+                assert calendar is not None
+                while case.next_escalation_at is not None and aware(case.next_escalation_at) <= now:
+                    due = aware(case.next_escalation_at)
+                    previous, level = case.level, supervision.next_level(case.level)
+                    assert level is not None
+                    case.level, case.escalated_at = level, due
+                    case.next_escalation_at = supervision.escalation_due(
+                        due, level, calendar, _waits()
+                    )
+                    await _emit_supervised(session, case, previous, due)
+                    raised += 1
+        if len(cases) < batch:
+            return raised
+
+
+async def resolve_case(
+    session: AsyncSession, case_id: str, note: str, now: datetime
+) -> SupervisionCase:
+    """A supervisor resolves a case by hand."""
+    case = await get_case(session, case_id)
+    if case.status != "open":
+        raise Conflict(f"case {case_id} is already {case.status}", allowed_actions=[])
+    case.status, case.resolved_at, case.resolution, case.next_escalation_at = (
+        "resolved",
+        now,
+        note,
+        None,
+    )
+    return case
+
+
+async def get_case(session: AsyncSession, case_id: str) -> SupervisionCase:
+    case = await session.get(SupervisionCase, case_id)
+    if case is None:
+        raise NotFound(f"no supervision case {case_id}", field="case_id")
+    return case
+
+
+async def list_cases(
+    session: AsyncSession,
+    *,
+    status: str | None,
+    level: str | None,
+    reason: str | None,
+    unit_id: str | None,
+    area_code: str | None,
+) -> Sequence[SupervisionCase]:
+    query = select(SupervisionCase).order_by(SupervisionCase.opened_at)
+    for column, value in (
+        (SupervisionCase.status, status),
+        (SupervisionCase.level, level),
+        (SupervisionCase.reason, reason),
+        (SupervisionCase.unit_id, unit_id),
+    ):
+        if value:
+            query = query.where(column == value)
+    if area_code:
+        query = query.where(SupervisionCase.area_code.startswith(area_code))
+    return (await session.scalars(query)).all()
