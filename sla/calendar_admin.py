@@ -22,6 +22,8 @@ from sla.stored import load_calendar
 
 @dataclass(frozen=True)
 class YearView:
+    """A year of the calendar (工作日历) as the API shows it."""
+
     year: int
     source: str  # loaded, package, weekdays
     holidays: list[date]  # weekdays that are not working days
@@ -38,6 +40,8 @@ def _check_year(year: int) -> None:
 
 
 async def calendar_year(session: AsyncSession, year: int) -> YearView:
+    """A year's holidays, make-up days (调休), overrides and working hours, and where its
+    schedule comes from."""
     _check_year(year)
     calendar = await load_calendar(session)
     plain = cal.WorkingCalendar(schedules=calendar.schedules)  # without single-day overrides
@@ -77,11 +81,18 @@ async def calendar_year(session: AsyncSession, year: int) -> YearView:
     )
 
 
+async def _changed(session: AsyncSession, now: datetime) -> int:
+    """After a change: publish the new calendar and recompute the open clocks, both in the
+    change's transaction. Returns the clocks whose deadlines moved."""
+    await session.flush()  # so the calendar read below is the changed one
+    await _publish_calendar(session, now)
+    return await recompute_open_clocks(session, now)
+
+
 async def _publish_calendar(session: AsyncSession, now: datetime) -> None:
     """Add `calendar.changed` with the whole calendar as it now stands to the outbox, in the
     change's transaction: sla owns the calendar (工作日历) and analytics counts handling times
-    with the copy it learns from this event. Call it after the change is flushed, so the
-    calendar read here is the new one."""
+    with the copy it learns from this event."""
     calendar = await load_calendar(session)
     await outbox.emit(
         session,
@@ -124,14 +135,13 @@ async def load_year(
         session.add(
             CalendarDay(day=d, source="schedule", working=working, note=note[:128], updated_at=now)
         )
-    await session.flush()
-    await _publish_calendar(session, now)
-    return await recompute_open_clocks(session, now)
+    return await _changed(session, now)
 
 
 async def override_day(
     session: AsyncSession, day: date, working: bool, note: str, now: datetime
 ) -> int:
+    """Make one day a working day or not (a single-day override); recompute open clocks."""
     _check_year(day.year)
     row = await session.get(CalendarDay, (day, "override"))
     if row is None:
@@ -140,22 +150,21 @@ async def override_day(
         )
     else:
         row.working, row.note, row.updated_at = working, note, now
-    await session.flush()
-    await _publish_calendar(session, now)
-    return await recompute_open_clocks(session, now)
+    return await _changed(session, now)
 
 
 async def remove_override(session: AsyncSession, day: date, now: datetime) -> int:
+    """The day follows its schedule again; recompute open clocks."""
     row = await session.get(CalendarDay, (day, "override"))
     if row is None:
         raise NotFound(f"no override for {day.isoformat()}", field="day")
     await session.delete(row)
-    await session.flush()
-    await _publish_calendar(session, now)
-    return await recompute_open_clocks(session, now)
+    return await _changed(session, now)
 
 
 async def set_working_hours(session: AsyncSession, periods: list[cal.Period], now: datetime) -> int:
+    """The working periods of a working day (for limits in working hours); recompute open
+    clocks."""
     try:
         cal.validate_working_hours(periods)
     except ValueError as exc:
@@ -168,6 +177,4 @@ async def set_working_hours(session: AsyncSession, periods: list[cal.Period], no
         session.add(CalendarSetting(key="working_hours", value=value, updated_at=now))
     else:
         row.value, row.updated_at = value, now
-    await session.flush()
-    await _publish_calendar(session, now)
-    return await recompute_open_clocks(session, now)
+    return await _changed(session, now)

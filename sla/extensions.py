@@ -179,6 +179,7 @@ async def _extend(
 async def list_extensions(
     session: AsyncSession, status: str | None, unit_id: str | None
 ) -> Sequence[Extension]:
+    """Extension requests (延期申请), oldest first; a unit's own when `unit_id` is given."""
     query = select(Extension).order_by(Extension.requested_at)
     if status:
         query = query.where(Extension.status == status)

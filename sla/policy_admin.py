@@ -63,6 +63,7 @@ async def put_policy(
 async def retire_policy(
     session: AsyncSession, code: str, effective_from: datetime, who: Principal, now: datetime
 ) -> tuple[PolicyVersion, int]:
+    """Retire a policy from `effective_from`: a new version that matches nothing."""
     versions = [p for p in await load_policies(session) if p.code == code]
     if not versions:
         raise NotFound(f"no policy {code}", field="code")

@@ -20,6 +20,7 @@ from sla.models import ClockHistory, DeadlineClock, SlaTicket, Timer
 async def ticket_clocks(
     session: AsyncSession, ticket_id: str, scope: str | None = "assignment"
 ) -> Sequence[tuple[DeadlineClock, Sequence[Timer]]]:
+    """A ticket's clocks (assignment ones by default) with their timers, oldest first."""
     query = (
         select(DeadlineClock)
         .where(DeadlineClock.ticket_id == ticket_id)
@@ -32,6 +33,7 @@ async def ticket_clocks(
 
 
 async def clock_history(session: AsyncSession, ticket_id: str) -> Sequence[ClockHistory]:
+    """What happened to a ticket's clocks, in order."""
     return (
         await session.scalars(
             select(ClockHistory)
@@ -42,6 +44,7 @@ async def clock_history(session: AsyncSession, ticket_id: str) -> Sequence[Clock
 
 
 async def sla_ticket(session: AsyncSession, ticket_id: str) -> SlaTicket:
+    """What sla knows of a ticket."""
     ticket = await session.get(SlaTicket, ticket_id)
     if ticket is None:
         raise NotFound(f"sla knows no ticket {ticket_id}", field="ticket_id")
@@ -103,6 +106,7 @@ async def overdue(
 
 
 def is_after(moment: datetime | None, due: datetime) -> bool:
+    """Whether a stage finished after its deadline (a late finish, not met)."""
     return moment is not None and aware(moment) > aware(due)
 
 
