@@ -1,16 +1,21 @@
 """intake's directory (目录): the gazetteer, the taxonomy and the area boundaries, which every
 report needs (its area is resolved from names or coordinates, its category checked against the
-tree). Cached until a flush writes an area, a boundary or a category (shared.stamped)."""
+tree). Cached until a flush writes an area, a boundary or a category (shared.stamped).
+
+The taxonomy is intake's own. Areas, their aliases and boundaries belong to routing's directory:
+intake keeps a copy built only from `directory.area_changed` (`learn_area`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import classify, domain
 from intake.models import Area, AreaBoundary, Category, stamps
+from shared.events import Envelope
+from shared.events.routing import AreaChanged
 from shared.stamped import Stamped
 
 
@@ -48,3 +53,36 @@ async def _load(session: AsyncSession) -> Directory:
 _directory = Stamped(stamps, "directory", _load)
 _directory.watch(Area, AreaBoundary, Category)
 current = _directory.get
+
+
+async def learn_area(session: AsyncSession, event: Envelope) -> None:
+    """On `directory.area_changed`: replace intake's copy of the area (name, level, parent,
+    aliases, boundary). A retired area leaves the gazetteer: new reports are no longer resolved
+    to it, while tickets already filed keep its code."""
+    area = event.data()
+    assert isinstance(area, AreaChanged)
+    # ORM writes, not bulk statements: the cache above is stamped by the flush that writes them.
+    known = await session.get(Area, area.code)
+    boundary = await session.get(AreaBoundary, area.code)
+    if boundary is not None and (area.change == "retired" or not area.boundary):
+        await session.delete(boundary)
+    if area.change == "retired":
+        if known is not None:
+            await session.delete(known)
+        return
+    if known is None:
+        known = Area(code=area.code)
+        session.add(known)
+    known.name, known.level, known.parent_code = area.area_name, area.level, area.parent
+    known.aliases = "|".join(area.aliases)
+    if area.boundary:
+        polygon = [list(p) for p in area.boundary]
+        if boundary is None:
+            session.add(AreaBoundary(area_code=area.code, level=area.level, polygon=polygon))
+        else:
+            boundary.level, boundary.polygon = area.level, polygon
+
+
+async def area_count(session: AsyncSession) -> int:
+    """How many areas intake has learned (the demo loader waits for routing's to arrive)."""
+    return int(await session.scalar(select(func.count()).select_from(Area)) or 0)

@@ -275,20 +275,6 @@ def area_at(lng: float, lat: float, boundaries: Iterable[Boundary]) -> str | Non
     return best[1] if best else None
 
 
-def check_ring(
-    ring: Sequence[Sequence[float]], field: str = "polygon"
-) -> tuple[tuple[float, float], ...]:
-    if len(ring) < 3:
-        raise InvalidInput(f"{field}: a polygon needs at least three points.", field=field)
-    points = []
-    for i, point in enumerate(ring):
-        if len(point) != 2:
-            raise InvalidInput(f"{field}[{i}]: a point is [longitude, latitude].", field=field)
-        check_coordinates(float(point[0]), float(point[1]), f"{field}[{i}]")
-        points.append((float(point[0]), float(point[1])))
-    return tuple(points)
-
-
 # ---------------------------------------------------------------------------- same matter
 
 

@@ -1,9 +1,10 @@
 """Events intake consumes: it follows each ticket's progress for its status, expected
-completion and timeline, a run of events at a time (`TakesRuns`)."""
+completion and timeline, a run of events at a time (`TakesRuns`), and learns routing's areas
+for its gazetteer."""
 
 from __future__ import annotations
 
-from intake import progress
+from intake import directory, progress
 from shared.runtime import AnyHandler, TakesRuns
 
 FOLLOW = TakesRuns(progress.follow)
@@ -26,3 +27,4 @@ HANDLERS: dict[str, AnyHandler] = {
         *progress.DEADLINE_EVENTS,
     )
 }
+HANDLERS["directory.area_changed"] = directory.learn_area

@@ -13,7 +13,6 @@ from intake import channels, domain, miniprogram, open311, service
 from intake.config import settings
 from intake.models import Ticket, TimelineEntry
 from intake.schemas import (
-    BoundaryIn,
     CategoryScore,
     CitizenOut,
     ClassifyIn,
@@ -272,16 +271,6 @@ async def classify_text(body: ClassifyIn, session: Session, who: Reporter) -> Cl
         reasons=suggestion.reasons,
         alternatives=[CategoryScore(category=c, score=s) for c, s in suggestion.alternatives],
     )
-
-
-@channel_reports.put("/intake/boundaries", response_model=dict[str, int])
-async def put_boundaries(
-    items: list[BoundaryIn], session: Session, who: Supervisor
-) -> dict[str, int]:
-    """supervisor: configure area boundaries for resolving areas from coordinates."""
-    async with session.begin():
-        count = await service.load_boundaries(session, [i.model_dump() for i in items])
-    return {"loaded": count}
 
 
 router = APIRouter()

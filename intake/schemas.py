@@ -216,11 +216,3 @@ class OperatorInfoIn(BaseModel):
 
     text: str = Field(min_length=1, max_length=2000)
     attachments: list[AttachmentIn] = Field(default_factory=list)
-
-
-class BoundaryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    area_code: str = Field(min_length=1, max_length=32)
-    level: Literal["district", "street", "community", "grid"]
-    polygon: list[list[float]] = Field(description="[[lng, lat], …], WGS-84")

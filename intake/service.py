@@ -23,8 +23,6 @@ from intake.directory import Directory
 from intake.directory import current as current_directory
 from intake.models import (
     AddedInfo,
-    Area,
-    AreaBoundary,
     Category,
     IdempotencyRecord,
     Repeat,
@@ -512,23 +510,7 @@ async def repeats(session: AsyncSession, ticket_id: str) -> Sequence[Repeat]:
     return rows.all()
 
 
-async def load_gazetteer(session: AsyncSession, areas: Iterable[Mapping[str, Any]]) -> int:
-    count = 0
-    for area in areas:
-        await session.merge(
-            Area(
-                code=area["code"],
-                name=area["name"],
-                level=area["level"],
-                parent_code=area.get("parent"),
-                aliases="|".join(area.get("aliases", [])),
-            )
-        )
-        count += 1
-    return count
-
-
-# ---------------------------------------------------------------------------- taxonomy and areas
+# ---------------------------------------------------------------------------- taxonomy
 
 
 async def load_taxonomy(session: AsyncSession, nodes: Iterable[str | Mapping[str, Any]]) -> int:
@@ -576,22 +558,6 @@ async def taxonomy(session: AsyncSession) -> list[classify.CategoryNode]:
 
 async def suggest(session: AsyncSession, title: str, description: str) -> classify.Suggestion:
     return classify.suggest(title, description, await taxonomy(session))
-
-
-async def load_boundaries(session: AsyncSession, items: Iterable[Mapping[str, Any]]) -> int:
-    """Area boundaries ([[lng, lat], …]) for resolving an area from coordinates."""
-    count = 0
-    for i, item in enumerate(items):
-        ring = domain.check_ring(item["polygon"], f"boundaries[{i}].polygon")
-        await session.merge(
-            AreaBoundary(
-                area_code=item["area_code"],
-                level=item["level"],
-                polygon=[list(p) for p in ring],
-            )
-        )
-        count += 1
-    return count
 
 
 # ---------------------------------------------------------------------------- citizens

@@ -64,14 +64,14 @@ def build_app(
         try:
             for runtime in runtimes.values():
                 await runtime.migrate()
-            if platform.load_demo:
-                await demo.load_directory(runtimes)
             for runtime in runtimes.values():
                 runtime.subscribe()
             await bus.start()
             for runtime in runtimes.values():
                 await runtime.start()
                 started.append(runtime)
+            if platform.load_demo:  # after the start: other services learn it from events
+                await demo.load_directory(runtimes)
             if platform.load_demo and set(SERVICE_NAMES) <= set(runtimes):
                 background = asyncio.create_task(demo.play_in_process(app), name="demo")
             log.info(

@@ -1,7 +1,8 @@
 """The demo city 滨江市: areas, units, a responsibility catalogue and sample tickets.
 
-On first start the directory is loaded into intake (gazetteer) and routing (areas, units,
-catalogue); the sample tickets are then posted through intake's HTTP API like a gateway
+On first start routing loads the directory (areas, units, catalogue) and announces it, and
+intake learns its gazetteer from those announcements like any other change of the directory;
+intake loads its own taxonomy. The sample tickets are then posted through intake's HTTP API like a gateway
 would, and about two thirds are played forward (signed, contacted, replied, called back) so
 that every service and the three rates have something to show.
 """
@@ -50,14 +51,15 @@ def unit_token(unit_id: str) -> str:
     return issue_token(Principal(f"unit-{unit_id}", Role.UNIT, unit_id))
 
 
-async def load_directory(runtimes: Mapping[str, ServiceRuntime]) -> None:
-    """Each service loads its own part of the city, through its own service functions."""
+async def load_directory(runtimes: Mapping[str, ServiceRuntime], timeout: float = 60.0) -> None:
+    """Each service loads its own part of the city, through its own service functions: routing
+    the directory (announced as events), intake its taxonomy. With both in this process and the
+    bus running, wait until intake has learned routing's areas, so reports resolve at once."""
     data = city()
     if "intake" in runtimes:
         from intake import service as intake_service
 
         async with runtimes["intake"].sessionmaker() as session, session.begin():
-            await intake_service.load_gazetteer(session, data["areas"])
             await intake_service.load_taxonomy(session, data["taxonomy"])
     if "routing" in runtimes:
         from routing import service as routing_service
@@ -65,6 +67,18 @@ async def load_directory(runtimes: Mapping[str, ServiceRuntime]) -> None:
         async with runtimes["routing"].sessionmaker() as session, session.begin():
             await routing_service.load_directory(
                 session, areas=data["areas"], units=data["units"], rules=data["rules"]
+            )
+    if {"intake", "routing"} <= set(runtimes):
+        from intake import directory as intake_directory
+
+        async def learned() -> bool:
+            async with runtimes["intake"].sessionmaker() as session:
+                return await intake_directory.area_count(session) >= len(data["areas"])
+
+        if not await _eventually(learned, timeout):
+            raise RuntimeError(
+                f"intake did not learn routing's {len(data['areas'])} areas within {timeout:g} s: "
+                "is the bus running and the outbox relay publishing?"
             )
 
 

@@ -1,5 +1,5 @@
 """intake tests: the demo city with its taxonomy loaded, and a few area boundaries (the demo
-city has no coordinates)."""
+city has no coordinates), drawn in routing's directory and learned by intake from its events."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from intake import service
+from intake import directory, service
 from services import demo
+from tests.support import SUPERVISOR, eventually
 
 # Hand-drawn boxes around two communities of 江北区长安街道 (lng, lat).
 BOUNDARIES: list[dict[str, Any]] = [
@@ -34,10 +35,22 @@ BOUNDARIES: list[dict[str, Any]] = [
 
 
 @pytest.fixture
-async def intake_app(app: FastAPI) -> AsyncIterator[FastAPI]:
+async def intake_app(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[FastAPI]:
     async with app.state.runtimes["intake"].sessionmaker() as session, session.begin():
         await service.load_taxonomy(session, demo.city()["taxonomy"])
-        await service.load_boundaries(session, BOUNDARIES)
+    for item in BOUNDARIES:
+        r = await client.patch(
+            f"/api/v1/areas/{item['area_code']}",
+            json={"boundary": item["polygon"]},
+            headers=SUPERVISOR,
+        )
+        assert r.status_code == 200, r.text
+
+    async def learned() -> bool:
+        async with app.state.runtimes["intake"].sessionmaker() as session:
+            return len((await directory.current(session)).boundaries) >= len(BOUNDARIES)
+
+    await eventually(learned, what="intake to learn the boundaries from routing's events")
     yield app
 
 

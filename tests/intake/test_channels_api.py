@@ -402,25 +402,3 @@ async def test_channel_reports_need_a_gateway_or_an_operator(api: httpx.AsyncCli
         )
         assert r.status_code == 403
     assert (await api.post("/api/v1/channels/sms/reports", json=NATIVE["sms"])).status_code == 401
-
-
-async def test_supervisors_configure_boundaries(api: httpx.AsyncClient) -> None:
-    box = [[121.0, 31.0], [121.1, 31.0], [121.1, 31.1]]
-    ok = await api.put(
-        "/api/v1/intake/boundaries",
-        headers=SUPERVISOR,
-        json=[{"area_code": "BJ0201", "level": "street", "polygon": box}],
-    )
-    assert ok.json() == {"loaded": 1}
-    bad = await api.put(
-        "/api/v1/intake/boundaries",
-        headers=SUPERVISOR,
-        json=[
-            {
-                "area_code": "BJ0201",
-                "level": "street",
-                "polygon": [[121.0, 31.0], [121.1, 91.0], [121.1, 31.1]],
-            }
-        ],
-    )
-    problem(bad, 422, "polygon")
