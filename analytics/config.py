@@ -1,29 +1,30 @@
 """analytics' settings (env prefix `ANALYTICS_`).
 
-The metric configuration is versioned: change a weight, a coefficient or an exclusion and bump
-`rates_config_version`; every figure the API returns names the version that produced it.
-Weights and coefficients apply when a query runs; exclusions apply when events are folded into
-facts, so changing them needs `python -m services analytics rebuild`.
+The metric configuration is versioned by its content (analytics.versions): a configuration
+never seen before becomes a new formula version on first use, and every figure the API returns
+names the version that produced it. Weights and coefficients apply when a query runs;
+exclusions apply when events are folded into facts, so changing them needs
+`python -m services analytics rebuild`.
+
+The directory (units, areas) and the calendar are not configuration: analytics learns them
+from routing's and sla's events.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
-DEMO_DIRECTORY = Path(__file__).resolve().parent.parent / "services" / "demo_city.json"
-
 
 class AnalyticsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ANALYTICS_", extra="ignore")
 
-    # Versioned metric configuration; see analytics/rates.py for what each value means.
-    rates_config_version: str = "2026.1"
+    # Versioned metric configuration (analytics.versions); analytics/rates.py says what each
+    # value means.
     partly_solved_weight: float = 0.5  # 部分解决 counts this much of 解决
     basically_satisfied_weight: float = 0.8  # 基本满意 counts this much of 满意
     # Composite score (综合得分) = Σ weight × rate × 100 over the rates that have a denominator.
@@ -47,10 +48,6 @@ class AnalyticsSettings(ServiceSettings):
     # 末位约谈: units in the bottom N of their class this many months running are flagged.
     bottom_n: int = 3
     bottom_months: int = 3
-
-    # Where analytics reads unit kinds and area names/levels (its own directory seed).
-    # Units not listed get their class from their name (see domain.unit_class).
-    directory_file: Path | None = DEMO_DIRECTORY
 
 
 @lru_cache

@@ -1,20 +1,16 @@
-"""analytics' rules besides the rates: periods, granularity, unit classes, areas, working days.
+"""analytics' rules besides the rates: periods, granularity, grouping, handling time.
 Pure functions: no database, no HTTP, no clock reads."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from typing import get_args
 
-import chinese_calendar
-
+from shared.calendar import WorkingCalendar, counted_between
 from shared.clock import CHINA
 from shared.errors import InvalidInput
+from shared.events.routing import UnitClass
 
 MAX_PERIOD_DAYS = 366 * 5
 
@@ -26,23 +22,9 @@ MAX_DAYS_FOR = {"day": 366, "week": 366 * 3, "month": 366 * 5, "quarter": 366 * 
 DIMENSIONS = ("unit", "unit_class", "area", "district", "street", "category", "channel")
 GROUP_BY_FIELDS = (*DIMENSIONS, "top_category", *GRANULARITIES)
 
-# Unit classes for rankings (单位类别). The directory's unit kinds map onto them.
-UNIT_CLASSES = ("district", "street", "department", "enterprise", "community")
-KIND_TO_CLASS = {
-    "city_department": "department",
-    "district_department": "department",
-    "district_government": "district",
-    "street_office": "street",
-    "community": "community",
-    "enterprise": "enterprise",
-}
-# Name suffixes for units the directory does not list (checked in this order).
-NAME_SUFFIX_CLASSES = (
-    (("街道办事处", "镇人民政府", "乡人民政府", "街道"), "street"),
-    (("区人民政府", "县人民政府", "市人民政府"), "district"),
-    (("居民委员会", "村民委员会", "社区"), "community"),
-    (("集团", "公司", "有限公司"), "enterprise"),
-)
+# Unit classes for rankings (单位类别): routing decides each unit's (routing.domain.unit_class_of)
+# and analytics learns it from routing's events (analytics.directory).
+UNIT_CLASSES: tuple[str, ...] = get_args(UnitClass)
 
 
 def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -148,88 +130,12 @@ def category_at_level(category: str, level: int) -> str:
     return "/".join(category.split("/")[:level])
 
 
-# --- the directory analytics keeps: unit kinds, area names and levels -----------------------
+# --- handling time -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Directory:
-    """Units' kinds and areas' names/levels/parents, from analytics' directory seed."""
-
-    unit_kinds: Mapping[str, str]
-    unit_names: Mapping[str, str]
-    areas: Mapping[str, tuple[str, str, str | None]]  # code → (name, level, parent)
-
-    def area_at_level(self, code: str, level: str) -> str:
-        """The ancestor of `code` at `level` (district, street …), or `code` when unknown."""
-        seen = code
-        while seen in self.areas:
-            _name, lvl, parent = self.areas[seen]
-            if lvl == level:
-                return seen
-            if parent is None:
-                break
-            seen = parent
-        return code
-
-    def area_name(self, code: str) -> str:
-        return self.areas[code][0] if code in self.areas else code
-
-
-def directory_from(data: Mapping[str, Any]) -> Directory:
-    return Directory(
-        unit_kinds={u["id"]: u["kind"] for u in data.get("units", [])},
-        unit_names={u["id"]: u["name"] for u in data.get("units", [])},
-        areas={a["code"]: (a["name"], a["level"], a.get("parent")) for a in data.get("areas", [])},
-    )
-
-
-@lru_cache
-def load_directory(path: Path | None) -> Directory:
-    if path is None or not path.exists():
-        return Directory({}, {}, {})
-    return directory_from(json.loads(path.read_text("utf-8")))
-
-
-def unit_class(unit_id: str, unit_name: str | None, directory: Directory) -> str:
-    """The ranking class of a unit: from the directory's unit kind when listed, otherwise from
-    its name (…街道办事处/…镇人民政府 → street, …区人民政府 → district, …居民委员会 →
-    community, …集团/公司 → enterprise), otherwise department."""
-    kind = directory.unit_kinds.get(unit_id)
-    if kind in KIND_TO_CLASS:
-        return KIND_TO_CLASS[kind]
-    name = unit_name or directory.unit_names.get(unit_id) or ""
-    for suffixes, cls in NAME_SUFFIX_CLASSES:
-        if name.endswith(suffixes):
-            return cls
-    return "department"
-
-
-# --- working days ------------------------------------------------------------------------
-
-
-def is_working_day(day: date) -> bool:
-    """The Chinese calendar (public holidays, make-up working days 调休) where the
-    `chinesecalendar` package covers the year; Monday to Friday elsewhere."""
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        return day.weekday() < 5
-
-
-def working_days_between(start: datetime, end: datetime) -> float:
-    """Working days elapsed from `start` to `end`, in fractions of a day (China time): the part
-    of each working day inside [start, end] counts; weekends and holidays do not."""
-    if end <= start:
-        return 0.0
-    s, e = start.astimezone(CHINA), end.astimezone(CHINA)
-    total = 0.0
-    day = s.date()
-    for _ in range(3700):  # ten years at most; a longer span is a data error, not a loop
-        if day > e.date():
-            break
-        if is_working_day(day):
-            lo = max(s, datetime.combine(day, time(0), tzinfo=CHINA))
-            hi = min(e, datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA))
-            total += max((hi - lo).total_seconds(), 0.0) / 86400
-        day += timedelta(days=1)
-    return round(total, 6)
+def handling_days(start: datetime, end: datetime, calendar: WorkingCalendar) -> float:
+    """Working days from `start` to `end` in fractions of a day (China time), on sla's
+    calendar (shared.calendar, the one rule): the part of each working day inside [start, end]
+    counts; weekends and holidays do not."""
+    counted = counted_between(start, end, "working_days", calendar)
+    return round(counted.total_seconds() / 86400, 6)

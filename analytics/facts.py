@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from analytics.domain import local_day, working_days_between
+from analytics.domain import handling_days, local_day
 from analytics.rates import Tally
-from shared.events import Envelope
+from shared.calendar import WorkingCalendar
+from shared.events import Envelope, callback, intake, routing, sla
 
 
 @dataclass(frozen=True)
@@ -113,10 +114,6 @@ class Exclusions:
     kinds: tuple[str, ...] = ()
 
 
-def _instant(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
-
-
 def _assignment(h: History, assignment_id: str) -> AssignmentState:
     return h.assignments.get(assignment_id) or AssignmentState(assignment_id, h.ticket.ticket_id)
 
@@ -129,131 +126,145 @@ def fold(h: History, event: Envelope) -> History:
     """Apply one event to a ticket's history. Each event sets only its own fields, keyed by
     round and revision where they repeat, so the result does not depend on how events of
     different producers interleave."""
-    p: dict[str, Any] = event.payload
     at = event.occurred_at
     t = h.ticket
-    kind = event.type
-    if kind == "ticket.received":
-        t = replace(
-            t,
-            received_at=_instant(p.get("received_at") or at),
-            channel=p.get("channel"),
-            kind=p.get("kind"),
-            category=p.get("category"),
-            urgency=p.get("urgency"),
-            area_code=p.get("area_code"),
-            citizen_ref=p.get("citizen_ref"),
-            anonymous=bool(p.get("anonymous")),
-            answered=t.answered or bool(p.get("answered")),
-        )
-    elif kind == "ticket.answered":
-        t = replace(t, answered=True, answered_at=at)
-    elif kind == "ticket.dispatched":
-        a = _assignment(h, p["assignment_id"])
-        a = replace(
-            a,
-            unit_id=p["unit_id"],
-            unit_name=p.get("unit_name"),
-            role=p["role"],
-            round=int(p.get("round", 1)),
-            dispatch_count=int(p.get("dispatch_count", 0)),
-            dispatched_at=at,
-        )
-        h = _with(h, a)
-        t = replace(t, round=max(t.round, a.round))
-    elif kind in ("assignment.signed", "assignment.contacted", "assignment.replied"):
-        a = _assignment(h, p["assignment_id"])
-        if kind == "assignment.signed":
-            a = replace(a, signed_at=a.signed_at or at)
-        elif kind == "assignment.contacted":
-            a = replace(a, contacted_at=a.contacted_at or at)
-        else:
-            a = replace(a, replied_at=at, outcome=p.get("outcome"))
-        h = _with(h, replace(a, unit_id=a.unit_id or p.get("unit_id")))
-    elif kind == "assignment.returned":
-        a = _assignment(h, p["assignment_id"])
-        reason = p.get("reason_code") or p.get("reason")
-        h = _with(h, replace(a, returned_at=at, return_reason=reason))
-    elif kind == "assignment.extension_requested":
-        a = _assignment(h, p["assignment_id"])
-        h = _with(h, replace(a, extension_requests=a.extension_requests + 1))
-    elif kind == "sla.clock_started":
-        a = _assignment(h, p["assignment_id"])
-        a = replace(
-            a,
-            sign_by=_instant(p["sign_by"]),
-            respond_by=_instant(p["respond_by"]),
-            complete_by=_instant(p["complete_by"]),
-        )
-        h = _with(h, a)
-    elif kind == "sla.breached":
-        a = _assignment(h, p["assignment_id"])
-        stage = p.get("stage")
-        if stage == "sign":
-            a = replace(a, sign_breached=True)
-        elif stage == "response":
-            a = replace(a, response_breached=True)
-        elif stage == "completion":
-            a = replace(a, completion_breached=True)
-        h = _with(h, a)
-    elif kind == "sla.extension_decided":
-        # An approved extension moves the completion deadline (field names read defensively:
-        # the sla contract was being written when this was).
-        approved = p.get("approved", p.get("decision") in ("approved", "approve"))
-        new_due = next(
-            (p[k] for k in ("complete_by", "new_complete_by", "new_due_at", "due_at") if p.get(k)),
-            None,
-        )
-        if approved and new_due and p.get("assignment_id"):
-            a = _assignment(h, p["assignment_id"])
-            h = _with(h, replace(a, complete_by=_instant(new_due)))
-    elif kind == "ticket.supervised":
-        t = replace(t, supervised_count=t.supervised_count + 1)
-    elif kind == "ticket.replied":
-        r = int(p.get("round", 1))
-        if r >= t.replied_round:
+    match event.data():
+        case intake.TicketReceived() as p:
             t = replace(
                 t,
-                replied_round=r,
-                replied_at=at,
-                reply_assignment_id=p.get("lead_assignment_id"),
-                reply_outcome=p.get("outcome"),
+                received_at=p.received_at,
+                channel=p.channel,
+                kind=p.kind,
+                category=p.category,
+                urgency=p.urgency,
+                area_code=p.area_code,
+                citizen_ref=p.citizen_ref,
+                anonymous=p.anonymous,
+                answered=t.answered or p.answered,
             )
-    elif kind == "ticket.reopened":
-        r = int(p["round"])
-        t = replace(t, round=max(t.round, r), reopen_count=max(t.reopen_count, r - 1))
-    elif kind in ("callback.completed", "callback.unreachable", "callback.excluded"):
-        key = (int(p.get("round", 1)), int(p.get("revision", 1)))
-        if key >= (t.callback_round, t.callback_revision):
-            common: dict[str, Any] = {
-                "callback_round": key[0],
-                "callback_revision": key[1],
-                "callback_at": at,
-                "callback_unit_id": p.get("unit_id"),
-            }
-            if kind == "callback.completed":
+        case intake.TicketAnswered():
+            t = replace(t, answered=True, answered_at=at)
+        case routing.TicketDispatched() as p:
+            a = replace(
+                _assignment(h, p.assignment_id),
+                unit_id=p.unit_id,
+                unit_name=p.unit_name,
+                role=p.role,
+                round=p.round,
+                dispatch_count=p.dispatch_count,
+                dispatched_at=at,
+            )
+            h = _with(h, a)
+            t = replace(t, round=max(t.round, a.round))
+        case routing.AssignmentSigned() as p:
+            a = _assignment(h, p.assignment_id)
+            h = _with(h, replace(a, signed_at=a.signed_at or at, unit_id=a.unit_id or p.unit_id))
+        case routing.AssignmentContacted() as p:
+            a = _assignment(h, p.assignment_id)
+            a = replace(a, contacted_at=a.contacted_at or at, unit_id=a.unit_id or p.unit_id)
+            h = _with(h, a)
+        case routing.AssignmentReplied() as p:
+            a = _assignment(h, p.assignment_id)
+            a = replace(a, replied_at=at, outcome=p.outcome, unit_id=a.unit_id or p.unit_id)
+            h = _with(h, a)
+        case routing.AssignmentReturned() as p:
+            a = _assignment(h, p.assignment_id)
+            h = _with(h, replace(a, returned_at=at, return_reason=p.reason_code))
+        case routing.ExtensionRequested() as p:
+            a = _assignment(h, p.assignment_id)
+            h = _with(h, replace(a, extension_requests=a.extension_requests + 1))
+        case sla.ClockStarted() as p:
+            a = replace(
+                _assignment(h, p.assignment_id),
+                sign_by=p.sign_by,
+                respond_by=p.respond_by,
+                complete_by=p.complete_by,
+            )
+            h = _with(h, a)
+        case sla.SlaBreached() as p:
+            a = _assignment(h, p.assignment_id)
+            if p.stage == "sign":
+                a = replace(a, sign_breached=True)
+            elif p.stage == "response":
+                a = replace(a, response_breached=True)
+            else:
+                a = replace(a, completion_breached=True)
+            h = _with(h, a)
+        case sla.ExtensionDecided() as p:
+            # `complete_by` is the assignment's completion deadline after the decision; a
+            # refusal leaves it where it was.
+            if p.approved:
+                h = _with(h, replace(_assignment(h, p.assignment_id), complete_by=p.complete_by))
+        case sla.TicketSupervised():
+            t = replace(t, supervised_count=t.supervised_count + 1)
+        case routing.TicketReplied() as p:
+            if p.round >= t.replied_round:
                 t = replace(
                     t,
-                    **common,
+                    replied_round=p.round,
+                    replied_at=at,
+                    reply_assignment_id=p.lead_assignment_id,
+                    reply_outcome=p.outcome,
+                )
+        case callback.TicketReopened() as p:
+            t = replace(
+                t, round=max(t.round, p.round), reopen_count=max(t.reopen_count, p.round - 1)
+            )
+        case callback.CallbackCompleted() as p:
+            if _latest(t, p.round, p.revision):
+                t = replace(
+                    _called_back(t, p.round, p.revision, at, p.unit_id),
                     callback_status="verdict",
-                    solved=p["solved"],
-                    satisfaction=p["satisfaction"],
-                    contacted_by_unit=p.get("contacted_by_unit"),
+                    solved=p.solved,
+                    satisfaction=p.satisfaction,
+                    contacted_by_unit=p.contacted_by_unit,
                     not_callable_reason=None,
                 )
-            elif kind == "callback.unreachable":
-                t = replace(t, **common, callback_status="unreachable", solved=None)
-                t = replace(t, satisfaction=None, not_callable_reason=None)
-            else:
-                t = replace(t, **common, callback_status="not_callable", solved=None)
-                t = replace(t, satisfaction=None, not_callable_reason=p.get("reason"))
-    elif kind == "ticket.closed":
-        t = replace(t, closed_at=at, close_reason=p.get("reason"))
+        case callback.CallbackUnreachable() as p:
+            if _latest(t, p.round, 1):
+                t = replace(
+                    _called_back(t, p.round, 1, at, p.unit_id),
+                    callback_status="unreachable",
+                    solved=None,
+                    satisfaction=None,
+                    not_callable_reason=None,
+                )
+        case callback.CallbackExcluded() as p:
+            if _latest(t, p.round, 1):
+                t = replace(
+                    _called_back(t, p.round, 1, at, p.unit_id),
+                    callback_status="not_callable",
+                    solved=None,
+                    satisfaction=None,
+                    not_callable_reason=p.reason,
+                )
+        case callback.TicketClosed() as p:
+            t = replace(t, closed_at=at, close_reason=p.reason)
+        case _:
+            pass  # reminders and the rest change no fact
     return History(t, h.assignments)
 
 
-def derive(h: History, exclusions: Exclusions) -> History:
-    """Recompute what follows from the raw facts."""
+def _latest(t: TicketState, round_: int, revision: int) -> bool:
+    """Whether a callback outcome of (round, revision) is the ticket's latest so far."""
+    return (round_, revision) >= (t.callback_round, t.callback_revision)
+
+
+def _called_back(
+    t: TicketState, round_: int, revision: int, at: datetime, unit_id: str | None
+) -> TicketState:
+    return replace(
+        t,
+        callback_round=round_,
+        callback_revision=revision,
+        callback_at=at,
+        callback_unit_id=unit_id,
+    )
+
+
+def derive(h: History, exclusions: Exclusions, calendar: WorkingCalendar) -> History:
+    """Recompute what follows from the raw facts; handling times count working days on
+    `calendar` (sla's, as analytics last learned it)."""
     t = h.ticket
     assignments = {
         k: replace(
@@ -278,7 +289,7 @@ def derive(h: History, exclusions: Exclusions) -> History:
     )
     first = min((a.dispatched_at for a in dispatched if a.dispatched_at), default=None)
     handling = (
-        working_days_between(first, t.replied_at)
+        handling_days(first, t.replied_at, calendar)
         if completed and not t.answered and first and t.replied_at
         else None
     )
@@ -292,7 +303,10 @@ def derive(h: History, exclusions: Exclusions) -> History:
         lead_unit_id=lead.unit_id if lead else None,
         first_dispatched_at=first,
         dispatch_count=max((a.dispatch_count for a in dispatched), default=0),
-        assist_count=len({a.unit_id for a in dispatched if a.role == "assist"}),
+        # 协同: an assisting unit that returned the ticket did not coordinate.
+        assist_count=len(
+            {a.unit_id for a in dispatched if a.role == "assist" and a.returned_at is None}
+        ),
         returned_count=sum(1 for a in dispatched if a.returned_at is not None),
         excluded=excluded,
         completed=completed,

@@ -1,6 +1,6 @@
 """analytics' tables: the events it consumed (to rebuild from), one fact row per ticket and per
-assignment, the daily aggregates and their monthly roll-up, and the units it has learned of.
-All filled from events."""
+assignment, the daily aggregates and their monthly roll-up, the directory and the calendar it
+learned from routing's and sla's events, and the formula versions it owns."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from analytics.rates import COUNT_NAMES
 from shared.db import Instant, new_metadata
 from shared.inbox import Inbox
 from shared.outbox import Outbox
+from shared.stamped import stamps_table
 
 
 class Base(DeclarativeBase):
@@ -34,6 +35,8 @@ class Base(DeclarativeBase):
 metadata = Base.metadata
 outbox = Outbox(metadata, "analytics")
 inbox = Inbox(metadata, "analytics")
+# The directory and the calendar are read by every query and change rarely (shared.stamped).
+stamps = stamps_table(metadata, "analytics")
 
 
 class StoredEvent(Base):
@@ -126,13 +129,55 @@ class AssignmentFact(Base):
 
 
 class Unit(Base):
-    """Units analytics has learned of from `ticket.dispatched`, with their ranking class."""
+    """A handling unit (承办单位) as analytics learned it: from `directory.unit_changed` (the
+    whole state, replaced) and from `ticket.dispatched` (its name, and its class when the event
+    carries one), whichever arrived last. `unit_class` is None until an event names it."""
 
     __tablename__ = "analytics_units"
 
     unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
-    unit_class: Mapped[str] = mapped_column(String(16), index=True)
+    unit_class: Mapped[str | None] = mapped_column(String(16), index=True)
+    kind: Mapped[str | None] = mapped_column(String(32))
+    area_code: Mapped[str | None] = mapped_column(String(32))
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Area(Base):
+    """An area (区域) as routing's `directory.area_changed` last described it. Retired areas
+    stay: old tickets still name them."""
+
+    __tablename__ = "analytics_areas"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(16))
+    parent: Mapped[str | None] = mapped_column(String(32))
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Calendar(Base):
+    """The working-day calendar sla last published (`calendar.changed`, the whole calendar as
+    its JSON payload): one row. Handling times are counted with it."""
+
+    __tablename__ = "analytics_calendar"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class ConfigVersion(Base):
+    """A formula version (口径版本): one exact configuration (weights, exclusions, formulas,
+    thresholds), never changed once written. `label` is what figures show; `digest` (SHA-256 of
+    the canonical JSON) is its identity."""
+
+    __tablename__ = "analytics_config_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(32), unique=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    config: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Instant())
 
 
 class DailyAggregate(Base):

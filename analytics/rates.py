@@ -7,7 +7,7 @@ tally is a plain sum and every rate below is a ratio of two of its counts. Each 
 a made-up 100%.
 
 Excluded everywhere (counted only in `received` and `excluded`): tickets closed as invalid or
-malicious and ticket kinds excluded by configuration (`MetricConfig`, versioned).
+malicious and ticket kinds excluded by configuration (versioned, analytics.versions).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from types import MappingProxyType
 
 @dataclass(frozen=True)
 class MetricConfig:
-    """Versioned metric configuration: every result names the version that produced it."""
+    """The weights a query applies, and the label of the formula version they belong to
+    (analytics.versions): every result names it."""
 
-    version: str = "2026.1"
+    version: str = ""
     partly_solved_weight: float = 0.5  # 部分解决 counts this much of 解决
     basically_satisfied_weight: float = 0.8  # 基本满意 counts this much of 满意
     composite_weights: Mapping[str, float] = field(
@@ -88,7 +89,7 @@ class Tally:
     satisfied: int = 0
     basically_satisfied: int = 0
     dissatisfied: int = 0
-    coordinated_verdicts: int = 0  # verdicts on tickets handled with assisting units
+    coordinated_verdicts: int = 0  # verdicts on tickets with an assisting unit not returned
     coordinated_solved: int = 0
     coordinated_partly_solved: int = 0
 
@@ -173,7 +174,9 @@ def return_rate(t: Tally) -> Rate:
 
 def coordination_rate(t: Tally, config: MetricConfig) -> Rate:
     """协同解决率 = (solved + partly solved × w) / verdicts, over tickets handled by a lead with
-    at least one assisting unit (cross-department coordination).
+    at least one assisting unit that took part (cross-department coordination). An assisting
+    unit that returned the ticket (退单) did not coordinate: a ticket whose only assisting units
+    returned it is not a coordinated ticket.
     Numerator: `coordinated_solved + coordinated_partly_solved × partly_solved_weight`;
     denominator: `coordinated_verdicts`. Exclusions and period date as for the resolution
     rate."""
@@ -191,8 +194,9 @@ def callback_coverage(t: Tally) -> Rate:
 
 def average_handling_days(t: Tally) -> Average:
     """平均办理时长 = Σ working days from first dispatch to the latest reply / tickets.
-    Over completed dispatched tickets (answered on the spot excluded). Working days follow the
-    Chinese calendar (holidays and make-up days), counted in fractions of a day (summed as
+    Over completed dispatched tickets (answered on the spot excluded). Working days follow
+    sla's calendar (holidays, make-up days 调休, overrides; analytics.calendar), counted in
+    fractions of a day (summed as
     whole seconds, so totals are exact). Period date: the ticket's receipt."""
     return Average(round(t.handling_seconds / 86400, 6), t.handling_count)
 
@@ -208,6 +212,29 @@ RATE_NAMES = (
     "coordination_rate",
     "callback_coverage",
 )
+
+
+# Each formula in one line, part of every formula version (analytics.versions): changing how a
+# figure is computed means changing its line here, so the change gets a version of its own.
+FORMULAS = {
+    "response_rate": "leads signed and contacted by their deadlines / leads not returned",
+    "resolution_rate": "(solved + partly_solved*w_partly) / verdicts",
+    "satisfaction_rate": "(satisfied + basically_satisfied*w_basically) / verdicts",
+    "completion_rate": "completed / (received - excluded)",
+    "on_time_completion_rate": "completed by the replying lead's deadline / completed",
+    "reopen_rate": "dispatched tickets re-opened / dispatched tickets",
+    "return_rate": "assignments returned / assignments dispatched",
+    "coordination_rate": (
+        "(solved + partly_solved*w_partly) / verdicts, over tickets with an assisting unit "
+        "that did not return them"
+    ),
+    "callback_coverage": "handled tickets with a verdict / handled tickets (not callable out)",
+    "average_handling_days": (
+        "working days (sla's calendar) from first dispatch to latest reply / completed "
+        "dispatched tickets"
+    ),
+    "composite_score": "100 * sum(w_i * rate_i) / sum(w_i) over rates with a denominator",
+}
 
 
 def all_rates(t: Tally, config: MetricConfig) -> dict[str, Rate]:

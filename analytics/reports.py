@@ -12,7 +12,7 @@ from typing import Any
 from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics import domain, rates, service, topics
+from analytics import directory, domain, rates, service, topics
 from analytics.aggregates import Filters
 from analytics.config import settings
 
@@ -76,10 +76,12 @@ def _change(now: float | None, before: float | None) -> float | None:
     return round(now - before, 4) if now is not None and before is not None else None
 
 
-async def build(session: AsyncSession, kind: str, day: date) -> dict[str, Any]:
-    """The report of `kind` for the period containing `day`, with the previous period."""
+async def build(
+    session: AsyncSession, kind: str, day: date, config: rates.MetricConfig
+) -> dict[str, Any]:
+    """The report of `kind` for the period containing `day`, with the previous period, by the
+    formula version `config` names."""
     granularity = KINDS[kind]
-    config = service.metric_config()
     first = domain.period_start(day, granularity)
     last = domain.period_end(first, granularity)
     prev_first, prev_last = domain.previous_period(first, granularity)
@@ -107,7 +109,7 @@ async def build(session: AsyncSession, kind: str, day: date) -> dict[str, Any]:
         for name, label in COUNT_NAMES.items()
     ]
     ranked = await service.ranking(
-        session, first=first, last=last, unit_class=None, metric="composite_score"
+        session, first=first, last=last, unit_class=None, metric="composite_score", config=config
     )
     known = await service.units(session)
     ranking = [
@@ -132,7 +134,7 @@ async def build(session: AsyncSession, kind: str, day: date) -> dict[str, Any]:
         area_level="district",
         filters=Filters(),
     )
-    d = service.directory()
+    d = await directory.current(session)
     hot_rows = [
         {
             "category": t.category,

@@ -5,6 +5,7 @@ own rank (403 for anything else)."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
@@ -12,12 +13,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics import domain, rankings, rates, reports, service, topics
+from analytics import directory, domain, rankings, rates, reports, service, topics, versions
 from analytics.config import settings
 from analytics.rates import Tally
 from analytics.schemas import (
     AverageOut,
     CandidateOut,
+    ConfigVersionOut,
     FiguresOut,
     FlaggedMonthOut,
     FlaggedOut,
@@ -52,8 +54,8 @@ def _rate(rate: rates.Rate) -> RateOut:
     return RateOut(value=rate.value, numerator=rate.numerator, denominator=rate.denominator)
 
 
-def _figures(tally: Tally) -> dict[str, Any]:
-    f = service.figures(tally, service.metric_config())
+def _figures(tally: Tally, config: rates.MetricConfig) -> dict[str, Any]:
+    f = service.figures(tally, config)
     avg: rates.Average = f["average_handling_days"]
     return {
         **{name: _rate(f[name]) for name in rates.RATE_NAMES},
@@ -104,6 +106,7 @@ async def figures(
     ] = None,
 ) -> RatesOut:
     """响应率, 解决率, 满意率 and the rest for a period, city-wide, filtered, or grouped."""
+    config = await service.metric_config(session, now)
     unit_id = _unit_scope(who, unit_id)
     names = domain.parse_group_by(group_by)
     if to is None and from_ is not None:
@@ -133,10 +136,10 @@ async def figures(
         area=area,
         category=category,
         channel=channel,
-        config_version=service.metric_config().version,
+        config_version=config.version,
         group_by=list(names),
-        groups=[GroupOut(key=key, **_figures(tally)) for key, tally in groups],
-        **_figures(total),
+        groups=[GroupOut(key=key, **_figures(tally, config)) for key, tally in groups],
+        **_figures(total, config),
     )
 
 
@@ -170,11 +173,12 @@ async def monthly_ranking(
 ) -> RankingOut:
     """Units ranked for a month (per unit class), with last month's rank and score. A unit
     sees only its own row (and how many units were ranked)."""
+    config = await service.metric_config(session, now)
     first = _month(month, now)
     _metric(metric), _unit_class(unit_class)
     last = domain.period_end(first, "month")
     ranked = await service.ranking(
-        session, first=first, last=last, unit_class=unit_class, metric=metric
+        session, first=first, last=last, unit_class=unit_class, metric=metric, config=config
     )
     prev_first = (first - timedelta(days=1)).replace(day=1)
     previous = {
@@ -185,10 +189,10 @@ async def monthly_ranking(
             last=domain.period_end(prev_first, "month"),
             unit_class=unit_class,
             metric=metric,
+            config=config,
         )
     }
     known = await service.units(session)
-    config = service.metric_config()
 
     def out(r: rankings.Ranked) -> RankedOut:
         before = previous.get(r.unit_id)
@@ -238,12 +242,19 @@ async def flagged_for_talks(
     months: Annotated[int | None, Query(ge=1, le=24, description="months running")] = None,
 ) -> FlaggedOut:
     """末位约谈: units in the bottom N of their class every month for M months running."""
+    config = await service.metric_config(session, now)
     first = _month(month, now)
     _metric(metric), _unit_class(unit_class)
     s = settings()
     n, months = n or s.bottom_n, months or s.bottom_months
     units, history = await service.flagged(
-        session, month=first, unit_class=unit_class, metric=metric, n=n, months=months
+        session,
+        month=first,
+        unit_class=unit_class,
+        metric=metric,
+        n=n,
+        months=months,
+        config=config,
     )
     return FlaggedOut(
         month=domain.period_label(first, "month"),
@@ -251,7 +262,7 @@ async def flagged_for_talks(
         metric=metric,
         n=n,
         months=months,
-        config_version=service.metric_config().version,
+        config_version=config.version,
         flagged=units,
         history=[
             FlaggedMonthOut(month=domain.period_label(m, "month"), bottom=[r.unit_id for r in b])
@@ -271,6 +282,7 @@ async def _topics(
     area: str | None,
     category: str | None,
 ) -> TopicsOut:
+    config = await service.metric_config(session, now)
     if period not in domain.GRANULARITIES:
         raise InvalidInput(
             f"period: choose from {', '.join(domain.GRANULARITIES)}.", field="period"
@@ -290,7 +302,7 @@ async def _topics(
         filters=filters,
     )
     s = settings()
-    d = service.directory()
+    d = await directory.current(session)
     prev_first, prev_last = domain.previous_period(first, period)
     return TopicsOut(
         period=domain.period_label(first, period),
@@ -299,7 +311,7 @@ async def _topics(
         previous_from=prev_first,
         previous_to=prev_last,
         baseline_periods=s.baseline_periods,
-        config_version=service.metric_config().version,
+        config_version=config.version,
         topics=[
             TopicOut(
                 category=t.category,
@@ -390,13 +402,14 @@ async def monthly_problem(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> MonthlyProblemOut:
     """每月一题: the recurring problem with the most repeats and unsolved verdicts."""
+    config = await service.metric_config(session, now)
     first = _month(month, now)
     if area_level is not None and area_level not in AREA_LEVELS:
         raise InvalidInput(f"area_level: choose from {', '.join(AREA_LEVELS)}.", field="area_level")
     found = await service.monthly_problem(
         session, month=first, category_level=category_level, area_level=area_level
     )
-    d = service.directory()
+    d = await directory.current(session)
     out = [
         CandidateOut(
             category=c.category,
@@ -411,7 +424,7 @@ async def monthly_problem(
     ]
     return MonthlyProblemOut(
         month=domain.period_label(first, "month"),
-        config_version=service.metric_config().version,
+        config_version=config.version,
         candidate=out[0] if out else None,
         candidates=out,
     )
@@ -435,14 +448,13 @@ async def report(
 ) -> Response:
     """日统计 daily, 周报 weekly, 月分析 monthly, 季通报 quarterly, 年报告 annual: the period
     containing `date`, with the previous period beside it."""
+    config = await service.metric_config(session, now)
     if kind not in reports.KINDS:
         raise InvalidInput(f"kind: choose from {', '.join(reports.KINDS)}.", field="kind")
     if format not in MEDIA:
         raise InvalidInput(f"format: choose from {', '.join(MEDIA)}.", field="format")
-    body = await reports.build(session, kind, day or now.astimezone(CHINA).date())
+    body = await reports.build(session, kind, day or now.astimezone(CHINA).date(), config)
     if format == "json":
-        import json
-
         return Response(json.dumps(body, ensure_ascii=False), media_type=MEDIA["json"])
     filename = f"report-{kind}-{body['period_from']}.{format}"
     content = reports.to_csv(body) if format == "csv" else reports.to_xlsx(body)
@@ -451,6 +463,23 @@ async def report(
         media_type=MEDIA[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.get("/config-versions", response_model=list[ConfigVersionOut])
+async def config_versions(session: Session, now: Now, who: Centre) -> list[ConfigVersionOut]:
+    """口径版本: every formula version with its whole configuration, oldest first, so the
+    `config_version` a figure names can be looked up. The one in force is marked."""
+    config = await service.metric_config(session, now)
+    return [
+        ConfigVersionOut(
+            version=v.label,
+            digest=v.digest,
+            created_at=v.created_at,
+            in_force=v.label == config.version,
+            configuration=json.loads(v.config),
+        )
+        for v in await versions.listing(session)
+    ]
 
 
 __all__ = ["FiguresOut", "router"]

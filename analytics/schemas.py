@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -131,3 +131,11 @@ class MonthlyProblemOut(BaseModel):
     config_version: str
     candidate: CandidateOut | None  # 每月一题
     candidates: list[CandidateOut]
+
+
+class ConfigVersionOut(BaseModel):
+    version: str  # the label figures show as `config_version`
+    digest: str  # SHA-256 of the canonical configuration: the version's identity
+    created_at: datetime  # when this configuration was first in force
+    in_force: bool
+    configuration: dict[str, Any]  # weights, exclusions, formulas, thresholds

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics import aggregates, domain, rankings, rates, rollup, topics
+from analytics import (
+    aggregates,
+    calendar,
+    directory,
+    domain,
+    rankings,
+    rates,
+    rollup,
+    topics,
+    versions,
+)
 from analytics.aggregates import Filters
 from analytics.config import settings
 from analytics.facts import (
@@ -27,34 +37,52 @@ from analytics.facts import (
     derive,
     fold,
 )
-from analytics.models import AssignmentFact, MonthlyAggregate, StoredEvent, TicketFact, Unit
+from analytics.models import AssignmentFact, MonthlyAggregate, StoredEvent, TicketFact
 from analytics.rates import MetricConfig, Tally
 from shared.errors import InvalidInput
 from shared.events import Envelope
+from shared.events.routing import AreaChanged, TicketDispatched, UnitChanged
+from shared.events.sla import CalendarChanged
 
-__all__ = ["PROJECTED", "project"]
+__all__ = ["CONSUMED", "project"]
+
+# Reference data analytics learns (routing's directory, sla's calendar) besides the tickets.
+LEARNED = (AreaChanged.event_type, UnitChanged.event_type, CalendarChanged.event_type)
+CONSUMED = (*PROJECTED, *LEARNED)
 
 
-def metric_config() -> MetricConfig:
+def configuration() -> versions.Configuration:
+    """The configuration in force (analytics.config), as one formula version names it."""
     s = settings()
-    return MetricConfig(
-        version=s.rates_config_version,
+    return versions.Configuration(
         partly_solved_weight=s.partly_solved_weight,
         basically_satisfied_weight=s.basically_satisfied_weight,
         composite_weights=dict(s.composite_weights),
+        excluded_close_reasons=tuple(s.excluded_close_reasons),
+        excluded_kinds=tuple(s.excluded_kinds),
+        baseline_periods=s.baseline_periods,
+        spike_ratio=s.spike_ratio,
+        spike_min_count=s.spike_min_count,
+        bottom_n=s.bottom_n,
+        bottom_months=s.bottom_months,
     )
 
 
-rate_config = metric_config  # the first slice's name
+def weights() -> MetricConfig:
+    """The weights in force, without their version's label (for callers that show none)."""
+    return versions.metric_config(configuration(), "")
+
+
+async def metric_config(session: AsyncSession, now: datetime) -> MetricConfig:
+    """The weights in force and the label of their formula version (stored on first use; call
+    it before the request's other reads)."""
+    config = configuration()
+    return versions.metric_config(config, await versions.in_force(session, config, now))
 
 
 def exclusions() -> Exclusions:
     s = settings()
     return Exclusions(close_reasons=tuple(s.excluded_close_reasons), kinds=tuple(s.excluded_kinds))
-
-
-def directory() -> domain.Directory:
-    return domain.load_directory(settings().directory_file)
 
 
 # --- projection -------------------------------------------------------------------------
@@ -95,28 +123,34 @@ async def save_history(session: AsyncSession, h: History) -> None:
             setattr(arow, n, getattr(a, n))
 
 
-async def learn_unit(session: AsyncSession, unit_id: str, name: str | None) -> None:
-    unit = await session.get(Unit, unit_id)
-    cls = domain.unit_class(unit_id, name, directory())
-    if unit is None:
-        session.add(Unit(unit_id=unit_id, name=name, unit_class=cls))
-    elif name and (unit.name != name or unit.unit_class != cls):
-        unit.name, unit.unit_class = name, cls
-
-
 async def apply(session: AsyncSession, event: Envelope) -> None:
-    """Fold one event into its ticket's facts and add the change to the aggregates."""
+    """Fold one ticket event into its ticket's facts and add the change to the aggregates."""
     before = await load_history(session, event.ticket_id)
-    after = derive(fold(before, event), exclusions())
+    after = derive(fold(before, event), exclusions(), await calendar.current(session))
     await save_history(session, after)
     await aggregates.add(session, delta(contributions(before), contributions(after)))
-    if event.type == "ticket.dispatched":
-        await learn_unit(session, event.payload["unit_id"], event.payload.get("unit_name"))
+    if event.type == TicketDispatched.event_type:
+        dispatch = event.data()
+        assert isinstance(dispatch, TicketDispatched)
+        await directory.learn_unit(session, dispatch.unit_id, dispatch)
 
 
-async def project(session: AsyncSession, event: Envelope) -> None:
-    """The handler for every consumed event (inside the inbox transaction): keep the event for
-    rebuilds, then fold it in."""
+async def learn(session: AsyncSession, event: Envelope) -> None:
+    """Keep what a directory or calendar event says (routing's areas and units, sla's
+    calendar): reference data, not about one ticket."""
+    match event.data():
+        case AreaChanged() as area:
+            await directory.learn_area(session, area)
+        case UnitChanged() as unit:
+            await directory.learn_unit(session, unit.unit_id, unit)
+        case CalendarChanged():
+            await calendar.learn(session, event)
+        case other:
+            raise TypeError(f"analytics learns nothing from {other.event_type}")
+
+
+def store(session: AsyncSession, event: Envelope) -> None:
+    """Keep the event for rebuilds (analytics_events), in the handler's transaction."""
     session.add(
         StoredEvent(
             event_id=str(event.event_id),
@@ -126,25 +160,29 @@ async def project(session: AsyncSession, event: Envelope) -> None:
             body=event.model_dump_json(),
         )
     )
-    await apply(session, event)
+
+
+async def project(session: AsyncSession, event: Envelope) -> None:
+    """The handler for every consumed event (inside the inbox transaction): keep the event,
+    then fold it into the facts or learn the reference data it carries."""
+    store(session, event)
+    if event.type in LEARNED:
+        await learn(session, event)
+    else:
+        await apply(session, event)
 
 
 # --- units, areas and filters --------------------------------------------------------------
 
 
-async def units(session: AsyncSession) -> dict[str, tuple[str | None, str]]:
-    """Every unit analytics knows: unit id → (name, class), from events and the directory."""
-    d = directory()
-    known: dict[str, tuple[str | None, str]] = {
-        uid: (d.unit_names.get(uid), domain.unit_class(uid, None, d)) for uid in d.unit_kinds
-    }
-    for u in (await session.scalars(select(Unit))).all():
-        known[u.unit_id] = (u.name or known.get(u.unit_id, (None, ""))[0], u.unit_class)
-    return known
+async def units(session: AsyncSession) -> dict[str, tuple[str | None, str | None]]:
+    """Every unit analytics knows: unit id → (name, class), as routing's events told it."""
+    d = await directory.current(session)
+    return {uid: (u.name, u.unit_class) for uid, u in d.units.items()}
 
 
 async def area_known(session: AsyncSession, code: str) -> bool:
-    if code in directory().areas:
+    if code in (await directory.current(session)).areas:
         return True
     # The roll-up by area × category: a few rows per month, where the daily rows are millions.
     c = MonthlyAggregate.__table__.c
@@ -242,7 +280,7 @@ async def grouped(
     if not group_by:
         return rows
     known = await units(session) if {"unit", "unit_class"} & set(group_by) else {}
-    d = directory()
+    d = await directory.current(session)
     folded: dict[tuple[Any, ...], tuple[dict[str, Any], Tally]] = {}
     for row, tally in rows:
         key: dict[str, Any] = {}
@@ -305,14 +343,27 @@ async def unit_tallies(
 
 
 async def ranking(
-    session: AsyncSession, *, first: date, last: date, unit_class: str | None, metric: str
+    session: AsyncSession,
+    *,
+    first: date,
+    last: date,
+    unit_class: str | None,
+    metric: str,
+    config: MetricConfig | None = None,
 ) -> list[rankings.Ranked]:
     tallies = await unit_tallies(session, first, last, unit_class)
-    return rankings.rank_units(tallies, metric, metric_config())
+    return rankings.rank_units(tallies, metric, config or weights())
 
 
 async def flagged(
-    session: AsyncSession, *, month: date, unit_class: str | None, metric: str, n: int, months: int
+    session: AsyncSession,
+    *,
+    month: date,
+    unit_class: str | None,
+    metric: str,
+    n: int,
+    months: int,
+    config: MetricConfig,
 ) -> tuple[list[str], list[tuple[date, list[rankings.Ranked]]]]:
     """末位约谈: units in the bottom n of their class in each of `months` months to `month`."""
     history: list[tuple[date, list[rankings.Ranked]]] = []
@@ -320,7 +371,7 @@ async def flagged(
     for _ in range(months):
         first, last = month_bounds(start)
         ranked = await ranking(
-            session, first=first, last=last, unit_class=unit_class, metric=metric
+            session, first=first, last=last, unit_class=unit_class, metric=metric, config=config
         )
         history.append((first, rankings.bottom(ranked, n)))
         start = (first - timedelta(days=1)).replace(day=1)
@@ -349,7 +400,7 @@ async def topic_counts(
         by=("category", "area_code"),
         counts=("received",),
     )
-    d = directory()
+    d = await directory.current(session)
     out: dict[tuple[str, str], int] = {}
     for row, tally in rows:
         cat = domain.category_at_level(row["category"], category_level)
@@ -387,7 +438,7 @@ async def monthly_problem(
     unsolved verdicts from the aggregates."""
     first, last = month_bounds(month)
     start, end = domain.period_bounds(first, last)
-    d = directory()
+    d = await directory.current(session)
 
     def topic(category: str | None, area: str | None) -> tuple[str, str]:
         cat = domain.category_at_level(category or "", category_level)

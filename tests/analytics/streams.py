@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
+from routing.domain import unit_class_of
 from shared.events import Envelope, Payload, intake, new_event, routing, sla
 from shared.events import callback as cb
 
@@ -64,6 +67,95 @@ def received(
     return out
 
 
+# --- reference data: routing's directory and sla's calendar, as their events ------------------
+
+DEMO_CITY = Path(__file__).resolve().parents[2] / "services" / "demo_city.json"
+DIRECTORY_AT = datetime(2026, 1, 1, 0, 0, tzinfo=CHINA)
+
+
+def area_changed(
+    code: str,
+    name: str,
+    level: Any,
+    parent: str | None,
+    *,
+    change: Any = "created",
+    when: datetime = DIRECTORY_AT,
+    version: int = 1,
+) -> Envelope:
+    return _e(
+        routing.AreaChanged(
+            change=change,
+            code=code,
+            area_name=name,
+            level=level,
+            parent=parent,
+            directory_version=version,
+        ),
+        routing.DIRECTORY_KEY,
+        when,
+        "routing",
+    )
+
+
+def unit_changed(
+    unit: str,
+    name: str,
+    kind: Any,
+    area: str,
+    *,
+    unit_class: Any = None,
+    change: Any = "created",
+    when: datetime = DIRECTORY_AT,
+    version: int = 1,
+) -> Envelope:
+    return _e(
+        routing.UnitChanged(
+            change=change,
+            unit_id=unit,
+            unit_name=name,
+            kind=kind,
+            unit_class=unit_class or unit_class_of(kind),
+            area_code=area,
+            directory_version=version,
+        ),
+        routing.DIRECTORY_KEY,
+        when,
+        "routing",
+    )
+
+
+def demo_directory() -> list[Envelope]:
+    """The demo city's areas and units as routing announces them (tests may read the demo
+    file; analytics itself learns the directory only from these events)."""
+    city = json.loads(DEMO_CITY.read_text("utf-8"))
+    return [
+        *(area_changed(a["code"], a["name"], a["level"], a.get("parent")) for a in city["areas"]),
+        *(unit_changed(u["id"], u["name"], u["kind"], u["area"]) for u in city["units"]),
+    ]
+
+
+def calendar_changed(
+    when: datetime,
+    *,
+    overrides: dict[date, bool] | None = None,
+    schedules: dict[int, dict[date, bool]] | None = None,
+) -> Envelope:
+    return _e(
+        sla.CalendarChanged(
+            overrides=overrides or {},
+            schedules=schedules or {},
+            working_hours=[(time(9, 0), time(12, 0)), (time(13, 30), time(17, 30))],
+        ),
+        sla.CALENDAR_KEY,
+        when,
+        "sla",
+    )
+
+
+# --- ticket events -----------------------------------------------------------------------
+
+
 def dispatched(
     ticket: str,
     assignment: str,
@@ -77,6 +169,7 @@ def dispatched(
     respond_by: datetime | None = None,
     complete_by: datetime | None = None,
     unit_name: str | None = None,
+    unit_class: Any = None,
 ) -> list[Envelope]:
     out = [
         _e(
@@ -91,6 +184,7 @@ def dispatched(
                 catalogue_version=1,
                 dispatch_count=count,
                 round=round_,
+                unit_class=unit_class,
             ),
             ticket,
             when,
