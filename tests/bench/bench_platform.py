@@ -62,12 +62,14 @@ async def pipeline(data_dir: Path, n: int) -> tuple[float, float]:
                 r.raise_for_status()
             accepted = time.perf_counter() - start
             sla = app.state.runtimes["sla"]
-            from sla.models import Clock
+            from sla.models import DeadlineClock
 
             while True:
                 async with sla.sessionmaker() as session:
                     armed = await session.scalar(
-                        select(func.count()).select_from(Clock).where(Clock.scope == "assignment")
+                        select(func.count())
+                        .select_from(DeadlineClock)
+                        .where(DeadlineClock.scope == "assignment")
                     )
                 if armed and armed >= 2 * n:  # lead + assisting unit per ticket
                     break

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from shared import db, migrations
 from shared.clock import FrozenClock
-from sla.models import Clock, Timer
-from sla.service import fire_due_timers
+from sla.models import DeadlineClock, Timer
+from sla.timer_engine import fire_due_timers
 from tests.bench import Row
 
 DUE = int(os.environ.get("BENCH_SLA_DUE", "300"))
@@ -53,7 +53,7 @@ async def _arm(maker: async_sessionmaker, prefix: str, n: int, due: datetime) ->
     ]
     async with maker() as session, session.begin():
         for chunk in range(0, n, 2000):
-            await session.execute(insert(Clock), clocks[chunk : chunk + 2000])
+            await session.execute(insert(DeadlineClock), clocks[chunk : chunk + 2000])
             await session.execute(insert(Timer), timers[chunk : chunk + 2000])
 
 
