@@ -25,21 +25,27 @@ CLASS_OF_KIND = {
 }
 
 
-async def announced(app: FastAPI, type_: str) -> list[AreaChanged | UnitChanged]:
-    found = await events(app, DIRECTORY_KEY, type_)
-    return [e.data() for e in found]  # type: ignore[misc]
+async def announced_areas(app: FastAPI) -> list[AreaChanged]:
+    found = [e.data() for e in await events(app, DIRECTORY_KEY, "directory.area_changed")]
+    return [a for a in found if isinstance(a, AreaChanged)]
+
+
+async def announced_units(app: FastAPI) -> list[UnitChanged]:
+    found = [e.data() for e in await events(app, DIRECTORY_KEY, "directory.unit_changed")]
+    return [u for u in found if isinstance(u, UnitChanged)]
 
 
 async def test_the_installation_load_announces_each_area_and_unit_once(app: FastAPI) -> None:
     city = demo.city()
-    areas = await wait_events(app, DIRECTORY_KEY, "directory.area_changed", len(city["areas"]))
-    units = await wait_events(app, DIRECTORY_KEY, "directory.unit_changed", len(city["units"]))
-    assert {e.data().code for e in areas} == {a["code"] for a in city["areas"]}  # type: ignore[attr-defined]
-    by_id = {e.data().unit_id: e.data() for e in units}  # type: ignore[attr-defined]
+    await wait_events(app, DIRECTORY_KEY, "directory.area_changed", len(city["areas"]))
+    await wait_events(app, DIRECTORY_KEY, "directory.unit_changed", len(city["units"]))
+    areas, units = await announced_areas(app), await announced_units(app)
+    assert {a.code for a in areas} == {a["code"] for a in city["areas"]}
+    by_id = {u.unit_id: u for u in units}
     assert by_id["U-BJ01-CG"].unit_class == "department"  # 江北区城市管理委员会: a department
     assert by_id["U-BJ01"].unit_class == "district"
     assert by_id["U-BJ0101"].unit_class == "street"
-    aliases = {e.data().code: e.data().aliases for e in areas}  # type: ignore[attr-defined]
+    aliases = {a.code: a.aliases for a in areas}
     assert aliases["BJ01"] == ("江北",)
 
     async with app.state.runtimes["routing"].sessionmaker() as session, session.begin():
@@ -48,8 +54,8 @@ async def test_the_installation_load_announces_each_area_and_unit_once(app: Fast
         )
         assert await session.get(DirectoryVersion, 2) is None
     await demo.load_directory(app.state.runtimes)  # loading again announces nothing
-    assert len(await announced(app, "directory.area_changed")) == len(city["areas"])
-    assert len(await announced(app, "directory.unit_changed")) == len(city["units"])
+    assert len(await announced_areas(app)) == len(city["areas"])
+    assert len(await announced_units(app)) == len(city["units"])
 
 
 async def test_api_changes_are_announced_with_the_whole_state(
@@ -89,15 +95,15 @@ async def test_api_changes_are_announced_with_the_whole_state(
     assert (await client.delete("/api/v1/areas/BJ0104", headers=ADMIN)).status_code == 200
 
     await wait_events(app, DIRECTORY_KEY, "directory.unit_changed", len(demo.city()["units"]) + 3)
-    areas = [a for a in await announced(app, "directory.area_changed") if a.code == "BJ0104"]
-    assert [(a.change, a.boundary is not None, a.aliases) for a in areas] == [  # type: ignore[union-attr]
+    areas = [a for a in await announced_areas(app) if a.code == "BJ0104"]
+    assert [(a.change, a.boundary is not None, a.aliases) for a in areas] == [
         ("created", True, ("滨河",)),
         ("changed", False, ("滨河",)),
         ("retired", False, ("滨河",)),
     ]
-    assert areas[0].boundary == [tuple(p) for p in box]  # type: ignore[union-attr]
-    units = [u for u in await announced(app, "directory.unit_changed") if u.unit_id == "U-BJ0104"]
-    assert [(u.change, u.unit_name, u.unit_class) for u in units] == [  # type: ignore[union-attr]
+    assert areas[0].boundary == [tuple(p) for p in box]
+    units = [u for u in await announced_units(app) if u.unit_id == "U-BJ0104"]
+    assert [(u.change, u.unit_name, u.unit_class) for u in units] == [
         ("created", "滨河街道办事处", "street"),
         ("changed", "滨河街道办", "street"),
         ("retired", "滨河街道办", "street"),
@@ -126,8 +132,8 @@ async def test_an_import_announces_what_it_creates_and_changes(
     )
     assert r.status_code == 201, r.text
     await wait_events(app, DIRECTORY_KEY, "directory.area_changed", len(demo.city()["areas"]) + 2)
-    mine = [a for a in await announced(app, "directory.area_changed") if a.code == "BJ0105"]
-    assert [(a.change, a.area_name, a.aliases) for a in mine] == [  # type: ignore[union-attr]
+    mine = [a for a in await announced_areas(app) if a.code == "BJ0105"]
+    assert [(a.change, a.area_name, a.aliases) for a in mine] == [
         ("created", "江北区新城街道", ("新城", "新城区")),
         ("changed", "江北区新城街道(新)", ("新城", "新城区")),  # no aliases column: kept
     ]
