@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics.facts import DEFAULT_CALENDAR
 from analytics.models import Calendar, stamps
 from shared.calendar import WorkingCalendar
 from shared.events import Envelope
@@ -20,7 +21,7 @@ from shared.events.sla import CalendarChanged
 from shared.stamped import Stamped
 
 ROW = "calendar"
-DEFAULT = WorkingCalendar()
+DEFAULT = DEFAULT_CALENDAR
 
 
 def calendar_of(change: CalendarChanged) -> WorkingCalendar:

@@ -20,6 +20,8 @@ from analytics.rates import Tally
 from shared.calendar import WorkingCalendar
 from shared.events import Envelope, callback, intake, routing, sla
 
+DEFAULT_CALENDAR = WorkingCalendar()
+
 
 @dataclass(frozen=True)
 class TicketState:
@@ -262,9 +264,12 @@ def _called_back(
     )
 
 
-def derive(h: History, exclusions: Exclusions, calendar: WorkingCalendar) -> History:
+def derive(
+    h: History, exclusions: Exclusions, calendar: WorkingCalendar = DEFAULT_CALENDAR
+) -> History:
     """Recompute what follows from the raw facts; handling times count working days on
-    `calendar` (sla's, as analytics last learned it)."""
+    `calendar`: sla's, as analytics last learned it (the service and the rebuild pass it; the
+    default, the published calendar, is what applies before sla's first `calendar.changed`)."""
     t = h.ticket
     assignments = {
         k: replace(
