@@ -1,5 +1,6 @@
-"""analytics' use cases: fold events into facts and aggregates; answer figures, rankings, hot
-topics and reports from the aggregates."""
+"""analytics' use cases: fold ticket events into facts and aggregates, keep the directory and
+calendar other services' events carry; answer figures, rankings, hot topics and reports from
+the aggregates, under the formula version in force."""
 
 from __future__ import annotations
 
