@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from shared.clock import CHINA
@@ -16,17 +17,42 @@ from shared.errors import InvalidInput
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
 
-# Ticket statuses and how a citizen reads them.
-# In the order a handling round moves through them; a re-open starts a new round.
-STATUS_TEXT = {
-    "received": "已受理",
-    "reopened": "重新办理中",
-    "dispatched": "已派单",
-    "in_progress": "办理中",
-    "answered": "已当场解答，待回访",
-    "replied": "已办结，待回访",
-    "closed": "已结案",
+
+class TicketStatus(StrEnum):
+    """A ticket's status (工单状态), in the order a handling round moves through them; a re-open
+    starts the next round. The values are what the database and the API carry."""
+
+    RECEIVED = "received"
+    REOPENED = "reopened"
+    DISPATCHED = "dispatched"
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    REPLIED = "replied"
+    CLOSED = "closed"
+
+
+# How a citizen reads each status.
+STATUS_TEXT: dict[str, str] = {
+    TicketStatus.RECEIVED: "已受理",
+    TicketStatus.REOPENED: "重新办理中",
+    TicketStatus.DISPATCHED: "已派单",
+    TicketStatus.IN_PROGRESS: "办理中",
+    TicketStatus.ANSWERED: "已当场解答，待回访",
+    TicketStatus.REPLIED: "已办结，待回访",
+    TicketStatus.CLOSED: "已结案",
 }
+# Open: still being handled, so it can be repeated, clustered and added to. An answer on the spot
+# (answered) and a closed ticket are not open.
+STATUS_OPEN = frozenset(
+    {
+        TicketStatus.RECEIVED,
+        TicketStatus.DISPATCHED,
+        TicketStatus.IN_PROGRESS,
+        TicketStatus.REOPENED,
+        TicketStatus.REPLIED,
+    }
+)
+_ROUND_ORDER: dict[str, int] = {status: rank for rank, status in enumerate(TicketStatus)}
 
 LEVEL_DEPTH = {"city": 0, "district": 1, "street": 2, "community": 3, "grid": 4}
 
@@ -107,20 +133,20 @@ def resolve_area(address: str | None, gazetteer: Iterable[AreaName]) -> str | No
     return best[2] if best else None
 
 
-def progress(event_type: str, payload: Mapping[str, Any]) -> tuple[str | None, str]:
+def progress(event_type: str, payload: Mapping[str, Any]) -> tuple[TicketStatus | None, str]:
     """The ticket status an event moves to (None: unchanged) and its line in the timeline."""
     role = "主办" if payload.get("role") == "lead" else "协办"
     match event_type:
         case "ticket.dispatched":
-            status = "dispatched" if payload.get("role") == "lead" else None
+            status = TicketStatus.DISPATCHED if payload.get("role") == "lead" else None
             return status, f"已派发至{payload['unit_name']}（{role}）"
         case "assignment.signed":
-            return "in_progress", f"承办单位已签收（{role}）"
+            return TicketStatus.IN_PROGRESS, f"承办单位已签收（{role}）"
         case "assignment.contacted":
             return None, f"承办单位已联系诉求人（{role}）"
         case "ticket.replied":
             return (
-                "replied",
+                TicketStatus.REPLIED,
                 f"承办单位已办结反馈：{OUTCOME_TEXT[payload['outcome']]}。{payload['explanation']}",
             )
         case "callback.completed":
@@ -128,13 +154,16 @@ def progress(event_type: str, payload: Mapping[str, Any]) -> tuple[str | None, s
             satisfaction = SATISFACTION_TEXT[payload["satisfaction"]]
             return None, f"回访完成：问题{solved}，评价{satisfaction}"
         case "ticket.closed":
-            return "closed", "工单已结案"
+            return TicketStatus.CLOSED, "工单已结案"
         case "sla.breached":
             if payload.get("scope") == "ticket":
                 return None, "已超过承诺办结时间，已纳入督办"
             return None, f"{STAGE_TEXT.get(payload['stage'], '办理')}超期，已提醒承办单位"
         case "ticket.reopened":
-            return "reopened", f"回访未解决，第{payload['round']}轮重新办理：{payload['reason']}"
+            return (
+                TicketStatus.REOPENED,
+                f"回访未解决，第{payload['round']}轮重新办理：{payload['reason']}",
+            )
         case "ticket.key_supervision":
             return None, f"已改派{payload['dispatch_count'] - 1}次，列为重点督办"
         case "ticket.supervised":
@@ -149,8 +178,7 @@ def progress(event_type: str, payload: Mapping[str, Any]) -> tuple[str | None, s
 
 def moves_forward(current: str, new: str) -> bool:
     """Status only moves forward within a round; a re-open starts the next round."""
-    order = list(STATUS_TEXT)
-    return new == "reopened" or order.index(new) > order.index(current)
+    return new == TicketStatus.REOPENED or _ROUND_ORDER[new] > _ROUND_ORDER[current]
 
 
 def check_on_the_spot_answer(kind: str, answer: str | None) -> None:
@@ -164,7 +192,6 @@ def check_on_the_spot_answer(kind: str, answer: str | None) -> None:
 
 # ---------------------------------------------------------------------------- input checks
 
-STATUS_OPEN = frozenset({"received", "dispatched", "in_progress", "reopened", "replied"})
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 

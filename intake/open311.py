@@ -32,7 +32,10 @@ Session = Annotated[AsyncSession, Depends(session_dependency("intake"))]
 Now = Annotated[datetime, Depends(current_time)]
 
 FORMATS = ("json", "xml")
-CLOSED = frozenset({"answered", "replied", "closed"})  # handled: the citizen has an answer
+# Open311's "closed": handled, the citizen has an answer (on the spot, or the unit's reply).
+CLOSED = frozenset(
+    {domain.TicketStatus.ANSWERED, domain.TicketStatus.REPLIED, domain.TicketStatus.CLOSED}
+)
 DEFAULT_DAYS = 90
 MAX_RESULTS = 1000
 

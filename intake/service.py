@@ -223,7 +223,7 @@ async def receive_ticket(
         citizen_phone=phone,
         citizen_ref=ref,
         anonymous=report.citizen.anonymous or phone is None,
-        status="answered" if report.answer else "received",
+        status=domain.TicketStatus.ANSWERED if report.answer else domain.TicketStatus.RECEIVED,
         received_at=now,
         updated_at=now,
         longitude=report.longitude,
