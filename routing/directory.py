@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing import catalogue, domain, tables
+from routing.config import settings
 from routing.models import (
     Area,
     Assignment,
@@ -25,8 +26,7 @@ from routing.models import (
     Unit,
     outbox,
 )
-from routing.schemas import AreaIn, AreaPatch, CatalogueIn, RuleIn, UnitIn, UnitPatch
-from routing.service import (
+from routing.reference import (
     area_parents,
     catalogue_rules,
     join,
@@ -34,6 +34,7 @@ from routing.service import (
     units_by_area_and_kind,
     version_in_force,
 )
+from routing.schemas import AreaIn, AreaPatch, CatalogueIn, RuleIn, UnitIn, UnitPatch
 from shared.auth import Principal
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.routing import (
@@ -587,8 +588,6 @@ async def explain(
     decision = domain.lead_unit_for(category=category, text=text, chain=chain, rules=rules)
     plan = None
     if decision is not None and decision.rule is not None:
-        from routing.config import settings
-
         plan = domain.plan_dispatch(
             decision,
             mode=decision.rule.mode or settings().default_mode,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from shared.errors import Conflict, InvalidInput
 from shared.events.routing import UnitClass, UnitKind
@@ -32,7 +33,37 @@ _CLASS_OF_KIND: Mapping[UnitKind, UnitClass] = {
 }
 ROLE_PREFIX = "role:"
 DISPATCH_MODES = ("direct", "level", "dual")
-RETURN_REASONS = ("not_our_duty", "wrong_area", "wrong_level", "insufficient_information", "other")
+
+
+class TicketStatus(StrEnum):
+    """Where a ticket stands in routing (派单状态). The values are stored and shown by the API."""
+
+    QUEUED = "queued"  # waiting in the dispatcher's queue (待人工派单)
+    DISPATCHED = "dispatched"  # has a lead unit (已派单)
+
+
+class AssignmentStatus(StrEnum):
+    """Where a unit's assignment stands in its workflow (签收 → 首次联系 → 办结反馈). The values
+    are stored and shown by the API."""
+
+    DISPATCHED = "dispatched"  # 已派单, waiting for the unit to sign
+    SIGNED = "signed"  # 已签收
+    CONTACTED = "contacted"  # 已首次联系
+    REPLIED = "replied"  # 已办结反馈
+    RETURN_REQUESTED = "return_requested"  # 退单申请, waiting for the centre
+    RETURNED = "returned"  # 已退单 (approved)
+    WITHDRAWN = "withdrawn"  # 已撤回: re-dispatched or decided away (改派, 联合认定)
+    FORWARDED = "forwarded"  # 已下派 (a level-by-level dispatch passed down)
+    TIMED_OUT = "timed_out"  # an assistant that no longer held up the lead's reply (协办超时)
+
+
+class ReturnStatus(StrEnum):
+    """Where a return request (退单申请) stands. The values are stored and shown by the API."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # its assignment ended before the centre decided
 
 
 def unit_class_of(kind: UnitKind) -> UnitClass:
@@ -132,29 +163,41 @@ def first_receiving_unit(
 
 # The unit's workflow (签收 → 首次联系 → 办结反馈): status → {step: next status}. The states
 # without steps are where an assignment ends, or waits for the centre (return_requested).
-WORKFLOW: dict[str, dict[str, str]] = {
-    "dispatched": {"sign": "signed"},
-    "signed": {"contact": "contacted"},
-    "contacted": {"reply": "replied"},
-    "replied": {},
-    "return_requested": {},
-    "returned": {},
-    "withdrawn": {},
-    "forwarded": {},
-    "timed_out": {},
+WORKFLOW: dict[str, dict[str, AssignmentStatus]] = {
+    AssignmentStatus.DISPATCHED: {"sign": AssignmentStatus.SIGNED},
+    AssignmentStatus.SIGNED: {"contact": AssignmentStatus.CONTACTED},
+    AssignmentStatus.CONTACTED: {"reply": AssignmentStatus.REPLIED},
+    AssignmentStatus.REPLIED: {},
+    AssignmentStatus.RETURN_REQUESTED: {},
+    AssignmentStatus.RETURNED: {},
+    AssignmentStatus.WITHDRAWN: {},
+    AssignmentStatus.FORWARDED: {},
+    AssignmentStatus.TIMED_OUT: {},
 }
-ENDED = frozenset({"replied", "returned", "withdrawn", "forwarded", "timed_out"})
+ENDED = frozenset(
+    {
+        AssignmentStatus.REPLIED,
+        AssignmentStatus.RETURNED,
+        AssignmentStatus.WITHDRAWN,
+        AssignmentStatus.FORWARDED,
+        AssignmentStatus.TIMED_OUT,
+    }
+)
+# Before the citizen is contacted: a unit may still return (退单) or forward (下派) it.
+BEFORE_CONTACT = frozenset({AssignmentStatus.DISPATCHED, AssignmentStatus.SIGNED})
+# The work is under way: progress notes and 延期 belong here.
+UNDER_WAY = frozenset({AssignmentStatus.SIGNED, AssignmentStatus.CONTACTED})
 
 
 def also_allowed(status: str, *, can_forward: bool = False) -> list[str]:
     """The side actions open beside the next workflow step: 退单, progress notes, 延期, and for a
     district government holding a level-by-level dispatch, forwarding it down (下派)."""
     actions: list[str] = []
-    if status in ("dispatched", "signed"):
+    if status in BEFORE_CONTACT:
         actions.append("return")
         if can_forward:
             actions.append("forward")
-    if status in ("signed", "contacted"):
+    if status in UNDER_WAY:
         actions += ["extension", "note"]
     return sorted(actions)
 
@@ -168,7 +211,7 @@ def _refuse(detail: str, status: str, *, can_forward: bool = False) -> Conflict:
     )
 
 
-def next_status(status: str, action: str) -> str:
+def next_status(status: str, action: str) -> AssignmentStatus:
     allowed = WORKFLOW.get(status, {})
     if action not in allowed:
         raise _refuse(f"Cannot '{action}' an assignment that is '{status}'.", status)
@@ -177,7 +220,7 @@ def next_status(status: str, action: str) -> str:
 
 def may_request_extension(status: str) -> None:
     """延期 is asked while the work is under way: after signing, before the reply."""
-    if status not in ("signed", "contacted"):
+    if status not in UNDER_WAY:
         raise _refuse(
             f"An extension is requested after signing and before replying; this assignment is '{status}'.",
             status,
@@ -186,7 +229,7 @@ def may_request_extension(status: str) -> None:
 
 def may_note(status: str) -> None:
     """Progress notes (办理进展) are added while the work is under way."""
-    if status not in ("signed", "contacted"):
+    if status not in UNDER_WAY:
         raise _refuse(
             f"Progress notes are added after signing and before replying; this assignment is '{status}'.",
             status,
@@ -199,7 +242,7 @@ def return_deadline(dispatched_at: datetime, window_hours: float) -> datetime:
 
 def may_return(status: str, dispatched_at: datetime, now: datetime, window_hours: float) -> None:
     """退单: before contacting the citizen, and within the window after dispatch."""
-    if status not in ("dispatched", "signed"):
+    if status not in BEFORE_CONTACT:
         raise _refuse(
             f"A ticket is returned before the citizen is contacted; this assignment is '{status}'.",
             status,
@@ -225,7 +268,7 @@ def may_forward(status: str, *, role: str, mode: str, unit_kind: str) -> None:
             allowed_actions=sorted(WORKFLOW.get(status, {})),
             also_allowed=also_allowed(status),
         )
-    if status not in ("dispatched", "signed"):
+    if status not in BEFORE_CONTACT:
         raise _refuse(
             f"A dispatch is forwarded before the citizen is contacted; it is '{status}'.",
             status,
@@ -271,11 +314,6 @@ def pending_assistants(
         for a in assistants
         if a.status not in ENDED and not assistant_timed_out(a, now, assist_reply_hours)
     ]
-
-
-def handling_complete(lead_replied: bool, assistant_statuses: Iterable[str]) -> bool:
-    """The lead's reply closes handling only when every assisting unit has replied (or ended)."""
-    return lead_replied and all(s in ENDED for s in assistant_statuses)
 
 
 def under_key_supervision(dispatch_count: int, threshold: int) -> bool:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from routing import service
+from routing import dispatching, rehandling, workflow
 from shared.runtime import Handler
 
 HANDLERS: dict[str, Handler] = {
-    "ticket.received": service.dispatch_received,
-    "ticket.reopened": service.reopen,
+    "ticket.received": dispatching.dispatch_received,
+    "ticket.reopened": rehandling.reopen,
     # An assisting unit whose completion deadline breached no longer holds up the lead.
-    "sla.breached": service.assistant_breached,
+    "sla.breached": workflow.assistant_breached,
 }

@@ -16,20 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing import directory, domain
 from routing.config import settings
-from routing.models import Assignment, Determination, ReturnRequest, RoutedTicket, outbox
-from routing.schemas import DeterminationIn, ReturnDecisionIn, ReturnIn
-from routing.service import (
-    _dispatch,
-    _ticket,
-    active_unit,
+from routing.dispatching import (
+    count_dispatch,
+    dispatch,
     end_assignment,
-    get_assignment,
-    join,
-    new_id,
+    get_ticket,
     open_assignments,
-    own_assignment,
     redispatch,
 )
+from routing.domain import AssignmentStatus, ReturnStatus, TicketStatus
+from routing.models import Assignment, Determination, ReturnRequest, RoutedTicket, outbox
+from routing.reads import get_assignment
+from routing.reference import active_unit, join, new_id
+from routing.schemas import DeterminationIn, ReturnDecisionIn, ReturnIn
+from routing.workflow import own_assignment
 from shared.auth import Principal, Role
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.routing import AssignmentReturned, AssignmentRole, OwnershipDetermined
@@ -54,12 +54,12 @@ async def request_return(
         unit_id=assignment.unit_id,
         reason_code=body.reason_code,
         explanation=body.explanation,
-        status="pending",
+        status=ReturnStatus.PENDING,
         previous_status=assignment.status,
         requested_at=now,
     )
     session.add(request)
-    assignment.status = "return_requested"
+    assignment.status = AssignmentStatus.RETURN_REQUESTED
     return request
 
 
@@ -86,7 +86,7 @@ async def list_returns(
 
 
 def _pending(request: ReturnRequest) -> None:
-    if request.status != "pending":
+    if request.status != ReturnStatus.PENDING:
         raise Conflict(
             f"This return was already {request.status}.",
             status_now=request.status,
@@ -103,11 +103,11 @@ async def _approve(
     note: str,
     now: datetime,
 ) -> None:
-    request.status, request.decided_at, request.decided_by = "approved", now, who.subject
+    request.status, request.decided_at, request.decided_by = ReturnStatus.APPROVED, now, who.subject
     request.decision_note = note
     assignment.status = request.previous_status  # so the end below is from a live state
-    await end_assignment(session, assignment, "returned", now)
-    ticket = await _ticket(session, assignment.ticket_id)
+    await end_assignment(session, assignment, AssignmentStatus.RETURNED, now)
+    ticket = await get_ticket(session, assignment.ticket_id)
     ticket.return_count += 1
     await outbox.emit(
         session,
@@ -142,15 +142,15 @@ async def approve(
         await active_unit(session, body.unit_id, "unit_id")
         await _approve(session, request, assignment, who=who, note=body.note, now=now)
         # The returned lead has ended; re-dispatch gives the ticket its new lead.
-        ticket = await _ticket(session, assignment.ticket_id)
+        ticket = await get_ticket(session, assignment.ticket_id)
         await _redispatch_after_return(session, ticket, body.unit_id, request, now)
     else:
         if body.unit_id is not None:
             await active_unit(session, body.unit_id, "unit_id")
         await _approve(session, request, assignment, who=who, note=body.note, now=now)
         if body.unit_id is not None:
-            ticket = await _ticket(session, assignment.ticket_id)
-            await _dispatch(
+            ticket = await get_ticket(session, assignment.ticket_id)
+            await dispatch(
                 session,
                 ticket,
                 [(body.unit_id, "assist")],
@@ -168,10 +168,8 @@ async def approve(
 async def _redispatch_after_return(
     session: AsyncSession, ticket: RoutedTicket, unit_id: str, request: ReturnRequest, now: datetime
 ) -> None:
-    from routing.service import count_dispatch
-
     await count_dispatch(session, ticket, now)
-    await _dispatch(
+    await dispatch(
         session,
         ticket,
         [(unit_id, cast(AssignmentRole, "lead"))],
@@ -198,7 +196,7 @@ async def reject(
         raise InvalidInput("note: say why the unit keeps the ticket.", field="note")
     assignment = await get_assignment(session, request.assignment_id, who)
     assignment.status = request.previous_status
-    request.status, request.decided_at, request.decided_by = "rejected", now, who.subject
+    request.status, request.decided_at, request.decided_by = ReturnStatus.REJECTED, now, who.subject
     request.decision_note = body.note
     return request
 
@@ -208,7 +206,7 @@ async def determine(
 ) -> Determination:
     """联合认定: record who is responsible; re-dispatch when the lead changes; settle pending
     returns on the ticket; optionally add the decision to the catalogue as a new version."""
-    ticket = await _ticket(session, ticket_id)
+    ticket = await get_ticket(session, ticket_id)
     for unit_id in body.participants:
         await active_unit(session, unit_id, "participants")
     for unit_id in (body.lead_unit_id, *body.assist_unit_ids):
@@ -253,7 +251,7 @@ async def determine(
     pending = (
         await session.scalars(
             select(ReturnRequest).where(
-                ReturnRequest.ticket_id == ticket.id, ReturnRequest.status == "pending"
+                ReturnRequest.ticket_id == ticket.id, ReturnRequest.status == ReturnStatus.PENDING
             )
         )
     ).all()
@@ -264,10 +262,10 @@ async def determine(
         request.decision_note = f"联合认定 {determination.id}"
         assignment.status = request.previous_status
         if request.unit_id in keep:
-            request.status = "rejected"
+            request.status = ReturnStatus.REJECTED
         else:
-            request.status = "approved"
-            await end_assignment(session, assignment, "returned", now)
+            request.status = ReturnStatus.APPROVED
+            await end_assignment(session, assignment, AssignmentStatus.RETURNED, now)
             ticket.return_count += 1
             await outbox.emit(
                 session,
@@ -282,23 +280,24 @@ async def determine(
                 occurred_at=now,
             )
 
-    current = await open_assignments(session, ticket) if ticket.status != "queued" else []
+    current = (
+        await open_assignments(session, ticket) if ticket.status != TicketStatus.QUEUED else []
+    )
     lead = next((a for a in current if a.role == "lead"), None)
     holders = {a.unit_id for a in current}
-    if ticket.status == "queued" or (
+    if ticket.status == TicketStatus.QUEUED or (
         lead is None
         and not any(
-            a.role == "lead" and a.status == "replied" for a in await _round(session, ticket)
+            a.role == "lead" and a.status == AssignmentStatus.REPLIED
+            for a in await _round(session, ticket)
         )
     ):
         # No lead now (queued, or its lead was just returned): dispatch as decided.
-        from routing.service import count_dispatch
-
-        if ticket.status == "queued":
+        if ticket.status == TicketStatus.QUEUED:
             ticket.dispatch_count = 1
         else:
             await count_dispatch(session, ticket, now)
-        await _dispatch(
+        await dispatch(
             session,
             ticket,
             [
@@ -349,7 +348,7 @@ async def _round(session: AsyncSession, ticket: RoutedTicket) -> Sequence[Assign
 
 
 async def determinations(session: AsyncSession, ticket_id: str) -> Sequence[Determination]:
-    await _ticket(session, ticket_id)
+    await get_ticket(session, ticket_id)
     rows = await session.scalars(
         select(Determination)
         .where(Determination.ticket_id == ticket_id)

@@ -15,7 +15,17 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing import directory, domain, returns, service, whistle
+from routing import (
+    directory,
+    dispatcher,
+    domain,
+    reads,
+    returns,
+    standard_replies,
+    whistle,
+    workflow,
+)
+from routing.domain import AssignmentStatus
 from routing.models import (
     Area,
     Assignment,
@@ -31,6 +41,7 @@ from routing.models import (
     Whistle,
     WhistleSummons,
 )
+from routing.reference import split
 from routing.returns import window_closes_at
 from routing.schemas import (
     AreaIn,
@@ -142,7 +153,7 @@ def _area(a: Area) -> AreaOut:
         name=a.name,
         level=a.level,
         parent=a.parent_code,
-        aliases=list(service.split(a.aliases)),
+        aliases=list(split(a.aliases)),
         boundary=[(p[0], p[1]) for p in a.boundary] if a.boundary else None,
         active=a.active,
         version=a.version,
@@ -166,9 +177,9 @@ def _rule(r: Rule) -> RuleOut:
         id=r.id,
         category=r.category,
         area=r.area_code,
-        keywords=list(service.split(r.keywords)),
+        keywords=list(split(r.keywords)),
         lead=r.lead,
-        assist=list(service.split(r.assists)),
+        assist=list(split(r.assists)),
         mode=r.mode,
         version=r.version,
     )
@@ -246,9 +257,9 @@ def _determination(d: Determination) -> DeterminationOut:
     return DeterminationOut(
         id=d.id,
         ticket_id=d.ticket_id,
-        participants=list(service.split(d.participants)),
+        participants=list(split(d.participants)),
         lead_unit_id=d.lead_unit_id,
-        assist_unit_ids=list(service.split(d.assist_unit_ids)),
+        assist_unit_ids=list(split(d.assist_unit_ids)),
         decision=d.decision,
         rule_id=d.rule_id,
         catalogue_version=d.catalogue_version,
@@ -448,13 +459,13 @@ async def reply_templates(
     session: Session, who: Reader, category: str | None = None
 ) -> list[TemplateOut]:
     """规范答复: templates for a category and its parents, the most specific first."""
-    return [_template(t) for t in await service.templates_for(session, category)]
+    return [_template(t) for t in await standard_replies.templates_for(session, category)]
 
 
 @router.post("/reply-templates", status_code=201, response_model=TemplateOut)
 async def add_template(body: TemplateIn, session: Session, now: Now, who: Admin) -> TemplateOut:
     async with session.begin():
-        t = await service.add_template(session, body, now=now)
+        t = await standard_replies.add_template(session, body, now=now)
     return _template(t)
 
 
@@ -462,14 +473,20 @@ async def add_template(body: TemplateIn, session: Session, now: Now, who: Admin)
 
 
 async def _ticket_out(session: AsyncSession, ticket_id: str, who: Principal) -> RoutedTicketOut:
-    ticket, assignments = await service.routed_ticket(session, ticket_id, who)
+    ticket, assignments = await reads.routed_ticket(session, ticket_id, who)
     kinds = await _kinds(session)
     visible = [a for a in assignments if who.role is not Role.UNIT or a.unit_id == who.unit_id]
     lead = next(
         (
             a
             for a in reversed(assignments)
-            if a.role == "lead" and a.status not in ("withdrawn", "returned", "forwarded")
+            if a.role == "lead"
+            and a.status
+            not in (
+                AssignmentStatus.WITHDRAWN,
+                AssignmentStatus.RETURNED,
+                AssignmentStatus.FORWARDED,
+            )
         ),
         None,
     )
@@ -492,7 +509,7 @@ async def _ticket_out(session: AsyncSession, ticket_id: str, who: Principal) -> 
 @router.get("/routing/queue", response_model=list[RoutedTicketOut])
 async def dispatch_queue(session: Session, who: Dispatcher) -> list[RoutedTicketOut]:
     """The dispatcher's queue: tickets no rule placed (when the fallback is the queue)."""
-    return [await _ticket_out(session, t.id, who) for t in await service.queue(session)]
+    return [await _ticket_out(session, t.id, who) for t in await dispatcher.queue(session)]
 
 
 @router.get("/routing/tickets/{ticket_id}", response_model=RoutedTicketOut)
@@ -507,7 +524,7 @@ async def manual_dispatch(
 ) -> RoutedTicketOut:
     """人工派单 from the queue."""
     async with session.begin():
-        await service.manual_dispatch(session, ticket_id, body, now=now)
+        await dispatcher.manual_dispatch(session, ticket_id, body, now=now)
     return await _ticket_out(session, ticket_id, who)
 
 
@@ -517,7 +534,7 @@ async def redispatch(
 ) -> RoutedTicketOut:
     """改派: a new lead (and optionally new assistants); counted."""
     async with session.begin():
-        await service.redispatch_by_centre(session, ticket_id, body, now=now)
+        await dispatcher.redispatch_by_centre(session, ticket_id, body, now=now)
     return await _ticket_out(session, ticket_id, who)
 
 
@@ -563,19 +580,19 @@ async def worklist(
 ) -> list[AssignmentOut]:
     """The worklist: a unit sees its own assignments, the centre sees all."""
     kinds = await _kinds(session)
-    return [_out(a, t, kinds) for a, t in await service.worklist(session, who, status)]
+    return [_out(a, t, kinds) for a, t in await reads.worklist(session, who, status)]
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentOut)
 async def get_assignment(assignment_id: str, session: Session, who: Reader) -> AssignmentOut:
-    return await _with_ticket(session, await service.get_assignment(session, assignment_id, who))
+    return await _with_ticket(session, await reads.get_assignment(session, assignment_id, who))
 
 
 @router.post("/assignments/{assignment_id}/sign", response_model=AssignmentOut)
 async def sign(assignment_id: str, session: Session, now: Now, who: UnitOnly) -> AssignmentOut:
     """签收: the unit takes the ticket."""
     async with session.begin():
-        a = await service.act(session, assignment_id, "sign", who=who, now=now)
+        a = await workflow.act(session, assignment_id, "sign", who=who, now=now)
     return await _with_ticket(session, a)
 
 
@@ -583,7 +600,7 @@ async def sign(assignment_id: str, session: Session, now: Now, who: UnitOnly) ->
 async def contact(assignment_id: str, session: Session, now: Now, who: UnitOnly) -> AssignmentOut:
     """首次联系: the unit has contacted the citizen (this is the response)."""
     async with session.begin():
-        a = await service.act(session, assignment_id, "contact", who=who, now=now)
+        a = await workflow.act(session, assignment_id, "contact", who=who, now=now)
     return await _with_ticket(session, a)
 
 
@@ -595,7 +612,7 @@ async def reply(
     the explanation for the citizen. Assistants reply to the lead; the lead's reply closes the
     handling once every assistant has replied or timed out."""
     async with session.begin():
-        a = await service.act(session, assignment_id, "reply", who=who, now=now, reply=body)
+        a = await workflow.act(session, assignment_id, "reply", who=who, now=now, reply=body)
     return await _with_ticket(session, a)
 
 
@@ -605,13 +622,13 @@ async def add_note(
 ) -> NoteOut:
     """办理进展: a progress note while the work is under way."""
     async with session.begin():
-        n = await service.add_note(session, assignment_id, body, who=who, now=now)
+        n = await workflow.add_note(session, assignment_id, body, who=who, now=now)
     return _note(n)
 
 
 @router.get("/assignments/{assignment_id}/notes", response_model=list[NoteOut])
 async def notes(assignment_id: str, session: Session, who: Reader) -> list[NoteOut]:
-    return [_note(n) for n in await service.notes(session, assignment_id, who)]
+    return [_note(n) for n in await reads.notes(session, assignment_id, who)]
 
 
 @router.post("/assignments/{assignment_id}/extension", status_code=202, response_model=ExtensionOut)
@@ -620,7 +637,7 @@ async def request_extension(
 ) -> ExtensionOut:
     """延期申请: ask the centre for more working days; sla approves or refuses."""
     async with session.begin():
-        r = await service.request_extension(session, assignment_id, body, who=who, now=now)
+        r = await workflow.request_extension(session, assignment_id, body, who=who, now=now)
     return ExtensionOut(
         id=r.id,
         assignment_id=r.assignment_id,
@@ -646,7 +663,7 @@ async def forward(
 ) -> AssignmentOut:
     """下派 (level-by-level dispatch): a district government passes the ticket down."""
     async with session.begin():
-        a = await service.forward(session, assignment_id, body, who=who, now=now)
+        a = await workflow.forward(session, assignment_id, body, who=who, now=now)
     return await _with_ticket(session, a)
 
 

@@ -11,9 +11,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing import domain
+from routing.domain import AssignmentStatus
 from routing.models import Assignment, RoutedTicket, Unit, Whistle, WhistleSummons, outbox
+from routing.reference import active_unit, new_id
 from routing.schemas import WhistleIn, WhistleReportIn
-from routing.service import active_unit, new_id
 from shared.auth import Principal, Role
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.routing import WhistleBlown, WhistleReported
@@ -36,7 +37,7 @@ async def blow(
         select(Assignment.id).where(
             Assignment.ticket_id == ticket_id,
             Assignment.unit_id == unit.id,
-            Assignment.status.not_in(domain.ENDED | {"return_requested"}),
+            Assignment.status.not_in(domain.ENDED | {AssignmentStatus.RETURN_REQUESTED}),
         )
     )
     if holding is None:

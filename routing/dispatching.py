@@ -1,0 +1,317 @@
+"""Dispatch (派单): the decision and the writing of assignments, for every path that gives a
+ticket its units.
+
+The first dispatch on `ticket.received` decides with the catalogue in force (or 首接负责, or the
+queue). Manual dispatch, re-dispatch (改派), forwarding (下派), returns (退单), joint
+determination (联合认定) and re-handling (重办) all write their assignments through `dispatch`
+and end the old ones through `end_assignment`, so every assignment is announced the same way
+and every re-dispatch is counted by `count_dispatch` alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing import domain
+from routing.config import settings
+from routing.domain import AssignmentStatus, ReturnStatus, TicketStatus
+from routing.models import Assignment, ReturnRequest, RoutedTicket, Unit, outbox
+from routing.reference import active_unit, directory_view, new_id
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.events import Envelope
+from shared.events.intake import TicketReceived
+from shared.events.routing import (
+    AssignmentRole,
+    AssignmentWithdrawn,
+    TicketDispatched,
+    TicketKeySupervision,
+    WithdrawnReason,
+)
+
+
+async def get_ticket(session: AsyncSession, ticket_id: str) -> RoutedTicket:
+    """A ticket routing knows, or 404."""
+    ticket = await session.get(RoutedTicket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"Ticket '{ticket_id}' is not known to routing.", field="ticket_id")
+    return ticket
+
+
+async def open_assignments(session: AsyncSession, ticket: RoutedTicket) -> list[Assignment]:
+    """The assignments of the ticket's current round that have not ended."""
+    rows = await session.scalars(
+        select(Assignment)
+        .where(Assignment.ticket_id == ticket.id, Assignment.round == ticket.round)
+        .order_by(Assignment.dispatched_at, Assignment.id)
+    )
+    return [a for a in rows.all() if a.status not in domain.ENDED]
+
+
+async def decide(
+    session: AsyncSession, ticket: RoutedTicket, at: datetime
+) -> tuple[domain.DispatchPlan | None, domain.Decision | None, str]:
+    """The catalogue's choice under its dispatch mode, or 首接负责, or None (the queue), with
+    why."""
+    view = await directory_view(session)  # one read of the stamp for the whole decision
+    chain = domain.area_chain(ticket.area_code, view.parents)
+    units_at = view.units_at
+    decision = domain.lead_unit_for(
+        category=ticket.category,
+        text=f"{ticket.title} {ticket.description}",
+        chain=chain,
+        rules=view.rules_of(view.version_at(at)),
+    )
+    why = "no catalogue rule matched"
+    if decision is not None:
+        assert decision.rule is not None
+        mode = decision.rule.mode or settings().default_mode
+        plan = domain.plan_dispatch(decision, mode=mode, chain=chain, units_at=units_at)
+        if plan is not None:
+            return plan, decision, ""
+        why = (
+            f"rule {decision.rule.id} names {decision.lead_unit_id}, which has no unit in the area"
+        )
+    if settings().fallback == "first_receiving":
+        offices = {area: unit for (area, kind), unit in units_at.items() if kind == "street_office"}
+        first = domain.first_receiving_unit(chain, offices)
+        if first is not None:
+            reason = first.reason if decision is None else f"{why}; {first.reason.split('; ')[1]}"
+            return (
+                domain.DispatchPlan(first.lead_unit_id, (), "direct", reason),
+                first,
+                "",
+            )
+        why += "; no street office for 首接负责"
+    return None, None, why
+
+
+async def dispatch(
+    session: AsyncSession,
+    ticket: RoutedTicket,
+    units: Sequence[tuple[str, AssignmentRole]],
+    *,
+    mode: str,
+    basis: str,
+    rule_id: str | None,
+    catalogue_version: int | None,
+    reason: str,
+    at: datetime,
+    correlation_id: str | None = None,
+) -> list[Assignment]:
+    """New assignments for `units`, each announced by `ticket.dispatched`. Counting is the
+    caller's: only some paths are a re-dispatch (see `count_dispatch`)."""
+    made = []
+    for unit_id, role in units:
+        unit = await session.get(Unit, unit_id)
+        if unit is None:
+            raise NotFound(f"unit '{unit_id}' does not exist", field="unit_id")
+        assignment = Assignment(
+            id=new_id("A"),
+            ticket_id=ticket.id,
+            unit_id=unit_id,
+            role=role,
+            round=ticket.round,
+            status=AssignmentStatus.DISPATCHED,
+            reason=reason[:300],
+            rule_id=rule_id,
+            catalogue_version=catalogue_version,
+            dispatched_at=at,
+            mode=mode,
+            basis=basis,
+        )
+        session.add(assignment)
+        made.append(assignment)
+        await outbox.emit(
+            session,
+            TicketDispatched(
+                assignment_id=assignment.id,
+                unit_id=unit_id,
+                unit_name=unit.name,
+                unit_class=domain.unit_class_of(unit.kind),  # type: ignore[arg-type]
+                role=role,
+                kind=ticket.kind,  # type: ignore[arg-type]
+                urgency=ticket.urgency,  # type: ignore[arg-type]
+                rule_id=rule_id,
+                catalogue_version=catalogue_version,
+                dispatch_count=ticket.dispatch_count,
+                round=ticket.round,
+                mode=mode,  # type: ignore[arg-type]
+                basis=basis,  # type: ignore[arg-type]
+                return_count=ticket.return_count,
+            ),
+            ticket_id=ticket.id,
+            occurred_at=at,
+            correlation_id=correlation_id,
+        )
+    ticket.status = TicketStatus.DISPATCHED
+    ticket.queued_reason = None
+    return made
+
+
+async def end_assignment(
+    session: AsyncSession,
+    assignment: Assignment,
+    status: AssignmentStatus,
+    at: datetime,
+    withdrawn: WithdrawnReason | None = None,
+) -> None:
+    """An assignment ends without the unit's reply; `withdrawn` announces it. A return it had
+    pending is moot then: it is closed as withdrawn."""
+    if assignment.status == AssignmentStatus.RETURN_REQUESTED and withdrawn is not None:
+        pending = await session.scalars(
+            select(ReturnRequest).where(
+                ReturnRequest.assignment_id == assignment.id,
+                ReturnRequest.status == ReturnStatus.PENDING,
+            )
+        )
+        for request in pending.all():
+            request.status, request.decided_at = ReturnStatus.WITHDRAWN, at
+            request.decision_note = f"assignment {withdrawn} before the return was decided"
+    assignment.status = status
+    assignment.ended_at = at
+    if withdrawn is not None:
+        await outbox.emit(
+            session,
+            AssignmentWithdrawn(
+                assignment_id=assignment.id,
+                unit_id=assignment.unit_id,
+                role=cast(AssignmentRole, assignment.role),
+                reason=withdrawn,
+                round=assignment.round,
+            ),
+            ticket_id=assignment.ticket_id,
+            occurred_at=at,
+        )
+
+
+async def count_dispatch(session: AsyncSession, ticket: RoutedTicket, at: datetime) -> None:
+    """Every re-dispatch is counted; reaching the threshold puts the ticket under key
+    supervision (重点督办), announced once."""
+    ticket.dispatch_count += 1
+    threshold = settings().key_supervision_dispatches
+    if ticket.key_supervision_at is None and domain.under_key_supervision(
+        ticket.dispatch_count, threshold
+    ):
+        ticket.key_supervision_at = at
+        await outbox.emit(
+            session,
+            TicketKeySupervision(
+                dispatch_count=ticket.dispatch_count, return_count=ticket.return_count
+            ),
+            ticket_id=ticket.id,
+            occurred_at=at,
+        )
+
+
+async def dispatch_received(session: AsyncSession, event: Envelope) -> None:
+    """On `ticket.received`: pick the lead and assisting units and dispatch (派单)."""
+    data = cast(TicketReceived, event.data())
+    if data.answered:
+        return  # answered on the spot at intake (在线解答): never dispatched
+    if await session.get(RoutedTicket, event.ticket_id) is not None:
+        return
+    ticket = RoutedTicket(
+        id=event.ticket_id,
+        category=data.category,
+        kind=data.kind,
+        urgency=data.urgency,
+        area_code=data.area_code,
+        title=data.title,
+        description=data.description,
+        address=data.address,
+        received_at=data.received_at,
+        dispatch_count=0,
+        return_count=0,
+        round=1,
+        status=TicketStatus.QUEUED,
+    )
+    session.add(ticket)
+    plan, decision, why = await decide(session, ticket, event.occurred_at)
+    if plan is None:
+        ticket.queued_reason = f"{why}: waiting for a dispatcher"
+        return
+    ticket.dispatch_count = 1
+    rule = decision.rule if decision else None
+    await dispatch(
+        session,
+        ticket,
+        [(plan.lead_unit_id, "lead"), *((u, "assist") for u in plan.assist_unit_ids)],
+        mode=plan.mode,
+        basis="catalogue" if rule else "first_receiving",
+        rule_id=rule.id if rule else None,
+        catalogue_version=rule.version if rule else None,
+        reason=plan.reason,
+        at=event.occurred_at,
+        correlation_id=event.correlation_id,
+    )
+
+
+async def check_units(session: AsyncSession, lead: str, assists: Sequence[str] | None) -> None:
+    """The units a dispatcher names: active, and the lead not also among the assistants."""
+    await active_unit(session, lead, "lead_unit_id")
+    for unit_id in assists or ():
+        await active_unit(session, unit_id, "assist_unit_ids")
+    if assists and lead in assists:
+        raise InvalidInput(
+            "assist_unit_ids: the lead unit cannot also assist.", field="assist_unit_ids"
+        )
+
+
+async def redispatch(
+    session: AsyncSession,
+    ticket_id: str,
+    *,
+    lead_unit_id: str,
+    assist_unit_ids: Sequence[str] | None,
+    reason: str,
+    now: datetime,
+    basis: str = "redispatch",
+    withdrawn: WithdrawnReason = "redispatched",
+) -> RoutedTicket:
+    """改派: the open lead is withdrawn and `lead_unit_id` leads; a list of assistants replaces
+    the open ones, None keeps them. Counted; the second re-dispatch means key supervision."""
+    ticket = await get_ticket(session, ticket_id)
+    if ticket.status == TicketStatus.QUEUED:
+        raise Conflict(
+            "This ticket waits in the queue; dispatch it first.",
+            status_now=TicketStatus.QUEUED,
+            allowed_actions=["dispatch"],
+        )
+    current = await open_assignments(session, ticket)
+    lead = next((a for a in current if a.role == "lead"), None)
+    if lead is None:
+        raise Conflict(
+            "The lead unit of this round has already replied (or the lead is being returned "
+            "and decided separately); nothing to re-dispatch.",
+            status_now=AssignmentStatus.REPLIED,
+            allowed_actions=[],
+        )
+    await check_units(session, lead_unit_id, assist_unit_ids)
+    if lead.unit_id == lead_unit_id:
+        raise InvalidInput(
+            f"lead_unit_id: {lead_unit_id} already leads this ticket.", field="lead_unit_id"
+        )
+    await end_assignment(session, lead, AssignmentStatus.WITHDRAWN, now, withdrawn)
+    units: list[tuple[str, AssignmentRole]] = [(lead_unit_id, "lead")]
+    if assist_unit_ids is not None:
+        for a in current:
+            if a.role == "assist":
+                await end_assignment(session, a, AssignmentStatus.WITHDRAWN, now, withdrawn)
+        units += [(u, "assist") for u in assist_unit_ids]
+    await count_dispatch(session, ticket, now)
+    await dispatch(
+        session,
+        ticket,
+        units,
+        mode="direct",
+        basis=basis,
+        rule_id=None,
+        catalogue_version=None,
+        reason=f"改派（第{ticket.dispatch_count}次派发）: {reason}",
+        at=now,
+    )
+    return ticket

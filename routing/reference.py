@@ -1,0 +1,126 @@
+"""routing's reference data as every use case reads it, and the small row helpers they share.
+
+The directory (目录: areas and units) and the responsibility catalogue (职责清单) are read for
+every ticket and changed rarely, so dispatch reads them through one cached view. Both
+`directory.py` (which changes them) and the dispatching use cases read them here, so neither
+imports the other. Lists are stored "|"-separated in one column, and ids are a letter and a
+random hex string; every module writes them the same way through `split`, `join`, `new_id`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing import catalogue, domain
+from routing.models import Area, CatalogueVersion, Rule, Unit, stamps
+from shared.errors import InvalidInput
+from shared.stamped import Stamped
+
+
+def new_id(prefix: str) -> str:
+    """A new row id: `prefix` (A assignment, N note, R return, …) and 16 random hex digits."""
+    return f"{prefix}{uuid.uuid4().hex[:16].upper()}"
+
+
+def split(value: str | None) -> tuple[str, ...]:
+    """The items of a "|"-separated column."""
+    return tuple(v for v in (value or "").split("|") if v)
+
+
+def join(values: Iterable[str]) -> str:
+    """Items as a "|"-separated column."""
+    return "|".join(values)
+
+
+@dataclass(frozen=True)
+class DirectoryView:
+    """The directory as dispatch reads it: area parents, units by (area, kind), catalogue
+    versions and their rules. Read for every ticket and changed rarely, so cached (shared.stamped)
+    and marked changed by any flush that writes an area, a unit, a version or a rule."""
+
+    parents: dict[str, str | None]
+    units_at: dict[tuple[str, str], str]
+    versions: list[tuple[int, datetime]]
+    rules: dict[int, list[domain.CatalogueRule]]
+
+    def version_at(self, at: datetime) -> int | None:
+        return catalogue.effective_version(self.versions, at)
+
+    def rules_of(self, version: int | None) -> list[domain.CatalogueRule]:
+        return list(self.rules.get(version, [])) if version is not None else []
+
+
+def rule_of(r: Rule) -> domain.CatalogueRule:
+    """A stored catalogue row as the rules read it."""
+    return domain.CatalogueRule(
+        id=r.id,
+        category=r.category,
+        area_code=r.area_code,
+        keywords=split(r.keywords),
+        lead_unit_id=r.lead,
+        assist_unit_ids=split(r.assists),
+        version=r.version,
+        mode=r.mode,
+        row=r.row,
+    )
+
+
+async def _load_view(session: AsyncSession) -> DirectoryView:
+    parents = await session.execute(select(Area.code, Area.parent_code))
+    # Ordered by id descending so that, of two active units of one kind in one area, the lower
+    # id is the one kept: the same unit every time.
+    units = await session.execute(
+        select(Unit.area_code, Unit.kind, Unit.id).where(Unit.active).order_by(Unit.id.desc())
+    )
+    versions = await session.execute(
+        select(CatalogueVersion.version, CatalogueVersion.effective_from)
+    )
+    rules: dict[int, list[domain.CatalogueRule]] = {}
+    for r in (await session.scalars(select(Rule).order_by(Rule.id))).all():
+        rules.setdefault(r.version, []).append(rule_of(r))
+    return DirectoryView(
+        parents={code: parent for code, parent in parents.all()},
+        units_at={(area, kind): unit_id for area, kind, unit_id in units.all()},
+        versions=[(v, f) for v, f in versions.all()],
+        rules=rules,
+    )
+
+
+_view = Stamped(stamps, "directory", _load_view)
+_view.watch(Area, Unit, CatalogueVersion, Rule)
+
+
+async def directory_view(session: AsyncSession) -> DirectoryView:
+    """The whole cached view: one read of its stamp, for a decision that needs several parts."""
+    return await _view.get(session)
+
+
+async def area_parents(session: AsyncSession) -> dict[str, str | None]:
+    return (await _view.get(session)).parents
+
+
+async def units_by_area_and_kind(session: AsyncSession) -> dict[tuple[str, str], str]:
+    """(area, kind) → unit: how a role such as "role:street_office" is resolved."""
+    return (await _view.get(session)).units_at
+
+
+async def version_in_force(session: AsyncSession, at: datetime) -> int | None:
+    """The catalogue version in force at `at`: the latest `effective_from` not after it."""
+    return (await _view.get(session)).version_at(at)
+
+
+async def catalogue_rules(session: AsyncSession, version: int | None) -> list[domain.CatalogueRule]:
+    return (await _view.get(session)).rules_of(version)
+
+
+async def active_unit(session: AsyncSession, unit_id: str, field: str) -> Unit:
+    """The unit a request names in `field`, refused as bad input when unknown or inactive."""
+    unit = await session.get(Unit, unit_id)
+    if unit is None or not unit.active:
+        raise InvalidInput(f"{field}: unknown or inactive unit '{unit_id}'.", field=field)
+    return unit
