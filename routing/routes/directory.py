@@ -1,0 +1,117 @@
+"""Areas and units (the directory, 目录): CRUD, bulk import and directory versions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+
+from routing import directory
+from routing.routes.deps import Admin, Centre, Now, Session, upload
+from routing.routes.views import area_out, directory_version_out, unit_out
+from routing.schemas import (
+    AreaIn,
+    AreaOut,
+    AreaPatch,
+    DirectoryVersionOut,
+    ImportOut,
+    UnitIn,
+    UnitOut,
+    UnitPatch,
+)
+
+router = APIRouter()
+
+
+@router.get("/areas", response_model=list[AreaOut])
+async def list_areas(session: Session, who: Centre, parent: str | None = None) -> list[AreaOut]:
+    """The administrative hierarchy: city › district › street/township › community › grid."""
+    return [area_out(a) for a in await directory.list_areas(session, parent)]
+
+
+@router.post("/areas", status_code=201, response_model=AreaOut)
+async def create_area(body: AreaIn, session: Session, now: Now, who: Admin) -> AreaOut:
+    async with session.begin():
+        area = await directory.create_area(session, body, who=who, now=now)
+    return area_out(area)
+
+
+@router.get("/areas/{code}", response_model=AreaOut)
+async def get_area(code: str, session: Session, who: Centre) -> AreaOut:
+    return area_out(await directory.get_area(session, code))
+
+
+@router.patch("/areas/{code}", response_model=AreaOut)
+async def update_area(
+    code: str, body: AreaPatch, session: Session, now: Now, who: Admin
+) -> AreaOut:
+    async with session.begin():
+        area = await directory.update_area(session, code, body, who=who, now=now)
+    return area_out(area)
+
+
+@router.delete("/areas/{code}", response_model=AreaOut)
+async def deactivate_area(code: str, session: Session, now: Now, who: Admin) -> AreaOut:
+    """Deactivates an area with no active sub-areas or units (old tickets still name it)."""
+    async with session.begin():
+        area = await directory.deactivate_area(session, code, who=who, now=now)
+    return area_out(area)
+
+
+@router.get("/units", response_model=list[UnitOut])
+async def units(session: Session, who: Centre, area: str | None = None) -> list[UnitOut]:
+    """Handling units (承办单位), each tied to its area."""
+    return [unit_out(u) for u in await directory.list_units(session, area)]
+
+
+@router.post("/units", status_code=201, response_model=UnitOut)
+async def create_unit(body: UnitIn, session: Session, now: Now, who: Admin) -> UnitOut:
+    async with session.begin():
+        unit = await directory.create_unit(session, body, who=who, now=now)
+    return unit_out(unit)
+
+
+@router.get("/units/{unit_id}", response_model=UnitOut)
+async def get_unit(unit_id: str, session: Session, who: Centre) -> UnitOut:
+    return unit_out(await directory.get_unit(session, unit_id))
+
+
+@router.patch("/units/{unit_id}", response_model=UnitOut)
+async def update_unit(
+    unit_id: str, body: UnitPatch, session: Session, now: Now, who: Admin
+) -> UnitOut:
+    async with session.begin():
+        unit = await directory.update_unit(session, unit_id, body, who=who, now=now)
+    return unit_out(unit)
+
+
+@router.delete("/units/{unit_id}", response_model=UnitOut)
+async def deactivate_unit(unit_id: str, session: Session, now: Now, who: Admin) -> UnitOut:
+    """Deactivates a unit no rule in force names and that holds no open assignment."""
+    async with session.begin():
+        unit = await directory.deactivate_unit(session, unit_id, who=who, now=now)
+    return unit_out(unit)
+
+
+@router.post("/directory/import", status_code=201, response_model=ImportOut)
+async def import_directory(
+    file: Annotated[
+        UploadFile, File(description=".csv (one table) or .xlsx (sheets areas, units)")
+    ],
+    session: Session,
+    now: Now,
+    who: Admin,
+    table: Annotated[str, Form(pattern="^(areas|units)$")] = "areas",
+) -> ImportOut:
+    """Bulk import of areas and units: all rows or, on any problem, none."""
+    filename, content = await upload(file)
+    async with session.begin():
+        v = await directory.import_directory(
+            session, filename, content, table=table, who=who, now=now
+        )
+    return ImportOut(version=v.version, areas=v.areas, units=v.units)
+
+
+@router.get("/directory/versions", response_model=list[DirectoryVersionOut])
+async def directory_versions(session: Session, who: Centre) -> list[DirectoryVersionOut]:
+    return [directory_version_out(v) for v in await directory.directory_versions(session)]
