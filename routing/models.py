@@ -115,7 +115,7 @@ class RoutedTicket(Base):
     dispatch_count: Mapped[int] = mapped_column(Integer, default=0)
     round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     received_at: Mapped[datetime] = mapped_column(Instant())
-    # queued: waiting in the dispatcher's queue; dispatched: has a lead unit.
+    # domain.TicketStatus: queued (waiting in the dispatcher's queue) or dispatched (has a lead).
     status: Mapped[str] = mapped_column(
         String(16), default="dispatched", server_default="dispatched"
     )
@@ -134,7 +134,7 @@ class Assignment(Base):
     unit_id: Mapped[str] = mapped_column(ForeignKey("routing_units.id"), index=True)
     role: Mapped[str] = mapped_column(String(8))
     round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # domain.AssignmentStatus
     rule_id: Mapped[str | None] = mapped_column(String(64))
     catalogue_version: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(300))
@@ -199,7 +199,7 @@ class ReturnRequest(Base):
     unit_id: Mapped[str] = mapped_column(String(64), index=True)
     reason_code: Mapped[str] = mapped_column(String(32))
     explanation: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))  # pending, approved, rejected, withdrawn
+    status: Mapped[str] = mapped_column(String(16))  # domain.ReturnStatus
     previous_status: Mapped[str] = mapped_column(String(16))
     requested_at: Mapped[datetime] = mapped_column(Instant())
     decided_at: Mapped[datetime | None] = mapped_column(Instant())
