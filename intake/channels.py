@@ -3,20 +3,22 @@ unified report (`TicketIn` fields) plus the channel's references. Pure functions
 
 A native payload may carry fields we do not use (gateways send what their system has); the
 fields we use are checked and a bad one is named by its native name (`caller_number`, `gps.lat`).
-Kind and category may be missing (a Weibo post has neither): intake's classification help then
-suggests them.
+Kind and category may be missing (a Weibo post has neither): `unify` then fills them from
+intake's classification help, and gives the report to admission as the unified form.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from intake.domain import normalize_phone, title_from
+from intake.classify import CategoryNode, suggest
+from intake.domain import ChannelContext, classification, normalize_phone, title_from
+from intake.schemas import TicketIn
 from shared.errors import InvalidInput
 from shared.events.intake import TicketKind, Urgency
 
@@ -516,3 +518,30 @@ def normalise(
     if isinstance(parsed, Open311Request):
         return _open311(parsed, categories_by_code or {})
     return _NORMALISERS[channel](parsed)
+
+
+def unify(
+    normalised: Normalised, taxonomy: Iterable[CategoryNode]
+) -> tuple[TicketIn, ChannelContext]:
+    """The normalised report as the unified form, what the channel did not give filled from the
+    classification help's suggestion (`domain.classification`), and what the channel knew
+    besides."""
+    fields = dict(normalised.ticket)
+    suggestion = suggest(fields["title"], fields["description"], taxonomy)
+    chosen = classification(
+        fields.get("category"), fields.get("kind"), fields.get("urgency"), suggestion
+    )
+    fields.update(category=chosen.category, kind=chosen.kind, urgency=chosen.urgency)
+    try:
+        report = TicketIn.model_validate(fields)
+    except ValidationError as exc:
+        raise invalid(exc) from None
+    return report, ChannelContext(
+        refs=normalised.refs,
+        message_id=normalised.message_id,
+        identity=normalised.identity,
+        area_hint=normalised.area_hint,
+        area_text=normalised.area_text,
+        category_source=chosen.source,
+        reasons=chosen.reasons,
+    )

@@ -5,6 +5,7 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from intake.domain import AttachmentRules
 from shared.settings import ServiceSettings
 
 
@@ -39,6 +40,15 @@ class IntakeSettings(ServiceSettings):
     )
     attachment_max_bytes: int = 20 * 1024 * 1024
     attachments_max: int = 9
+
+    def attachment_rules(self) -> AttachmentRules:
+        """The attachment settings as the rule that checks a report's or an addition's."""
+        return AttachmentRules(
+            types=frozenset(self.attachment_types),
+            max_bytes=self.attachment_max_bytes,
+            max_count=self.attachments_max,
+        )
+
     # Open311: api_key → the gateway it stands for. The default key is for development only.
     open311_api_keys: dict[str, str] = Field(
         default_factory=lambda: {"dev-open311-key": "open311-dev"}

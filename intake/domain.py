@@ -6,13 +6,17 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from intake import similarity
 from shared.clock import CHINA
 from shared.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from intake.classify import Suggestion
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
@@ -324,12 +328,10 @@ def same_matter(new: Matter, old: Matter, *, threshold: float, metres: float) ->
     """The similarity when `new` and `old` are the same matter (同一诉求), else None: the same
     category, the same area (or both unresolved), within `metres` where both have coordinates,
     and text similarity at least `threshold`."""
-    from intake.similarity import haversine_metres, similarity_of_terms
-
     if new.category != old.category or new.area_code != old.area_code:
         return None
     if None not in (new.longitude, new.latitude, old.longitude, old.latitude):
-        distance = haversine_metres(
+        distance = similarity.haversine_metres(
             new.longitude,  # type: ignore[arg-type]
             new.latitude,  # type: ignore[arg-type]
             old.longitude,  # type: ignore[arg-type]
@@ -337,7 +339,7 @@ def same_matter(new: Matter, old: Matter, *, threshold: float, metres: float) ->
         )
         if distance > metres:
             return None
-    score = similarity_of_terms(new.terms, old.terms)
+    score = similarity.similarity_of_terms(new.terms, old.terms)
     return score if score >= threshold else None
 
 
@@ -402,6 +404,198 @@ def cluster_growth(
     if is_cluster((*loose, new), min_reporters):
         return ClusterGrowth(None, (*loose, new))
     return None
+
+
+# ---------------------------------------------------------------------------- admission (受理)
+
+
+class CitizenFacts(Protocol):
+    """Who reported, as the unified form states it (intake.schemas.CitizenIn)."""
+
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def anonymous(self) -> bool: ...
+
+
+class ReportFacts(Protocol):
+    """What admission reads of a report in the unified form (intake.schemas.TicketIn)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def area_code(self) -> str | None: ...
+    @property
+    def longitude(self) -> float | None: ...
+    @property
+    def latitude(self) -> float | None: ...
+    @property
+    def answer(self) -> str | None: ...
+    @property
+    def citizen(self) -> CitizenFacts: ...
+
+
+class Known(Protocol):
+    """What a report is checked and placed against: the taxonomy and the gazetteer
+    (intake.directory.Directory)."""
+
+    @property
+    def categories(self) -> frozenset[str]: ...
+    @property
+    def areas(self) -> Sequence[AreaName]: ...
+    @property
+    def places(self) -> Sequence[str]: ...
+    @property
+    def boundaries(self) -> Sequence[Boundary]: ...
+
+
+@dataclass(frozen=True)
+class ChannelContext:
+    """What the channel adapter knows beyond the unified report."""
+
+    refs: Mapping[str, Any] = field(default_factory=dict)  # ids in the channel's own system
+    message_id: str | None = None  # a retry with it is the same report
+    identity: str | None = None  # who, when there is no phone (a Weibo handle, an e-mail)
+    area_hint: str | None = None  # an area code the channel states (a grid worker's grid)
+    area_text: str | None = None  # text to find the area in when there is no address
+    category_source: str = "given"  # or "suggested" by the classification help
+    reasons: list[str] = field(default_factory=list)  # why the category was suggested
+
+
+@dataclass(frozen=True)
+class AdmissionRules:
+    """The settings admission applies."""
+
+    attachments: AttachmentRules
+    citizen_ref_secret: str
+    # The channel endpoints link repeats; the unified form only when configured to.
+    link_repeats: bool
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a valid report becomes (受理决定), before it is compared with open tickets."""
+
+    # ANSWERED: a consultation answered on the spot (在线解答), closed at intake, never
+    # dispatched; RECEIVED: a ticket for routing to dispatch.
+    status: TicketStatus
+    matter: Matter  # what the same-matter tests compare (no ticket id yet)
+    phone: str | None  # normalised; None when anonymous or not given
+    citizen_name: str | None
+    anonymous: bool
+    # Look for the citizen's own open ticket of the same matter to link this report to as a
+    # repeat (重复诉求) instead of making a second ticket.
+    may_repeat: bool
+    # Count it toward a cluster (集中诉求): everything but an answer on the spot.
+    may_cluster: bool
+
+    @property
+    def answered(self) -> bool:
+        return self.status is TicketStatus.ANSWERED
+
+
+def admit(
+    report: ReportFacts,
+    attachments: Sequence[Mapping[str, Any]],
+    channel: ChannelContext,
+    known: Known,
+    rules: AdmissionRules,
+) -> Admission:
+    """受理: the decision on a report, or its refusal (InvalidInput naming the field).
+
+    Refused, in this order: an answer on the spot for anything but a consultation, a category
+    not in the taxonomy, bad coordinates, bad attachments, a phone that is not one. Otherwise
+    it is answered on the spot when the operator gave an answer, else received for dispatch;
+    its area is found by `area_of`; the citizen is the phone (unless anonymous) or the
+    channel's identity; it may be a repeat when it is not answered, the citizen is known and
+    the entry point links repeats; it counts toward clusters unless answered.
+    """
+    check_on_the_spot_answer(report.kind, report.answer)
+    check_category(report.category, known.categories)
+    check_coordinates(report.longitude, report.latitude, "longitude/latitude")
+    check_attachments(attachments, rules.attachments)
+    citizen = report.citizen
+    phone = normalize_phone(citizen.phone) if citizen.phone and not citizen.anonymous else None
+    ref = citizen_ref(phone or channel.identity, rules.citizen_ref_secret)
+    matter = Matter(
+        ticket_id="",
+        category=report.category,
+        area_code=area_of(report, channel, known),
+        terms=tuple(similarity.terms(f"{report.title}\n{report.description}", known.places)),
+        longitude=report.longitude,
+        latitude=report.latitude,
+        citizen_ref=ref,
+    )
+    answered = report.answer is not None
+    return Admission(
+        status=TicketStatus.ANSWERED if answered else TicketStatus.RECEIVED,
+        matter=matter,
+        phone=phone,
+        citizen_name=None if citizen.anonymous else citizen.name,
+        anonymous=citizen.anonymous or phone is None,
+        may_repeat=rules.link_repeats and not answered and ref is not None,
+        may_cluster=not answered,
+    )
+
+
+def area_of(report: ReportFacts, channel: ChannelContext, known: Known) -> str | None:
+    """The report's area: the stated one, else the channel's if the gazetteer has it (a grid),
+    else the deepest boundary containing the coordinates, else the gazetteer's names in the
+    address, else in the channel's text."""
+    if report.area_code:
+        return report.area_code
+    if channel.area_hint and any(a.code == channel.area_hint for a in known.areas):
+        return channel.area_hint
+    if report.longitude is not None and report.latitude is not None:
+        found = area_at(report.longitude, report.latitude, known.boundaries)
+        if found:
+            return found
+    return resolve_area(report.address, known.areas) or resolve_area(channel.area_text, known.areas)
+
+
+@dataclass(frozen=True)
+class Classification:
+    """A report's category, kind and urgency, and where the category came from."""
+
+    category: str
+    kind: str
+    urgency: str
+    source: str  # "given" by the channel, or "suggested" by the classification help
+    reasons: list[str]  # why the category was suggested; empty when it was given
+
+
+def classification(
+    category: str | None, kind: str | None, urgency: str | None, suggestion: Suggestion
+) -> Classification:
+    """分类 at intake: what the channel gave wins, the suggestion fills what it did not. A report
+    without a category is refused when none could be suggested from its text."""
+    if category:
+        return Classification(
+            category, kind or suggestion.kind, urgency or suggestion.urgency, "given", []
+        )
+    if suggestion.category is None:
+        raise InvalidInput(
+            "category: the channel gave none and none could be suggested from the text; "
+            "send the report with a category.",
+            field="category",
+        )
+    return Classification(
+        suggestion.category,
+        kind or suggestion.kind,
+        urgency or suggestion.urgency,
+        "suggested",
+        suggestion.reasons,
+    )
 
 
 # ---------------------------------------------------------------------------- citizens' view

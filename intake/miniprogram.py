@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import domain, service
+from intake import additions, domain, reads
 from intake.config import settings
 from intake.models import Ticket
 from intake.schemas import AddInfoIn, CitizenTicketOut, CitizenTimelineOut, LookupIn
@@ -86,7 +86,7 @@ def check_rate(request: Request, ticket_id: str) -> None:
 
 
 async def citizen_view(session: AsyncSession, ticket: Ticket) -> CitizenTicketOut:
-    entries = await service.timeline(session, ticket.id)
+    entries = await reads.timeline(session, ticket.id)
     return CitizenTicketOut(
         id=ticket.id,
         status=ticket.status,
@@ -109,7 +109,7 @@ async def citizen_view(session: AsyncSession, ticket: Ticket) -> CitizenTicketOu
 async def lookup(body: LookupIn, request: Request, session: Session) -> CitizenTicketOut:
     """citizen (no token; ticket number + phone): the ticket's progress in plain Chinese."""
     check_rate(request, body.ticket_id)
-    ticket = await service.ticket_for_citizen(session, body.ticket_id, body.phone)
+    ticket = await reads.ticket_for_citizen(session, body.ticket_id, body.phone)
     return await citizen_view(session, ticket)
 
 
@@ -120,8 +120,8 @@ async def add_info(
     """citizen (no token; ticket number + phone): add information to an open ticket."""
     check_rate(request, ticket_id)
     async with session.begin():
-        ticket = await service.ticket_for_citizen(session, ticket_id, body.phone)
-        await service.add_info(
+        ticket = await reads.ticket_for_citizen(session, ticket_id, body.phone)
+        await additions.add_info(
             session,
             ticket,
             source="citizen",

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import channels, domain, service
+from intake import admission, channels, domain, idempotency, taxonomy
 from intake.config import settings
 from intake.models import Category, Ticket
 from shared.auth import Principal, Role
@@ -137,7 +137,7 @@ def _request_row(ticket: Ticket, codes: Mapping[str, str]) -> dict[str, Any]:
 
 
 async def _codes(session: AsyncSession) -> dict[str, str]:
-    return {c.path: c.code for c in await service.categories(session)}
+    return {c.path: c.code for c in await taxonomy.categories(session)}
 
 
 def _leaves(categories: Sequence[Category]) -> list[Category]:
@@ -165,7 +165,7 @@ async def services(fmt: str, session: Session) -> Response:
     """public: the service list (the taxonomy's leaves)."""
 
     async def produce() -> Response:
-        rows = [_service_row(c) for c in _leaves(await service.categories(session))]
+        rows = [_service_row(c) for c in _leaves(await taxonomy.categories(session))]
         return render(fmt, "services", "service", rows)
 
     return await answer(fmt, produce)
@@ -177,7 +177,7 @@ async def service_definition(code: str, fmt: str, session: Session) -> Response:
 
     async def produce() -> Response:
         category = await session.scalar(select(Category).where(Category.code == code))
-        if category is None or category not in _leaves(await service.categories(session)):
+        if category is None or category not in _leaves(await taxonomy.categories(session)):
             raise NotFound(f"service_code '{code}' is not a service.")
         row = {"service_code": category.code, "attributes": []}
         return render_one(fmt, "service_definition", row)
@@ -218,21 +218,20 @@ async def create_request(fmt: str, request: Request, session: Session, now: Now)
         ):
             raise BadRequest("location: give lat and long, address_string or address_id.")
         try:
-            codes = {c.code: c.path for c in await service.categories(session)}
-            taxonomy = await service.taxonomy(session)
+            codes = {c.code: c.path for c in await taxonomy.categories(session)}
+            tree = await taxonomy.taxonomy(session)
             await session.rollback()
-            report, context = service.unify(
-                channels.normalise("open311", native, categories_by_code=codes), taxonomy
+            report, context = channels.unify(
+                channels.normalise("open311", native, categories_by_code=codes), tree
             )
-            accepted = await service.accept(
-                session,
+            submission = admission.Submission(
                 report,
-                now=now,
-                who=who,
-                context=context,
+                sender=who.subject,
+                channel=context,
                 idempotency_key=request.headers.get("Idempotency-Key"),
-                body=native,
+                body_hash=idempotency.request_hash(native),
             )
+            accepted = await admission.accept(session, submission, now=now)
         except InvalidInput as exc:
             raise BadRequest(exc.detail) from None
         row = {

@@ -9,7 +9,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import channels, domain, miniprogram, open311, service
+from intake import (
+    additions,
+    admission,
+    channels,
+    domain,
+    idempotency,
+    miniprogram,
+    open311,
+    reads,
+    taxonomy,
+)
 from intake.config import settings
 from intake.models import Ticket, TimelineEntry
 from intake.schemas import (
@@ -85,8 +95,8 @@ async def full_ticket(
     ticket just accepted, as written (it has no repeats yet)."""
     operator = reader.role is Role.OPERATOR
     phone = ticket.citizen_phone if operator else domain.mask_phone(ticket.citizen_phone)
-    entries = timeline if timeline is not None else await service.timeline(session, ticket.id)
-    repeats = [] if timeline is not None else await service.repeats(session, ticket.id)
+    entries = timeline if timeline is not None else await reads.timeline(session, ticket.id)
+    repeats = [] if timeline is not None else await reads.repeats(session, ticket.id)
     return TicketOut(
         **_summary(ticket).model_dump(exclude={"lead_unit"}),
         kind=ticket.kind,
@@ -133,15 +143,14 @@ async def receive_ticket(
     retry with the same `Idempotency-Key` gets the same ticket (200)."""
     if report.answer is not None and who.role is not Role.OPERATOR:
         raise Forbidden("Only an operator answers a consultation on the spot.")
-    accepted = await service.accept(
-        session,
+    submission = admission.Submission(
         report,
-        now=now,
-        who=who,
+        sender=who.subject,
         idempotency_key=idempotency_key,
-        body=report.model_dump(mode="json"),
+        body_hash=idempotency.request_hash(report.model_dump(mode="json")),
         link_repeats=settings().link_repeats_on_form,
     )
+    accepted = await admission.accept(session, submission, now=now)
     if accepted.replayed or accepted.repeat:
         response.status_code = 200
     return await full_ticket(session, accepted.ticket, who, timeline=accepted.timeline)
@@ -151,7 +160,7 @@ async def receive_ticket(
 async def get_ticket(ticket_id: str, session: Session, who: Reader) -> TicketOut:
     """operator, supervisor, service, unit: a ticket with its status, lead unit, repeats and
     timeline. A unit sees only tickets it leads."""
-    ticket = await service.get_ticket(session, ticket_id)
+    ticket = await reads.get_ticket(session, ticket_id)
     if who.role is Role.UNIT and ticket.lead_unit_id != who.unit_id:
         raise Forbidden("This ticket is not assigned to your unit.")
     return await full_ticket(session, ticket, who)
@@ -187,7 +196,7 @@ async def list_tickets(
     for name, value in (("from", received_from), ("to", received_to)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(f"{name}: give a time with its offset (+08:00).", field=name)
-    where = service.TicketFilter(
+    where = reads.TicketFilter(
         status=status,
         channel=channel,
         category=category,
@@ -198,7 +207,7 @@ async def list_tickets(
         cluster_id=cluster,
         lead_unit_id=who.unit_id if who.role is Role.UNIT else None,
     )
-    found = await service.list_tickets(session, limit=limit, offset=offset, where=where)
+    found = await reads.list_tickets(session, where, limit=limit, offset=offset)
     return [_summary(t) for t in found]
 
 
@@ -208,8 +217,8 @@ async def add_info(
 ) -> TicketOut:
     """operator: add information the citizen gave by phone to an open ticket."""
     async with session.begin():
-        ticket = await service.get_ticket(session, ticket_id)
-        await service.add_info(
+        ticket = await reads.get_ticket(session, ticket_id)
+        await additions.add_info(
             session,
             ticket,
             source="operator",
@@ -235,19 +244,18 @@ async def receive_channel_report(
     suggested from the text. 201: a new ticket; 200: a repeat linked to an open ticket, or a
     retry (same Idempotency-Key or channel message id) answered as the first time."""
     async with session.begin():
-        codes = {c.code: c.path for c in await service.categories(session)}
-        taxonomy = await service.taxonomy(session)
+        codes = {c.code: c.path for c in await taxonomy.categories(session)}
+        tree = await taxonomy.taxonomy(session)
     normalised = channels.normalise(channel, native, categories_by_code=codes)
-    report, context = service.unify(normalised, taxonomy)
-    accepted = await service.accept(
-        session,
+    report, context = channels.unify(normalised, tree)
+    submission = admission.Submission(
         report,
-        now=now,
-        who=who,
-        context=context,
+        sender=who.subject,
+        channel=context,
         idempotency_key=idempotency_key,
-        body={"channel": channel, "native": native},
+        body_hash=idempotency.request_hash({"channel": channel, "native": native}),
     )
+    accepted = await admission.accept(session, submission, now=now)
     if accepted.replayed or accepted.repeat:
         response.status_code = 200
     return ReportAccepted(
@@ -263,7 +271,7 @@ async def receive_channel_report(
 async def classify_text(body: ClassifyIn, session: Session, who: Reporter) -> ClassifyOut:
     """gateway, operator: suggest category, urgency and kind from the text, with the reasons;
     the operator accepts or overrides them in the report."""
-    suggestion = await service.suggest(session, body.title, body.description)
+    suggestion = await taxonomy.suggest(session, body.title, body.description)
     return ClassifyOut(
         category=suggestion.category,
         urgency=suggestion.urgency,  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from intake.service import service_code
+from intake.taxonomy import service_code
 from shared.clock import FrozenClock
 from tests.support import COMPLAINT, GATEWAY, OPERATOR, eventually
 

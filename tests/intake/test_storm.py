@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
-from intake import directory, service
+from intake import directory, taxonomy
 from intake.models import Cluster, ClusterReporter
 from tests.intake.test_channels_api import events
 from tests.support import COMPLAINT, GATEWAY
@@ -115,7 +115,7 @@ async def test_a_directory_change_by_another_replica_is_seen_on_the_next_report(
         from sqlalchemy.ext.asyncio import async_sessionmaker
 
         async with async_sessionmaker(other)() as session, session.begin():
-            await service.load_taxonomy(session, ["城市管理/新增类别"])
+            await taxonomy.load_taxonomy(session, ["城市管理/新增类别"])
     finally:
         await other.dispose()
     assert (await post(api, new_category))["category"] == "城市管理/新增类别"

@@ -1,0 +1,311 @@
+"""Receiving a report (受理): the admission path every channel ends in.
+
+A report arrives as a `Submission`. A retry gets its first answer back; otherwise
+`domain.admit` decides (or refuses) it, a repeat of the citizen's open ticket is linked to that
+ticket (`ticket.repeat_linked`), and anything else becomes a new ticket (`ticket.received`; with
+an operator's answer closed on the spot, `ticket.answered` too), already in the cluster it
+forms or joins (`ticket.cluster_flagged`). One transaction per report, written with the events
+in the outbox.
+
+This is the hot path measured by `make bench` (docs/performance.md) and counted by
+tests/intake/test_storm.py: a step added here costs every report.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake import clusters, domain, idempotency, matters, reads
+from intake.config import settings
+from intake.directory import current as current_directory
+from intake.models import Repeat, Ticket, TimelineEntry, outbox
+from intake.schemas import TicketIn
+from shared.events.intake import RepeatLinked, TicketAnswered, TicketReceived
+from shared.settings import platform_settings
+
+# How the timeline names each channel.
+CHANNEL_TEXT = {
+    "phone": "12345热线",
+    "web": "网站",
+    "app": "政务App",
+    "wechat": "微信小程序",
+    "weibo": "微博等社交媒体",
+    "message_board": "领导留言板",
+    "mayor_mailbox": "市长信箱",
+    "sms": "短信",
+    "opinion": "政务舆情",
+    "grid": "网格员上报",
+    "open311": "Open311",
+}
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A report as it reaches admission, with what came with it."""
+
+    report: TicketIn  # the unified form
+    sender: str  # the principal's subject: scopes its Idempotency-Key, signs an answer
+    channel: domain.ChannelContext = field(default_factory=domain.ChannelContext)
+    idempotency_key: str | None = None
+    body_hash: str = ""  # idempotency.request_hash of the body as sent
+    # The channel endpoints link repeats; the unified form only when configured to.
+    link_repeats: bool = True
+
+
+@dataclass
+class Accepted:
+    """What a report became: a new ticket, or a repeat linked to an open one."""
+
+    ticket: Ticket
+    repeat: Repeat | None = None
+    replayed: bool = False
+    # A new ticket's timeline as written, so the answer needs no second read.
+    timeline: list[TimelineEntry] | None = None
+
+
+async def accept(session: AsyncSession, submission: Submission, *, now: datetime) -> Accepted:
+    """Receive a report in its own transaction. Two identical retries racing each other: the
+    loser's idempotency record collides, and its second attempt finds the winner's."""
+    for attempt in (1, 2):
+        try:
+            async with session.begin():
+                return await receive_ticket(session, submission, now=now)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def receive_ticket(
+    session: AsyncSession, submission: Submission, *, now: datetime
+) -> Accepted:
+    """Receive a report (受理): a retry gets its first answer; otherwise the report is decided
+    (`domain.admit`), then linked as a repeat or filed as a new ticket, and remembered for its
+    retries."""
+    report, channel = submission.report, submission.channel
+    keys = idempotency.retry_keys(
+        sender=submission.sender,
+        idempotency_key=submission.idempotency_key,
+        channel=report.channel,
+        message_id=channel.message_id,
+    )
+    first = await idempotency.first_answer(session, keys, submission.body_hash)
+    if first is not None:
+        return await _replayed(session, first.ticket_id, first.repeat_id)
+    attachments = [a.model_dump(exclude_none=True) for a in report.attachments]
+    admission = domain.admit(
+        report, attachments, channel, await current_directory(session), _rules(submission)
+    )
+    accepted = (
+        await _as_repeat(session, submission, admission, now) if admission.may_repeat else None
+    )
+    if accepted is None:
+        accepted = await _as_new_ticket(session, submission, admission, attachments, now)
+    idempotency.remember(
+        session,
+        keys,
+        submission.body_hash,
+        ticket_id=accepted.ticket.id,
+        repeat_id=accepted.repeat.id if accepted.repeat else None,
+        now=now,
+    )
+    return accepted
+
+
+def _rules(submission: Submission) -> domain.AdmissionRules:
+    return domain.AdmissionRules(
+        attachments=settings().attachment_rules(),
+        citizen_ref_secret=platform_settings().citizen_ref_secret,
+        link_repeats=submission.link_repeats,
+    )
+
+
+async def _replayed(session: AsyncSession, ticket_id: str, repeat_id: str | None) -> Accepted:
+    """A retry's answer: what its first request became."""
+    ticket = await reads.get_ticket(session, ticket_id)
+    repeat = await session.get(Repeat, repeat_id) if repeat_id else None
+    return Accepted(ticket, repeat, replayed=True)
+
+
+async def _as_repeat(
+    session: AsyncSession, submission: Submission, admission: domain.Admission, now: datetime
+) -> Accepted | None:
+    """重复诉求: link the report to the citizen's open ticket of the same matter, if there is one
+    within the repeat window; that ticket is not dispatched again."""
+    config = settings()
+    matter = admission.matter
+    assert matter.citizen_ref is not None  # admit allows repeats only for a known citizen
+    mine = await matters.own_open_matters(
+        session,
+        citizen_ref=matter.citizen_ref,
+        category=matter.category,
+        area_code=matter.area_code,
+        since=now - timedelta(days=config.repeat_window_days),
+    )
+    target = domain.repeat_target(
+        matter, mine, threshold=config.same_matter_threshold, metres=config.same_place_metres
+    )
+    if target is None:
+        return None
+    ticket_id, score = target
+    report = submission.report
+    ticket = await reads.get_ticket(session, ticket_id)
+    ticket.repeat_count = (ticket.repeat_count or 0) + 1
+    ticket.updated_at = now
+    repeat = Repeat(
+        id="R" + domain.new_ticket_id(now, secrets.token_hex(5)),
+        ticket_id=ticket.id,
+        channel=report.channel,
+        channel_refs=_refs(submission.channel),
+        title=report.title,
+        description=report.description,
+        similarity=score,
+        received_at=now,
+    )
+    session.add(repeat)
+    session.add(
+        TimelineEntry(
+            ticket_id=ticket.id,
+            at=now,
+            event_type="ticket.repeat_linked",
+            text=(
+                f"诉求人再次反映（{CHANNEL_TEXT.get(report.channel, report.channel)}渠道），"
+                f"已合并为重复诉求，累计{ticket.repeat_count}次"
+            ),
+        )
+    )
+    await outbox.emit(
+        session,
+        RepeatLinked(
+            repeat_id=repeat.id,
+            channel=report.channel,
+            citizen_ref=matter.citizen_ref,
+            similarity=score,
+            repeat_count=ticket.repeat_count,
+            received_at=now,
+        ),
+        ticket_id=ticket.id,
+        occurred_at=now,
+    )
+    return Accepted(ticket, repeat)
+
+
+async def _as_new_ticket(
+    session: AsyncSession,
+    submission: Submission,
+    admission: domain.Admission,
+    attachments: list[dict[str, Any]],
+    now: datetime,
+) -> Accepted:
+    """A new ticket, written once: the cluster it forms or joins is settled first."""
+    ticket_id = domain.new_ticket_id(now, secrets.token_hex(5))
+    joined = None
+    if admission.may_cluster:
+        matter = replace(admission.matter, ticket_id=ticket_id, received_at=now)
+        joined = await clusters.join(session, matter, now=now)
+    ticket = _ticket_row(ticket_id, submission, admission, attachments, now)
+    ticket.cluster_id = joined.cluster_id if joined else None
+    session.add(ticket)
+    timeline = await _announce(session, ticket, submission, now)
+    if joined:
+        timeline.append(await clusters.flag(session, joined, ticket_id=ticket.id, now=now))
+    session.add_all(timeline)
+    return Accepted(ticket, timeline=timeline)
+
+
+def _ticket_row(
+    ticket_id: str,
+    submission: Submission,
+    admission: domain.Admission,
+    attachments: list[dict[str, Any]],
+    now: datetime,
+) -> Ticket:
+    report, channel = submission.report, submission.channel
+    return Ticket(
+        id=ticket_id,
+        channel=report.channel,
+        kind=report.kind,
+        category=report.category,
+        urgency=report.urgency,
+        title=report.title,
+        description=report.description,
+        address=report.address,
+        area_code=admission.matter.area_code,
+        citizen_name=admission.citizen_name,
+        citizen_phone=admission.phone,
+        citizen_ref=admission.matter.citizen_ref,
+        anonymous=admission.anonymous,
+        status=admission.status,
+        received_at=now,
+        updated_at=now,
+        longitude=report.longitude,
+        latitude=report.latitude,
+        attachments=attachments,
+        channel_refs=_refs(channel),
+        category_source=channel.category_source,
+        classification_reasons=channel.reasons or None,
+        terms=" ".join(admission.matter.terms),
+        repeat_count=0,
+    )
+
+
+async def _announce(
+    session: AsyncSession, ticket: Ticket, submission: Submission, now: datetime
+) -> list[TimelineEntry]:
+    """`ticket.received`, and `ticket.answered` for an answer on the spot: into the outbox, and
+    their timeline lines (returned, for the caller to add with the cluster's)."""
+    report = submission.report
+    timeline = [
+        TimelineEntry(
+            ticket_id=ticket.id,
+            at=now,
+            event_type="ticket.received",
+            text=f"已受理（{CHANNEL_TEXT.get(report.channel, report.channel)}渠道）",
+        )
+    ]
+    await outbox.emit(
+        session,
+        TicketReceived(
+            channel=ticket.channel,
+            kind=report.kind,
+            category=ticket.category,
+            urgency=report.urgency,
+            title=ticket.title,
+            description=ticket.description,
+            area_code=ticket.area_code,
+            address=ticket.address,
+            citizen_ref=ticket.citizen_ref,
+            anonymous=ticket.anonymous,
+            received_at=now,
+            answered=report.answer is not None,
+        ),
+        ticket_id=ticket.id,
+        occurred_at=now,
+    )
+    if report.answer is not None:
+        timeline.append(
+            TimelineEntry(
+                ticket_id=ticket.id,
+                at=now,
+                event_type="ticket.answered",
+                text=f"话务员当场解答：{report.answer}",
+            )
+        )
+        await outbox.emit(
+            session,
+            TicketAnswered(answer=report.answer, answered_by=submission.sender or "operator"),
+            ticket_id=ticket.id,
+            occurred_at=now,
+        )
+    return timeline
+
+
+def _refs(channel: domain.ChannelContext) -> dict[str, Any] | None:
+    """The channel's ids worth keeping (kept in intake, never in events)."""
+    return {k: v for k, v in channel.refs.items() if v is not None} or None
