@@ -10,7 +10,7 @@ intake's classification help, and gives the report to admission as the unified f
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +33,6 @@ class Normalised:
     identity: str | None = None  # who, when there is no phone (a Weibo handle, an e-mail)
     area_hint: str | None = None  # an area code the channel states (a grid worker's grid)
     area_text: str | None = None  # text to find the area in when there is no address
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def invalid(exc: ValidationError, prefix: str = "") -> InvalidInput:
@@ -381,7 +380,6 @@ def _mailbox(p: MailboxMessage) -> Normalised:
         message_id=p.message_id,
         area_text=f"{p.subject} {p.body}",
         identity=f"mail:{p.sender_address.lower()}",
-        extra={"sender_address": p.sender_address},
     )
 
 

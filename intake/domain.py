@@ -409,6 +409,10 @@ def cluster_growth(
 # ---------------------------------------------------------------------------- admission (受理)
 
 
+# The rule reads the unified form and the cached directory through these protocols, as they
+# are: no copy of either is made per report on the hot path.
+
+
 class CitizenFacts(Protocol):
     """Who reported, as the unified form states it (intake.schemas.CitizenIn)."""
 

@@ -165,10 +165,6 @@ def similarity_of_terms(a: Sequence[str], b: Sequence[str]) -> float:
     return round(0.5 * words + 0.5 * grams, 4)
 
 
-def similarity(a: str, b: str) -> float:
-    return similarity_of_terms(terms(a), terms(b))
-
-
 def haversine_metres(lng1: float, lat1: float, lng2: float, lat2: float) -> float:
     """Great-circle distance between two WGS-84 points, in metres."""
     r = 6_371_000.0
