@@ -57,15 +57,15 @@ async def load_directory(runtimes: Mapping[str, ServiceRuntime], timeout: float 
     bus running, wait until intake has learned routing's areas, so reports resolve at once."""
     data = city()
     if "intake" in runtimes:
-        from intake import service as intake_service
+        from intake import taxonomy
 
         async with runtimes["intake"].sessionmaker() as session, session.begin():
-            await intake_service.load_taxonomy(session, data["taxonomy"])
+            await taxonomy.load_taxonomy(session, data["taxonomy"])
     if "routing" in runtimes:
-        from routing import service as routing_service
+        from routing import directory
 
         async with runtimes["routing"].sessionmaker() as session, session.begin():
-            await routing_service.load_directory(
+            await directory.load_directory(
                 session, areas=data["areas"], units=data["units"], rules=data["rules"]
             )
     if {"intake", "routing"} <= set(runtimes):

@@ -1,6 +1,6 @@
 """Domain errors that become RFC 9457 problem+json answers.
 
-Pure: domain.py and service.py raise these; only shared/problems.py knows about HTTP.
+Pure: domain rules and use cases raise these; only shared/problems.py knows about HTTP.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from intake import directory, service
+from intake import directory, taxonomy
 from services import demo
 from tests.support import SUPERVISOR, eventually
 
@@ -37,7 +37,7 @@ BOUNDARIES: list[dict[str, Any]] = [
 @pytest.fixture
 async def intake_app(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[FastAPI]:
     async with app.state.runtimes["intake"].sessionmaker() as session, session.begin():
-        await service.load_taxonomy(session, demo.city()["taxonomy"])
+        await taxonomy.load_taxonomy(session, demo.city()["taxonomy"])
     for item in BOUNDARIES:
         r = await client.patch(
             f"/api/v1/areas/{item['area_code']}",

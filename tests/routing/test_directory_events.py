@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from routing import service
+from routing import directory
 from routing.models import DirectoryVersion
 from services import demo
 from shared.events.routing import DIRECTORY_KEY, AreaChanged, TicketDispatched, UnitChanged
@@ -49,7 +49,7 @@ async def test_the_installation_load_announces_each_area_and_unit_once(app: Fast
     assert aliases["BJ01"] == ("江北",)
 
     async with app.state.runtimes["routing"].sessionmaker() as session, session.begin():
-        await service.load_directory(
+        await directory.load_directory(
             session, areas=city["areas"], units=city["units"], rules=city["rules"]
         )
         assert await session.get(DirectoryVersion, 2) is None
