@@ -103,6 +103,19 @@ async def _next_directory_version(
     return version
 
 
+async def announce_directory(session: AsyncSession, now: datetime) -> tuple[int, int]:
+    """Announce every area and unit again as it stands (retired ones as retired), for a service
+    that joined later or an upgrade from before routing announced its directory. Consumers
+    replace their copies, so announcing twice changes nothing. Returns (areas, units)."""
+    areas = (await session.scalars(select(Area).order_by(Area.code))).all()
+    for area in areas:
+        await announce_area(session, area, "changed" if area.active else "retired", now)
+    units = (await session.scalars(select(Unit).order_by(Unit.id))).all()
+    for unit in units:
+        await announce_unit(session, unit, "changed" if unit.active else "retired", now)
+    return len(areas), len(units)
+
+
 async def directory_versions(session: AsyncSession) -> Sequence[DirectoryVersion]:
     rows = await session.scalars(select(DirectoryVersion).order_by(DirectoryVersion.version))
     return rows.all()

@@ -89,6 +89,12 @@ async def _changed(session: AsyncSession, now: datetime) -> int:
     return await recompute_open_clocks(session, now)
 
 
+async def announce_calendar(session: AsyncSession, now: datetime) -> None:
+    """Announce the calendar as it stands, unchanged (for a consumer that joined later or an
+    upgrade from before sla announced it); consumers replace their copy, so twice is once."""
+    await _publish_calendar(session, now)
+
+
 async def _publish_calendar(session: AsyncSession, now: datetime) -> None:
     """Add `calendar.changed` with the whole calendar as it now stands to the outbox, in the
     change's transaction: sla owns the calendar (工作日历) and analytics counts handling times

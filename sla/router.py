@@ -379,6 +379,15 @@ def _year_out(view: calendar_admin.YearView, recomputed: int | None = None) -> Y
     )
 
 
+@router.post("/calendar/announce", status_code=202, response_model=dict[str, str])
+async def announce_calendar(session: Session, who: Supervisor, now: Now) -> dict[str, str]:
+    """Announce the whole calendar again as `calendar.changed` (after an upgrade, or for a
+    service that joined later); nothing in it changes."""
+    async with session.begin():
+        await calendar_admin.announce_calendar(session, now)
+    return {"announced": "calendar.changed"}
+
+
 @router.put("/calendar/working-hours", response_model=YearOut)
 async def working_hours(
     body: WorkingHoursIn, session: Session, who: Supervisor, now: Now

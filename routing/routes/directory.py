@@ -112,6 +112,15 @@ async def import_directory(
     return ImportOut(version=v.version, areas=v.areas, units=v.units)
 
 
+@router.post("/directory/announce", status_code=202, response_model=dict[str, int])
+async def announce_directory(session: Session, now: Now, who: Admin) -> dict[str, int]:
+    """Announce the whole directory again (`directory.area_changed` and `directory.unit_changed`
+    for every row) after an upgrade or for a service that joined later; nothing changes."""
+    async with session.begin():
+        areas, units = await directory.announce_directory(session, now)
+    return {"areas": areas, "units": units}
+
+
 @router.get("/directory/versions", response_model=list[DirectoryVersionOut])
 async def directory_versions(session: Session, who: Centre) -> list[DirectoryVersionOut]:
     return [directory_version_out(v) for v in await directory.directory_versions(session)]

@@ -13,6 +13,7 @@ from services import demo
 from shared.events.routing import DIRECTORY_KEY, AreaChanged, TicketDispatched, UnitChanged
 from tests.routing.helpers import ADMIN, events, post, wait_events
 from tests.routing.test_directory_and_catalogue import csv
+from tests.support import OPERATOR
 
 # Written out here rather than read from routing.domain, so a changed rule fails this test.
 CLASS_OF_KIND = {
@@ -146,3 +147,31 @@ async def test_a_dispatch_carries_the_units_class(app: FastAPI, client: httpx.As
     assert isinstance(data, TicketDispatched)
     kinds = {u["id"]: u["kind"] for u in demo.city()["units"]}
     assert data.unit_class == CLASS_OF_KIND[kinds[data.unit_id]]
+
+
+async def test_the_whole_directory_is_announced_again_on_request(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    city = demo.city()
+    await wait_events(app, DIRECTORY_KEY, "directory.unit_changed", len(city["units"]))
+    spare = {
+        "id": "U-SPARE",
+        "name": "长安街道城管执法队",
+        "kind": "street_office",
+        "area_code": "BJ0101",
+    }
+    assert (await client.post("/api/v1/units", json=spare, headers=ADMIN)).status_code == 201
+    assert (await client.delete("/api/v1/units/U-SPARE", headers=ADMIN)).status_code == 200
+    denied = await client.post("/api/v1/directory/announce", headers=OPERATOR)
+    assert denied.status_code == 403
+    r = await client.post("/api/v1/directory/announce", headers=ADMIN)
+    assert r.status_code == 202, r.text
+    everyone = len(city["units"]) + 1
+    assert r.json() == {"areas": len(city["areas"]), "units": everyone}
+    await wait_events(app, DIRECTORY_KEY, "directory.unit_changed", 2 * everyone + 1)
+    units = (await announced_units(app))[-everyone:]
+    assert {u.unit_id for u in units} == {u["id"] for u in city["units"]} | {"U-SPARE"}
+    assert {u.change for u in units if u.unit_id == "U-SPARE"} == {"retired"}
+    assert {u.change for u in units if u.unit_id != "U-SPARE"} == {"changed"}
+    areas = (await announced_areas(app))[-len(city["areas"]) :]
+    assert {a.code for a in areas} == {a["code"] for a in city["areas"]}

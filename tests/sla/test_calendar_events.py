@@ -122,3 +122,18 @@ async def test_a_change_by_someone_not_allowed_publishes_nothing(
     r = await sla_client.put("/api/v1/sla/calendar/2027", json=SCHEDULE_2027, headers=OPERATOR)
     assert r.status_code == 403, r.text
     assert await calendar_events(sla_app) == []
+
+
+async def test_the_calendar_is_announced_again_unchanged_on_request(
+    sla_app: FastAPI, sla_client: httpx.AsyncClient
+) -> None:
+    loaded = await change(sla_app, sla_client, "PUT", "/calendar/2027", SCHEDULE_2027)
+    denied = await sla_client.post("/api/v1/sla/calendar/announce", headers=OPERATOR)
+    assert denied.status_code == 403
+    r = await sla_client.post("/api/v1/sla/calendar/announce", headers=SUPERVISOR)
+    assert r.status_code == 202, r.text
+    events = await calendar_events(sla_app)
+    assert len(events) == 2
+    assert events[-1].data() == loaded  # the same calendar, announced again
+    year = (await sla_client.get("/api/v1/sla/calendar/2027", headers=SUPERVISOR)).json()
+    assert year["recomputed_clocks"] is None  # nothing changed, nothing recomputed
