@@ -48,7 +48,11 @@ async def test_an_area_made_in_routing_is_found_by_intake_and_leaves_it_when_ret
 
     await eventually(learned, what="intake to learn 新河社区")
     assert await area_of(api, "N1", INSIDE) == "BJ010109"
-    by_alias = {"address": "滨江市江北区长安街道新河小区3号楼", "longitude": 121.5, "latitude": 31.2}
+    by_alias = {
+        "address": "滨江市江北区长安街道新河小区3号楼",
+        "longitude": 121.5,
+        "latitude": 31.2,
+    }
     assert await area_of(api, "N2", by_alias) == "BJ010109"
 
     r = await api.patch("/api/v1/areas/BJ010109", json={"name": "新河湾社区"}, headers=SUPERVISOR)
