@@ -18,7 +18,7 @@ from typing import NamedTuple
 from analytics.domain import handling_days, local_day
 from analytics.rates import Tally
 from shared.calendar import WorkingCalendar
-from shared.events import Envelope, callback, intake, routing, sla
+from shared.events import Event, Payload, callback, intake, routing, sla
 
 DEFAULT_CALENDAR = WorkingCalendar()
 
@@ -124,13 +124,13 @@ def _with(h: History, a: AssignmentState) -> History:
     return History(h.ticket, {**h.assignments, a.assignment_id: a})
 
 
-def fold(h: History, event: Envelope) -> History:
+def fold(h: History, event: Event[Payload]) -> History:
     """Apply one event to a ticket's history. Each event sets only its own fields, keyed by
     round and revision where they repeat, so the result does not depend on how events of
     different producers interleave."""
     at = event.occurred_at
     t = h.ticket
-    match event.data():
+    match event.data:
         case intake.TicketReceived() as p:
             t = replace(
                 t,
@@ -419,25 +419,25 @@ def delta(before: dict[Key, Tally], after: dict[Key, Tally]) -> dict[Key, Tally]
     return out
 
 
-# Every event type the read model folds (sla's newer ones by name, handled if they arrive).
-PROJECTED = (
-    "ticket.received",
-    "ticket.answered",
-    "ticket.dispatched",
-    "assignment.signed",
-    "assignment.contacted",
-    "assignment.replied",
-    "assignment.returned",
-    "assignment.extension_requested",
-    "ticket.replied",
-    "sla.clock_started",
-    "sla.breached",
-    "sla.reminder",
-    "sla.extension_decided",
-    "ticket.supervised",
-    "callback.completed",
-    "callback.unreachable",
-    "callback.excluded",
-    "ticket.reopened",
-    "ticket.closed",
+# Every event the read model folds, by payload class (sla's later ones too, if they arrive).
+PROJECTED: tuple[type[Payload], ...] = (
+    intake.TicketReceived,
+    intake.TicketAnswered,
+    routing.TicketDispatched,
+    routing.AssignmentSigned,
+    routing.AssignmentContacted,
+    routing.AssignmentReplied,
+    routing.AssignmentReturned,
+    routing.ExtensionRequested,
+    routing.TicketReplied,
+    sla.ClockStarted,
+    sla.SlaBreached,
+    sla.SlaReminder,
+    sla.ExtensionDecided,
+    sla.TicketSupervised,
+    callback.CallbackCompleted,
+    callback.CallbackUnreachable,
+    callback.CallbackExcluded,
+    callback.TicketReopened,
+    callback.TicketClosed,
 )

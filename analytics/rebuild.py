@@ -50,9 +50,9 @@ from analytics.models import (
     Unit,
 )
 from analytics.rates import Tally
-from analytics.service import LEARNED, exclusions
+from analytics.service import LEARNED_TYPES, exclusions
 from shared.calendar import WorkingCalendar
-from shared.events import Envelope
+from shared.events import Envelope, Event
 from shared.events.routing import AreaChanged, TicketDispatched, UnitChanged
 from shared.events.sla import CalendarChanged
 
@@ -101,7 +101,7 @@ async def _reference(session: AsyncSession) -> Reference:
     ref = Reference()
     rows = await session.execute(
         select(StoredEvent.seq, StoredEvent.body)
-        .where(StoredEvent.type.in_(LEARNED))
+        .where(StoredEvent.type.in_(LEARNED_TYPES))
         .order_by(StoredEvent.seq)
     )
     for seq, body in rows:
@@ -190,9 +190,7 @@ async def rebuild(
             for key, tally in contributions(final).items():
                 sums[key] = sums.get(key, Tally()) + tally
 
-        def dispatched(seq: int, event: Envelope) -> None:
-            dispatch = event.data()
-            assert isinstance(dispatch, TicketDispatched)
+        def dispatched(seq: int, dispatch: TicketDispatched) -> None:
             steps = [*dispatches.get(dispatch.unit_id, []), (seq, dispatch)]
             newest = max(steps, key=lambda k: k[0])
             classed = max(
@@ -208,7 +206,7 @@ async def rebuild(
                 await session.execute(
                     select(StoredEvent.seq, StoredEvent.ticket_id, StoredEvent.body)
                     .where(tuple_(StoredEvent.ticket_id, StoredEvent.seq) > tuple_(*last))
-                    .where(StoredEvent.type.not_in(LEARNED))
+                    .where(StoredEvent.type.not_in(LEARNED_TYPES))
                     .order_by(StoredEvent.ticket_id, StoredEvent.seq)
                     .limit(batch_size)
                 )
@@ -216,7 +214,7 @@ async def rebuild(
             if not page:
                 break
             for seq, ticket_id, body in page:
-                event = Envelope.model_validate_json(body)
+                event = Event.of(Envelope.model_validate_json(body))
                 if current is None or current.ticket.ticket_id != ticket_id:
                     if current is not None:
                         finish(current, current_seq)
@@ -224,8 +222,8 @@ async def rebuild(
                     current = History(TicketState(ticket_id))
                 current = fold(current, event)
                 current_seq = seq
-                if event.type == TicketDispatched.event_type:
-                    dispatched(seq, event)
+                if isinstance(event.data, TicketDispatched):
+                    dispatched(seq, event.data)
                 done += 1
             last = (page[-1].ticket_id, page[-1].seq)
             await _flush(session, pending)

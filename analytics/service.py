@@ -41,14 +41,15 @@ from analytics.facts import (
 from analytics.models import AssignmentFact, MonthlyAggregate, StoredEvent, TicketFact
 from analytics.rates import MetricConfig, Tally
 from shared.errors import InvalidInput
-from shared.events import Envelope
+from shared.events import Event, Payload
 from shared.events.routing import AreaChanged, TicketDispatched, UnitChanged
 from shared.events.sla import CalendarChanged
 
 __all__ = ["CONSUMED", "project"]
 
 # Reference data analytics learns (routing's directory, sla's calendar) besides the tickets.
-LEARNED = (AreaChanged.event_type, UnitChanged.event_type, CalendarChanged.event_type)
+LEARNED: tuple[type[Payload], ...] = (AreaChanged, UnitChanged, CalendarChanged)
+LEARNED_TYPES = tuple(model.event_type for model in LEARNED)  # as stored, for the rebuild
 CONSUMED = (*PROJECTED, *LEARNED)
 
 
@@ -124,33 +125,31 @@ async def save_history(session: AsyncSession, h: History) -> None:
             setattr(arow, n, getattr(a, n))
 
 
-async def apply(session: AsyncSession, event: Envelope) -> None:
+async def apply(session: AsyncSession, event: Event[Payload]) -> None:
     """Fold one ticket event into its ticket's facts and add the change to the aggregates."""
     before = await load_history(session, event.ticket_id)
     after = derive(fold(before, event), exclusions(), await calendar.current(session))
     await save_history(session, after)
     await aggregates.add(session, delta(contributions(before), contributions(after)))
-    if event.type == TicketDispatched.event_type:
-        dispatch = event.data()
-        assert isinstance(dispatch, TicketDispatched)
-        await directory.learn_unit(session, dispatch.unit_id, dispatch)
+    if isinstance(event.data, TicketDispatched):
+        await directory.learn_unit(session, event.data.unit_id, event.data)
 
 
-async def learn(session: AsyncSession, event: Envelope) -> None:
+async def learn(session: AsyncSession, event: Event[Payload]) -> None:
     """Keep what a directory or calendar event says (routing's areas and units, sla's
     calendar): reference data, not about one ticket."""
-    match event.data():
+    match event.data:
         case AreaChanged() as area:
             await directory.learn_area(session, area)
         case UnitChanged() as unit:
             await directory.learn_unit(session, unit.unit_id, unit)
         case CalendarChanged():
-            await calendar.learn(session, event)
+            await calendar.learn(session, event.envelope)
         case other:
             raise TypeError(f"analytics learns nothing from {other.event_type}")
 
 
-def store(session: AsyncSession, event: Envelope) -> None:
+def store(session: AsyncSession, event: Event[Payload]) -> None:
     """Keep the event for rebuilds (analytics_events), in the handler's transaction."""
     session.add(
         StoredEvent(
@@ -158,16 +157,16 @@ def store(session: AsyncSession, event: Envelope) -> None:
             type=event.type,
             ticket_id=event.ticket_id,
             occurred_at=event.occurred_at,
-            body=event.model_dump_json(),
+            body=event.envelope.model_dump_json(),
         )
     )
 
 
-async def project(session: AsyncSession, event: Envelope) -> None:
+async def project(session: AsyncSession, event: Event[Payload]) -> None:
     """The handler for every consumed event (inside the inbox transaction): keep the event,
     then fold it into the facts or learn the reference data it carries."""
     store(session, event)
-    if event.type in LEARNED:
+    if isinstance(event.data, LEARNED):
         await learn(session, event)
     else:
         await apply(session, event)

@@ -1,12 +1,14 @@
-"""Events callback consumes."""
+"""Events callback consumes, by payload class."""
 
 from __future__ import annotations
 
 from callback import service
-from shared.runtime import Handler
+from shared.events.intake import TicketAnswered, TicketReceived
+from shared.events.routing import TicketReplied
+from shared.runtime import Handlers
 
-HANDLERS: dict[str, Handler] = {
-    "ticket.received": service.note_ticket,
-    "ticket.replied": service.open_after_reply,
-    "ticket.answered": service.open_after_answer,
+HANDLERS: Handlers = {
+    TicketReceived: service.note_ticket,
+    TicketReplied: service.open_after_reply,
+    TicketAnswered: service.open_after_answer,
 }

@@ -15,7 +15,7 @@ from callback.config import settings
 from callback.models import CallbackAttempt, CallbackTask, CallbackTicket, outbox
 from callback.schemas import ResultIn, VerdictIn
 from shared.errors import Conflict, NotFound
-from shared.events import Envelope
+from shared.events import Event
 from shared.events.callback import (
     CallbackChannel,
     CallbackCompleted,
@@ -25,13 +25,13 @@ from shared.events.callback import (
     TicketClosed,
     TicketReopened,
 )
-from shared.events.intake import TicketReceived
+from shared.events.intake import TicketAnswered, TicketReceived
 from shared.events.routing import TicketReplied
 
 
-async def note_ticket(session: AsyncSession, event: Envelope) -> None:
+async def note_ticket(session: AsyncSession, event: Event[TicketReceived]) -> None:
     """On `ticket.received`: remember whether the citizen can be called back at all."""
-    data = cast(TicketReceived, event.data())
+    data = event.data
     session.add(
         CallbackTicket(
             ticket_id=event.ticket_id,
@@ -42,9 +42,9 @@ async def note_ticket(session: AsyncSession, event: Envelope) -> None:
     )
 
 
-async def open_after_reply(session: AsyncSession, event: Envelope) -> None:
+async def open_after_reply(session: AsyncSession, event: Event[TicketReplied]) -> None:
     """On `ticket.replied`: queue the callback for that handling round (全量回访)."""
-    data = cast(TicketReplied, event.data())
+    data = event.data
     await _open(
         session,
         event,
@@ -55,14 +55,14 @@ async def open_after_reply(session: AsyncSession, event: Envelope) -> None:
     )
 
 
-async def open_after_answer(session: AsyncSession, event: Envelope) -> None:
+async def open_after_answer(session: AsyncSession, event: Event[TicketAnswered]) -> None:
     """On `ticket.answered`: an on-the-spot answer is called back too."""
     await _open(session, event, round_=1, source="answer", lead_unit_id=None, reply_outcome=None)
 
 
 async def _open(
     session: AsyncSession,
-    event: Envelope,
+    event: Event[TicketReplied | TicketAnswered],
     *,
     round_: int,
     source: str,

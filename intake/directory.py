@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import classify, domain
 from intake.models import Area, AreaBoundary, Category, stamps
-from shared.events import Envelope
+from shared.events import Event
 from shared.events.routing import AreaChanged
 from shared.stamped import Stamped
 
@@ -55,12 +55,11 @@ _directory.watch(Area, AreaBoundary, Category)
 current = _directory.get
 
 
-async def learn_area(session: AsyncSession, event: Envelope) -> None:
+async def learn_area(session: AsyncSession, event: Event[AreaChanged]) -> None:
     """On `directory.area_changed`: replace intake's copy of the area (name, level, parent,
     aliases, boundary). A retired area leaves the gazetteer: new reports are no longer resolved
     to it, while tickets already filed keep its code."""
-    area = event.data()
-    assert isinstance(area, AreaChanged)
+    area = event.data
     # ORM writes, not bulk statements: the cache above is stamped by the flush that writes them.
     known = await session.get(Area, area.code)
     boundary = await session.get(AreaBoundary, area.code)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from intake import similarity
 from shared.clock import CHINA
 from shared.errors import InvalidInput
+from shared.events import Payload, callback, routing, sla
 
 if TYPE_CHECKING:
     from intake.classify import Suggestion
@@ -67,6 +68,7 @@ SUPERVISION_TEXT = {
     "joint": "联合督办",
 }
 STAGE_TEXT = {"sign": "签收", "response": "首次联系", "completion": "办结"}
+ROLE_TEXT = {"lead": "主办", "assist": "协办"}
 OUTCOME_TEXT = {"solved": "已解决", "partly_solved": "部分解决", "unsolvable": "无法解决"}
 SOLVED_TEXT = {"solved": "已解决", "partly_solved": "部分解决", "unsolved": "未解决"}
 SATISFACTION_TEXT = {
@@ -137,47 +139,51 @@ def resolve_area(address: str | None, gazetteer: Iterable[AreaName]) -> str | No
     return best[2] if best else None
 
 
-def progress(event_type: str, payload: Mapping[str, Any]) -> tuple[TicketStatus | None, str]:
-    """The ticket status an event moves to (None: unchanged) and its line in the timeline."""
-    role = "主办" if payload.get("role") == "lead" else "协办"
-    match event_type:
-        case "ticket.dispatched":
-            status = TicketStatus.DISPATCHED if payload.get("role") == "lead" else None
-            return status, f"已派发至{payload['unit_name']}（{role}）"
-        case "assignment.signed":
-            return TicketStatus.IN_PROGRESS, f"承办单位已签收（{role}）"
-        case "assignment.contacted":
-            return None, f"承办单位已联系诉求人（{role}）"
-        case "ticket.replied":
-            return (
-                TicketStatus.REPLIED,
-                f"承办单位已办结反馈：{OUTCOME_TEXT[payload['outcome']]}。{payload['explanation']}",
-            )
-        case "callback.completed":
-            solved = SOLVED_TEXT[payload["solved"]]
-            satisfaction = SATISFACTION_TEXT[payload["satisfaction"]]
+def progress(payload: Payload) -> tuple[TicketStatus | None, str]:
+    """The ticket status an event moves to (None: unchanged) and its line in the timeline
+    (办理进度), by the event's payload class."""
+    match payload:
+        case routing.TicketDispatched(role="lead"):
+            return TicketStatus.DISPATCHED, f"已派发至{payload.unit_name}（主办）"
+        case routing.TicketDispatched():
+            return None, f"已派发至{payload.unit_name}（协办）"
+        case routing.AssignmentSigned():
+            return TicketStatus.IN_PROGRESS, f"承办单位已签收（{ROLE_TEXT[payload.role]}）"
+        case routing.AssignmentContacted():
+            return None, f"承办单位已联系诉求人（{ROLE_TEXT[payload.role]}）"
+        case routing.ProgressNoted():
+            return None, "承办单位更新了办理进展"
+        case routing.TicketReplied():
+            outcome = OUTCOME_TEXT[payload.outcome]
+            return TicketStatus.REPLIED, f"承办单位已办结反馈：{outcome}。{payload.explanation}"
+        case callback.CallbackCompleted():
+            solved = SOLVED_TEXT[payload.solved]
+            satisfaction = SATISFACTION_TEXT[payload.satisfaction]
             return None, f"回访完成：问题{solved}，评价{satisfaction}"
-        case "ticket.closed":
+        case callback.TicketClosed():
             return TicketStatus.CLOSED, "工单已结案"
-        case "sla.breached":
-            if payload.get("scope") == "ticket":
-                return None, "已超过承诺办结时间，已纳入督办"
-            return None, f"{STAGE_TEXT.get(payload['stage'], '办理')}超期，已提醒承办单位"
-        case "ticket.reopened":
+        case sla.SlaBreached(scope="ticket"):
+            return None, "已超过承诺办结时间，已纳入督办"
+        case sla.SlaBreached():
+            return None, f"{STAGE_TEXT.get(payload.stage, '办理')}超期，已提醒承办单位"
+        case callback.TicketReopened():
             return (
                 TicketStatus.REOPENED,
-                f"回访未解决，第{payload['round']}轮重新办理：{payload['reason']}",
+                f"回访未解决，第{payload.round}轮重新办理：{payload.reason}",
             )
-        case "ticket.key_supervision":
-            return None, f"已改派{payload['dispatch_count'] - 1}次，列为重点督办"
-        case "ticket.supervised":
-            level = SUPERVISION_TEXT.get(payload["level"], payload["level"])
-            return None, f"已纳入督办（{level}）"
-        case "whistle.blown":
-            return None, f"街乡吹哨，{len(payload['department_ids'])}个部门须按时报到"
-        case "ticket.ownership_determined":
+        case routing.TicketKeySupervision():
+            return None, f"已改派{payload.dispatch_count - 1}次，列为重点督办"
+        case sla.TicketSupervised():
+            return None, f"已纳入督办（{SUPERVISION_TEXT.get(payload.level, payload.level)}）"
+        case routing.WhistleBlown():
+            return None, f"街乡吹哨，{len(payload.department_ids)}个部门须按时报到"
+        case routing.WhistleReported(late=True):
+            return None, "被召集部门已报到（超时）"
+        case routing.WhistleReported():
+            return None, "被召集部门已按时报到"
+        case routing.OwnershipDetermined():
             return None, "联合认定完成，已明确主办单位"
-    return None, event_type
+    return None, payload.event_type
 
 
 def moves_forward(current: str, new: str) -> bool:

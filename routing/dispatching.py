@@ -22,7 +22,7 @@ from routing.domain import AssignmentStatus, ReturnStatus, TicketStatus
 from routing.models import Assignment, ReturnRequest, RoutedTicket, Unit, outbox
 from routing.reference import active_unit, directory_view, new_id
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.events import Envelope
+from shared.events import Event
 from shared.events.intake import TicketReceived
 from shared.events.routing import (
     AssignmentRole,
@@ -207,9 +207,9 @@ async def count_dispatch(session: AsyncSession, ticket: RoutedTicket, at: dateti
         )
 
 
-async def dispatch_received(session: AsyncSession, event: Envelope) -> None:
+async def dispatch_received(session: AsyncSession, event: Event[TicketReceived]) -> None:
     """On `ticket.received`: pick the lead and assisting units and dispatch (派单)."""
-    data = cast(TicketReceived, event.data())
+    data = event.data
     if data.answered:
         return  # answered on the spot at intake (在线解答): never dispatched
     if await session.get(RoutedTicket, event.ticket_id) is not None:

@@ -1,13 +1,16 @@
-"""Events routing consumes."""
+"""Events routing consumes, by payload class."""
 
 from __future__ import annotations
 
 from routing import dispatching, rehandling, workflow
-from shared.runtime import Handler
+from shared.events.callback import TicketReopened
+from shared.events.intake import TicketReceived
+from shared.events.sla import SlaBreached
+from shared.runtime import Handlers
 
-HANDLERS: dict[str, Handler] = {
-    "ticket.received": dispatching.dispatch_received,
-    "ticket.reopened": rehandling.reopen,
+HANDLERS: Handlers = {
+    TicketReceived: dispatching.dispatch_received,
+    TicketReopened: rehandling.reopen,
     # An assisting unit whose completion deadline breached no longer holds up the lead.
-    "sla.breached": workflow.assistant_breached,
+    SlaBreached: workflow.assistant_breached,
 }

@@ -3,22 +3,20 @@ led its last round, as a new round."""
 
 from __future__ import annotations
 
-from typing import cast
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.dispatching import dispatch
 from routing.models import Assignment, RoutedTicket
 from shared.errors import NotFound
-from shared.events import Envelope
+from shared.events import Event
 from shared.events.callback import TicketReopened
 
 
-async def reopen(session: AsyncSession, event: Envelope) -> None:
+async def reopen(session: AsyncSession, event: Event[TicketReopened]) -> None:
     """On `ticket.reopened`: the lead unit of the last round handles it again (重办). Not a
     re-dispatch, so not counted; the new round's lead has no assistants to wait for."""
-    data = cast(TicketReopened, event.data())
+    data = event.data
     ticket = await session.get(RoutedTicket, event.ticket_id)
     if ticket is None:
         raise NotFound(f"re-open of unknown ticket {event.ticket_id}")

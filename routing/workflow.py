@@ -23,7 +23,7 @@ from routing.reference import active_unit, area_parents, new_id
 from routing.schemas import ExtensionIn, ForwardIn, NoteIn, ReplyIn
 from shared.auth import Principal, Role
 from shared.errors import Conflict, Forbidden, InvalidInput
-from shared.events import Envelope, Payload
+from shared.events import Event, Payload
 from shared.events.routing import (
     AssignmentContacted,
     AssignmentReplied,
@@ -129,10 +129,10 @@ async def _close_assistants(session: AsyncSession, lead: Assignment, now: dateti
             await end_assignment(session, a, AssignmentStatus.TIMED_OUT, now, "timed_out")
 
 
-async def assistant_breached(session: AsyncSession, event: Envelope) -> None:
+async def assistant_breached(session: AsyncSession, event: Event[SlaBreached]) -> None:
     """On `sla.breached` of an assisting unit's completion stage: it no longer holds up the
     lead's reply."""
-    data = cast(SlaBreached, event.data())
+    data = event.data
     if data.stage != "completion" or data.scope != "assignment":
         return
     assignment = await session.get(Assignment, data.assignment_id)

@@ -1,5 +1,9 @@
 """What a service is (`ServiceSpec`, declared by each service's app.py) and how it runs
-(`ServiceRuntime`: its engine, migrations, outbox relay, inbox-guarded consumer and jobs)."""
+(`ServiceRuntime`: its engine, migrations, outbox relay, inbox-guarded consumer and jobs).
+
+A service's handlers are registered by payload class (`{TicketReceived: dispatch_received}`).
+The runtime parses each event it applies once, into that class, and hands the handler an
+`Event[TicketReceived]`: the handler reads typed fields, so mypy catches a renamed one."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -18,14 +23,14 @@ from sqlalchemy.orm import Session
 from shared import db, migrations
 from shared.bus import Bus, stop_tasks
 from shared.clock import Clock
-from shared.events import Envelope
+from shared.events import Envelope, Event, Payload, UnknownEventType
 from shared.inbox import Inbox
 from shared.outbox import PENDING_KEY, Outbox, OutboxRelay
 from shared.settings import PlatformSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+Handler = Callable[[AsyncSession, Event[Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -34,10 +39,13 @@ class TakesRuns:
     consumer where one read of the run's tickets and one insert of its rows pays (intake's
     progress: about ten events a ticket)."""
 
-    apply: Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
+    apply: Callable[[AsyncSession, Sequence[Event[Any]]], Awaitable[None]]
 
 
 AnyHandler = Handler | TakesRuns
+# What a service consumes: the payload class (one event type at one version) → its handler.
+Handlers = Mapping[type[Payload], AnyHandler]
+EventKey = tuple[str, int]  # (type, version)
 JobRun = Callable[[async_sessionmaker[AsyncSession], Clock], Awaitable[object]]
 
 
@@ -58,8 +66,11 @@ class ServiceSpec:
     outbox: Outbox
     inbox: Inbox
     settings: ServiceSettings
-    handlers: Mapping[str, AnyHandler] = field(default_factory=dict)
+    handlers: Handlers = field(default_factory=dict)
     jobs: Sequence[Job] = ()
+
+    def handlers_by_key(self) -> dict[EventKey, AnyHandler]:
+        return {(model.event_type, model.version): h for model, h in self.handlers.items()}
 
 
 class ServiceRuntime:
@@ -88,6 +99,7 @@ class ServiceRuntime:
             batch_size=platform.outbox_batch_size,
         )
         self.batch_size = platform.consumer_batch_size
+        self.handlers = spec.handlers_by_key()
         self._jobs: list[asyncio.Task[None]] = []
 
     def _after_commit(self, session: Session) -> None:
@@ -109,7 +121,7 @@ class ServiceRuntime:
         """Apply a batch in log order in one transaction: claim its events in the inbox with one
         statement, then run each newly claimed event's handler. Any failure rolls the whole
         batch back; the bus then applies its events one at a time to isolate the failing one."""
-        batch = to_apply(envelopes, self.spec.handlers)
+        batch = to_apply(envelopes, self.handlers)
         if not batch:
             return
         async with self.sessionmaker() as session, session.begin():
@@ -119,8 +131,10 @@ class ServiceRuntime:
                 events=[(e.event_id, e.type) for e in batch],
                 now=self.clock.now(),
             )
-            fresh = [e for e in batch if e.event_id in claimed]  # the rest: redeliveries
-            for handler, run in runs(fresh, self.spec.handlers):
+            # The rest are redeliveries. Each fresh event is parsed here, once; a payload its
+            # model refuses fails the batch like any handler error (isolated, dead-lettered).
+            fresh = [self.parse(e) for e in batch if e.event_id in claimed]
+            for handler, run in runs(fresh, self.handlers):
                 if isinstance(handler, TakesRuns):
                     await handler.apply(session, run)
                 else:
@@ -130,6 +144,15 @@ class ServiceRuntime:
                 # so) the next handler would otherwise read objects as they were before it.
                 await session.flush()
                 session.expunge_all()
+
+    def parse(self, envelope: Envelope) -> Event[Any]:
+        if (envelope.type, envelope.version) not in self.handlers:
+            raise UnknownEventType(
+                f"{self.name} reads {envelope.type} in versions "
+                f"{sorted(v for t, v in self.handlers if t == envelope.type)}, "
+                f"not v{envelope.version}"
+            )
+        return Event.of(envelope)
 
     async def start(self) -> None:
         await self.relay.start()
@@ -161,32 +184,36 @@ class ServiceRuntime:
 
 
 def runs(
-    envelopes: Sequence[Envelope], handlers: Mapping[str, AnyHandler]
-) -> Iterator[tuple[AnyHandler, list[Envelope]]]:
+    events: Sequence[Event[Any]], handlers: Mapping[EventKey, AnyHandler]
+) -> Iterator[tuple[AnyHandler, list[Event[Any]]]]:
     """The events in log order, as calls: consecutive events of one `TakesRuns` handler
     together, every other event alone. Order across handlers is kept, so is each ticket's."""
-    run: list[Envelope] = []
+    run: list[Event[Any]] = []
     current: AnyHandler | None = None
-    for envelope in envelopes:
-        handler = handlers[envelope.type]
+    for event_ in events:
+        handler = handlers[(event_.type, event_.envelope.version)]
         if isinstance(handler, TakesRuns) and handler is current:
-            run.append(envelope)
+            run.append(event_)
             continue
         if current is not None:
             yield current, run
-        current, run = handler, [envelope]
+        current, run = handler, [event_]
     if current is not None:
         yield current, run
 
 
-def to_apply(envelopes: Sequence[Envelope], handlers: Mapping[str, AnyHandler]) -> list[Envelope]:
+def to_apply(
+    envelopes: Sequence[Envelope], handlers: Mapping[EventKey, AnyHandler]
+) -> list[Envelope]:
     """The events of a batch this consumer handles, in log order, each event id once: an event
-    redelivered within one batch is claimed once, so it must run once. Events it has no
-    handler for are left out (and not claimed), as they always were."""
+    redelivered within one batch is claimed once, so it must run once. Events of types it has
+    no handler for are left out and not claimed; a version of a handled type it cannot read is
+    kept, so that it fails loudly (dead-lettered) instead of being skipped."""
+    types = {type_ for type_, _version in handlers}
     seen: set[UUID] = set()
     wanted: list[Envelope] = []
     for envelope in envelopes:
-        if envelope.type in handlers and envelope.event_id not in seen:
+        if envelope.type in types and envelope.event_id not in seen:
             seen.add(envelope.event_id)
             wanted.append(envelope)
     return wanted

@@ -8,16 +8,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import calendar as cal
-from shared.events import Envelope
-from shared.events.callback import TicketReopened
+from shared.events import Event
+from shared.events.callback import TicketClosed, TicketReopened
 from shared.events.intake import TicketReceived
-from shared.events.routing import TicketDispatched
+from shared.events.routing import (
+    AssignmentContacted,
+    AssignmentReplied,
+    AssignmentReturned,
+    AssignmentSigned,
+    AssignmentWithdrawn,
+    TicketDispatched,
+    TicketReplied,
+)
 from sla import domain, policies, supervision
 from sla.clock_rows import add_history, add_timers, emit_deadlines, timers_of
 from sla.extensions import lapse_pending
@@ -29,9 +36,9 @@ from sla.supervising import check_unit_complaints, open_case, resolve_cases, tou
 log = logging.getLogger(__name__)
 
 
-async def on_received(session: AsyncSession, event: Envelope) -> None:
+async def on_received(session: AsyncSession, event: Event[TicketReceived]) -> None:
     """On `ticket.received`: remember what policies and supervision need."""
-    data = cast(TicketReceived, event.data())
+    data = event.data
     ticket = await session.get(SlaTicket, event.ticket_id)
     if ticket is None:
         ticket = SlaTicket(id=event.ticket_id, dispatch_count=0, round=1)
@@ -42,9 +49,8 @@ async def on_received(session: AsyncSession, event: Envelope) -> None:
     ticket.status = "answered" if data.answered else "open"
 
 
-async def _ticket_for_dispatch(
-    session: AsyncSession, event: Envelope, data: TicketDispatched
-) -> SlaTicket:
+async def _ticket_for_dispatch(session: AsyncSession, event: Event[TicketDispatched]) -> SlaTicket:
+    data = event.data
     ticket = await session.get(SlaTicket, event.ticket_id)
     if ticket is None:  # received before sla kept tickets: what the dispatch tells us
         ticket = SlaTicket(
@@ -65,14 +71,14 @@ async def _ticket_for_dispatch(
     return ticket
 
 
-async def arm_clock(session: AsyncSession, event: Envelope) -> None:
+async def arm_clock(session: AsyncSession, event: Event[TicketDispatched]) -> None:
     """On `ticket.dispatched`: a fresh clock for the assignment; for the lead, the round's
     ticket clock starts (or, after a re-dispatch, keeps running with the new lead)."""
-    data = cast(TicketDispatched, event.data())
+    data = event.data
     clock_id = f"K{data.assignment_id}"
     if await session.get(DeadlineClock, clock_id) is not None:
         return
-    ticket = await _ticket_for_dispatch(session, event, data)
+    ticket = await _ticket_for_dispatch(session, event)
     calendar = await load_calendar(session)
     versions = await load_policies(session)
     start = event.occurred_at
@@ -237,13 +243,15 @@ async def _stop_clock(
     add_history(session, clock, at, status)
 
 
-async def stop_stage(session: AsyncSession, event: Envelope) -> None:
+async def stop_stage(
+    session: AsyncSession, event: Event[AssignmentSigned | AssignmentContacted | AssignmentReplied]
+) -> None:
     """On the unit's sign / contact / reply: those stages' deadlines are met (or were breached:
     the finish is recorded on the fired deadline)."""
     stages = domain.STAGES_STOPPED_BY[event.type]
-    clock = await session.get(DeadlineClock, f"K{event.payload['assignment_id']}")
+    clock = await session.get(DeadlineClock, f"K{event.data.assignment_id}")
     if clock is None:
-        log.warning("sla: %s for unknown assignment %s", event.type, event.payload["assignment_id"])
+        log.warning("sla: %s for unknown assignment %s", event.type, event.data.assignment_id)
         return
     at = event.occurred_at
     await _stop_timers(session, clock.id, at, stages)
@@ -253,10 +261,10 @@ async def stop_stage(session: AsyncSession, event: Envelope) -> None:
     await touch_cases(session, clock.ticket_id, at)
 
 
-async def on_ticket_replied(session: AsyncSession, event: Envelope) -> None:
+async def on_ticket_replied(session: AsyncSession, event: Event[TicketReplied]) -> None:
     """On `ticket.replied`: the round's ticket clock stops; overdue and re-dispatch cases are
     answered."""
-    round_ = int(event.payload.get("round", 1))
+    round_ = event.data.round
     clock = await session.get(DeadlineClock, f"T{event.ticket_id}-R{round_}")
     if clock is not None and clock.status == "open":
         await _stop_timers(session, clock.id, event.occurred_at)
@@ -267,24 +275,24 @@ async def on_ticket_replied(session: AsyncSession, event: Envelope) -> None:
     )
 
 
-async def on_returned(session: AsyncSession, event: Envelope) -> None:
+async def on_returned(session: AsyncSession, event: Event[AssignmentReturned]) -> None:
     """On `assignment.returned` (退单): the unit's clock stops; the ticket's keeps running."""
-    clock = await session.get(DeadlineClock, f"K{event.payload['assignment_id']}")
+    clock = await session.get(DeadlineClock, f"K{event.data.assignment_id}")
     if clock is not None and clock.status == "open":
         await _stop_clock(session, clock, event.occurred_at, "returned")
 
 
-async def on_withdrawn(session: AsyncSession, event: Envelope) -> None:
+async def on_withdrawn(session: AsyncSession, event: Event[AssignmentWithdrawn]) -> None:
     """On `assignment.withdrawn` (re-dispatch, forwarding, joint determination, an assisting
     unit timed out): the assignment's clock stops; the ticket's keeps running."""
-    clock = await session.get(DeadlineClock, f"K{event.payload['assignment_id']}")
+    clock = await session.get(DeadlineClock, f"K{event.data.assignment_id}")
     if clock is not None and clock.status == "open":
         await _stop_clock(session, clock, event.occurred_at, "withdrawn")
 
 
-async def on_reopened(session: AsyncSession, event: Envelope) -> None:
+async def on_reopened(session: AsyncSession, event: Event[TicketReopened]) -> None:
     """On `ticket.reopened` (重办): a new round and its ticket clock; older rounds' clocks stop."""
-    data = cast(TicketReopened, event.data())
+    data = event.data
     ticket = await session.get(SlaTicket, event.ticket_id)
     if ticket is None:
         log.warning("sla: ticket.reopened for unknown ticket %s", event.ticket_id)
@@ -309,7 +317,7 @@ async def on_reopened(session: AsyncSession, event: Envelope) -> None:
         clock.unit_id = data.lead_unit_id or ""
 
 
-async def on_closed(session: AsyncSession, event: Envelope) -> None:
+async def on_closed(session: AsyncSession, event: Event[TicketClosed]) -> None:
     """On `ticket.closed`: every clock of the ticket stops, its pending extension requests
     lapse and its cases are resolved."""
     at = event.occurred_at

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +14,7 @@ from shared import calendar as cal
 from shared.auth import Principal
 from shared.clock import aware
 from shared.errors import NotFound
-from shared.events import Envelope
+from shared.events import Event
 from shared.events.routing import ExtensionRequested
 from shared.events.sla import ExtensionDecided
 from sla import domain, policies
@@ -33,9 +32,9 @@ from sla.stored import load_calendar, load_policies
 from sla.supervising import touch_cases
 
 
-async def on_extension_requested(session: AsyncSession, event: Envelope) -> None:
+async def on_extension_requested(session: AsyncSession, event: Event[ExtensionRequested]) -> None:
     """On `assignment.extension_requested` (延期申请): a pending request for the centre."""
-    data = cast(ExtensionRequested, event.data())
+    data = event.data
     if await session.get(Extension, data.request_id) is not None:
         return
     session.add(

@@ -1,21 +1,34 @@
-"""Events sla consumes, and the use case each one drives."""
+"""Events sla consumes, by payload class, and the use case each one drives."""
 
 from __future__ import annotations
 
-from shared.runtime import Handler
+from shared.events.callback import TicketClosed, TicketReopened
+from shared.events.intake import ClusterFlagged, ClusterFlaggedV1, TicketReceived
+from shared.events.routing import (
+    AssignmentContacted,
+    AssignmentReplied,
+    AssignmentReturned,
+    AssignmentSigned,
+    AssignmentWithdrawn,
+    ExtensionRequested,
+    TicketDispatched,
+    TicketReplied,
+)
+from shared.runtime import Handlers
 from sla import clocks, extensions, supervising
 
-HANDLERS: dict[str, Handler] = {
-    "ticket.received": clocks.on_received,
-    "ticket.cluster_flagged": supervising.on_cluster_flagged,
-    "ticket.dispatched": clocks.arm_clock,
-    "assignment.signed": clocks.stop_stage,
-    "assignment.contacted": clocks.stop_stage,
-    "assignment.replied": clocks.stop_stage,
-    "assignment.returned": clocks.on_returned,
-    "assignment.withdrawn": clocks.on_withdrawn,
-    "assignment.extension_requested": extensions.on_extension_requested,
-    "ticket.replied": clocks.on_ticket_replied,
-    "ticket.reopened": clocks.on_reopened,
-    "ticket.closed": clocks.on_closed,
+HANDLERS: Handlers = {
+    TicketReceived: clocks.on_received,
+    ClusterFlagged: supervising.on_cluster_flagged,
+    ClusterFlaggedV1: supervising.on_cluster_flagged,  # older logs
+    TicketDispatched: clocks.arm_clock,
+    AssignmentSigned: clocks.stop_stage,
+    AssignmentContacted: clocks.stop_stage,
+    AssignmentReplied: clocks.stop_stage,
+    AssignmentReturned: clocks.on_returned,
+    AssignmentWithdrawn: clocks.on_withdrawn,
+    ExtensionRequested: extensions.on_extension_requested,
+    TicketReplied: clocks.on_ticket_replied,
+    TicketReopened: clocks.on_reopened,
+    TicketClosed: clocks.on_closed,
 }

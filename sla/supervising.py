@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import Clock, aware
 from shared.errors import Conflict, NotFound
-from shared.events import Envelope
+from shared.events import Event
 from shared.events.intake import ClusterFlagged, ClusterFlaggedV1
 from shared.events.sla import TicketSupervised
 from sla import supervision
@@ -24,12 +24,13 @@ from sla.models import DeadlineClock, SlaTicket, SupervisionCase, outbox
 from sla.stored import load_calendar
 
 
-async def on_cluster_flagged(session: AsyncSession, event: Envelope) -> None:
+async def on_cluster_flagged(
+    session: AsyncSession, event: Event[ClusterFlagged | ClusterFlaggedV1]
+) -> None:
     """On `ticket.cluster_flagged`: a cluster (集中诉求) is supervised from the report that forms
     it. intake alone decides what a cluster is (same matter by text and place, different
     people); sla opens one case per cluster and lets the later reports join it quietly."""
-    data = event.data()
-    assert isinstance(data, ClusterFlagged | ClusterFlaggedV1)
+    data = event.data
     # v1 (older logs) listed every member; v2 lists who joined with this event.
     joined = data.joined_ticket_ids if isinstance(data, ClusterFlagged) else data.ticket_ids
     await open_case(

@@ -6,6 +6,7 @@ Importing this package registers every payload type.
 from shared.events import callback, intake, routing, sla
 from shared.events.envelope import (
     Envelope,
+    Event,
     Payload,
     UnknownEventType,
     event,
@@ -16,6 +17,7 @@ from shared.events.envelope import (
 
 __all__ = [
     "Envelope",
+    "Event",
     "Payload",
     "UnknownEventType",
     "callback",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -95,3 +96,41 @@ def new_event(
         correlation_id=correlation_id or ticket_id,
         payload=payload.model_dump(mode="json"),
     )
+
+
+E = TypeVar("E", bound=Payload, covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Event(Generic[E]):
+    """An event as a handler receives it: its envelope, and its payload parsed once, by the
+    runtime, into the model registered for its type and version."""
+
+    envelope: Envelope
+    data: E
+
+    @property
+    def event_id(self) -> UUID:
+        return self.envelope.event_id
+
+    @property
+    def type(self) -> str:
+        return self.envelope.type
+
+    @property
+    def ticket_id(self) -> str:
+        return self.envelope.ticket_id
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.envelope.occurred_at
+
+    @property
+    def correlation_id(self) -> str | None:
+        return self.envelope.correlation_id
+
+    @staticmethod
+    def of(envelope: Envelope) -> Event[Payload]:
+        """Parse the envelope's payload by its registered model (raises on unknown types or
+        bad data)."""
+        return Event(envelope, envelope.data())

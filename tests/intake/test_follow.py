@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -14,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services import demo
 from services.bootstrap import build_app
 from shared.clock import FrozenClock
-from shared.events import Envelope
+from shared.events import Envelope, Event, Payload
+from shared.events.routing import ProgressNoted, WhistleReported
 from shared.events.sla import ClockStarted
-from shared.runtime import AnyHandler, TakesRuns, runs
+from shared.runtime import AnyHandler, EventKey, TakesRuns, runs
 from shared.settings import PlatformSettings
 from tests.intake.test_storm import counting_statements, post, storm_report
 from tests.sla.support import dispatched, event
@@ -41,14 +43,18 @@ def clock_started(ticket_id: str, assignment_id: str, clock: FrozenClock) -> Env
 
 
 def test_runs_group_consecutive_events_of_one_run_handler_only() -> None:
-    async def single(session: AsyncSession, event: Envelope) -> None: ...
+    async def single(session: AsyncSession, event: Event[Any]) -> None: ...
 
-    async def many(session: AsyncSession, events: Sequence[Envelope]) -> None: ...
+    async def many(session: AsyncSession, events: Sequence[Event[Any]]) -> None: ...
 
     together = TakesRuns(many)
-    handlers: dict[str, AnyHandler] = {"a": together, "b": together, "c": single}
+    handlers: dict[EventKey, AnyHandler] = {
+        ("a", 1): together,
+        ("b", 1): together,
+        ("c", 1): single,
+    }
     types = ["a", "b", "c", "c", "a", "a"]
-    events = [Envelope.model_construct(type=t) for t in types]  # type: ignore[call-arg]
+    events = [Event(Envelope.model_construct(type=t, version=1), Payload()) for t in types]  # type: ignore[call-arg]
     calls = [(h, [e.type for e in run]) for h, run in runs(events, handlers)]
     assert calls == [
         (together, ["a", "b"]),
@@ -98,3 +104,42 @@ async def test_a_run_of_progress_is_one_read_of_its_tickets_and_one_insert(
             "ticket.dispatched",
             "sla.clock_started",
         ]
+
+
+async def test_progress_notes_and_whistle_reports_reach_the_citizens_timeline(
+    intake_alone: tuple[FastAPI, httpx.AsyncClient], clock: FrozenClock
+) -> None:
+    app, api = intake_alone
+    runtime = app.state.runtimes["intake"]
+    ticket_id = (await post(api, storm_report(0)))["id"]
+    at = clock.now()
+    await runtime.deliver_batch(
+        [
+            dispatched(ticket_id, "A-1", at),
+            event(
+                ProgressNoted(note_id="N1", assignment_id="A-1", unit_id="U-BJ01-CG"),
+                ticket_id,
+                at,
+                "routing",
+            ),
+            event(
+                WhistleReported(whistle_id="W1", unit_id="U-BJ-SJ", respond_by=at, late=True),
+                ticket_id,
+                at,
+                "routing",
+            ),
+            event(
+                WhistleReported(whistle_id="W1", unit_id="U-BJ-ZJ", respond_by=at, late=False),
+                ticket_id,
+                at,
+                "routing",
+            ),
+        ]
+    )
+    ticket = (await api.get(f"/api/v1/tickets/{ticket_id}", headers=OPERATOR)).json()
+    texts: dict[str, list[str]] = {}
+    for line in ticket["timeline"]:
+        texts.setdefault(line["event"], []).append(line["text"])
+    assert texts["assignment.progress_noted"] == ["承办单位更新了办理进展"]
+    assert texts["whistle.reported"] == ["被召集部门已报到（超时）", "被召集部门已按时报到"]
+    assert ticket["status"] == "dispatched"  # neither moves the status

@@ -24,7 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.bus import Bus, Deliver
 from shared.clock import FrozenClock
 from shared.db import new_metadata
-from shared.events import Envelope, new_event
+from shared.events import Envelope, Event, new_event
 from shared.events.callback import TicketClosed
 from shared.inbox import Inbox
 from shared.outbox import Outbox
@@ -61,8 +61,8 @@ class Switch(Base):
     state: Mapped[str] = mapped_column(String(16))
 
 
-async def on_closed(session: AsyncSession, envelope: Envelope) -> None:
-    reason = envelope.payload["reason"]
+async def on_closed(session: AsyncSession, envelope: Event[TicketClosed]) -> None:
+    reason = envelope.data.reason
     if reason == "poison":
         raise ValueError(f"poison event {envelope.event_id}")
     if reason == "arm":
@@ -103,7 +103,7 @@ def probe_runtime(
         outbox=outbox,
         inbox=inbox,
         settings=ServiceSettings(database_url=database_url),
-        handlers={"ticket.closed": on_closed},
+        handlers={TicketClosed: on_closed},
     )
     platform = PlatformSettings(data_dir=data_dir, consumer_batch_size=batch_size)
     return ServiceRuntime(spec, platform, bus, FrozenClock(AT))

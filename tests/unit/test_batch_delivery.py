@@ -99,7 +99,7 @@ async def committed_offset(bus: EmbeddedBus, consumer: str) -> int:
 
 def test_a_batch_keeps_log_order_drops_repeats_and_events_without_a_handler() -> None:
     a, b = closed("a"), closed("b")
-    handlers = {"ticket.closed": object()}
+    handlers = {("ticket.closed", 1): object()}
     assert to_apply([a, unhandled(), b, a], handlers) == [a, b]  # type: ignore[arg-type]
 
 
