@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from routing import dispatching, rehandling, workflow
+from routing import additions, dispatching, rehandling, workflow
 from shared.events.callback import TicketReopened
-from shared.events.intake import TicketReceived
+from shared.events.intake import InfoAdded, TicketReceived
 from shared.events.sla import SlaBreached
 from shared.runtime import Handlers
 
@@ -13,4 +13,6 @@ HANDLERS: Handlers = {
     TicketReopened: rehandling.reopen,
     # An assisting unit whose completion deadline breached no longer holds up the lead.
     SlaBreached: workflow.assistant_breached,
+    # What the citizen adds later (补充诉求) is shown to the units with the ticket.
+    InfoAdded: additions.record_addition,
 }

@@ -175,6 +175,20 @@ class ProgressNote(Base):
     noted_at: Mapped[datetime] = mapped_column(Instant())
 
 
+class Addition(Base):
+    """补充诉求: what the citizen (or an operator for them) added to the ticket after it was
+    dispatched, as intake announced it (`ticket.info_added`), so the units handling it see it."""
+
+    __tablename__ = "routing_additions"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("routing_tickets.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # citizen, operator
+    text: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[int] = mapped_column(Integer, default=0)
+    added_at: Mapped[datetime] = mapped_column(Instant())
+
+
 class ReplyTemplate(Base):
     """规范答复: a standard reply text for a category (and everything below it)."""
 

@@ -226,6 +226,15 @@ class ForwardIn(_In):
     reason: str = Field(default="逐级下派", max_length=300)
 
 
+class AdditionOut(BaseModel):
+    """What the citizen (or an operator for them) added after dispatch (补充诉求)."""
+
+    source: str  # citizen, operator
+    text: str
+    attachments: int
+    added_at: datetime
+
+
 class RoutedTicketOut(BaseModel):
     id: str
     category: str
@@ -239,6 +248,7 @@ class RoutedTicketOut(BaseModel):
     key_supervision: bool
     lead_unit_id: str | None
     assignments: list[AssignmentOut]
+    additions: list[AdditionOut] = []  # 补充诉求, oldest first
 
 
 class NoteIn(_In):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing import domain, reads
+from routing import additions, domain, reads
 from routing.domain import AssignmentStatus
 from routing.models import (
     Area,
@@ -27,6 +27,7 @@ from routing.models import (
 from routing.reference import split
 from routing.returns import window_closes_at
 from routing.schemas import (
+    AdditionOut,
     AreaOut,
     AssignmentOut,
     CatalogueVersionOut,
@@ -246,4 +247,13 @@ async def ticket_out(session: AsyncSession, ticket_id: str, who: Principal) -> R
         key_supervision=ticket.key_supervision_at is not None,
         lead_unit_id=lead.unit_id if lead else None,
         assignments=[assignment_out(a, ticket, kinds) for a in visible],
+        additions=[
+            AdditionOut(
+                source=x.source,
+                text=x.text,
+                attachments=x.attachments,
+                added_at=china_time(x.added_at),
+            )
+            for x in await additions.additions_of(session, ticket.id)
+        ],
     )
