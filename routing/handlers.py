@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from routing import additions, dispatching, rehandling, workflow
 from shared.events.callback import TicketReopened
-from shared.events.intake import InfoAdded, TicketReceived
+from shared.events.intake import InfoAdded, RepeatLinked, TicketReceived
 from shared.events.sla import SlaBreached
 from shared.runtime import Handlers
 
@@ -15,4 +15,5 @@ HANDLERS: Handlers = {
     SlaBreached: workflow.assistant_breached,
     # What the citizen adds later (补充诉求) is shown to the units with the ticket.
     InfoAdded: additions.record_addition,
+    RepeatLinked: additions.record_repeat,  # the citizen asked again (重复诉求)
 }

@@ -183,7 +183,7 @@ class Addition(Base):
 
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("routing_tickets.id"), index=True)
-    source: Mapped[str] = mapped_column(String(16))  # citizen, operator
+    source: Mapped[str] = mapped_column(String(16))  # citizen, operator, repeat
     text: Mapped[str] = mapped_column(Text)
     attachments: Mapped[int] = mapped_column(Integer, default=0)
     added_at: Mapped[datetime] = mapped_column(Instant())

@@ -229,7 +229,7 @@ class ForwardIn(_In):
 class AdditionOut(BaseModel):
     """What the citizen (or an operator for them) added after dispatch (补充诉求)."""
 
-    source: str  # citizen, operator
+    source: str  # citizen, operator, repeat (the same citizen reported it again)
     text: str
     attachments: int
     added_at: datetime
