@@ -8,23 +8,30 @@ import hmac
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Literal
 
 from shared.clock import china_time
 from shared.errors import Conflict, DomainError, InvalidInput, Unauthorized
 
-# A callback's statuses and what may be done in each:
-#   due         → record a result, record a failed attempt, decline, send a rating link
-#   review      → a citizen rated it negatively; an operator judges whether to re-open
-#   completed   → verdicts recorded (a supervisor may have it redone)
-#   unreachable → every attempt failed (excluded from the rates by rule)
-#   excluded    → not callable: anonymous, or the citizen declined
+
+class CallbackStatus(StrEnum):
+    """A callback's status (回访状态); the values are stored and shown as they are."""
+
+    DUE = "due"  # 待回访: record a result, a failed attempt, a decline; send a rating link
+    REVIEW = "review"  # 待复核: a citizen rated it negatively; an operator judges a re-open
+    COMPLETED = "completed"  # 已回访: verdicts recorded (a supervisor may have it redone)
+    UNREACHABLE = "unreachable"  # 联系不上: every attempt failed (excluded from the rates)
+    EXCLUDED = "excluded"  # 不回访: anonymous, or the citizen declined
+
+
+# What may be done in each status.
 ACTIONS: dict[str, list[str]] = {
-    "due": ["record_result", "record_attempt", "decline", "rating_link"],
-    "review": ["decide"],
-    "completed": ["redo"],
-    "unreachable": [],
-    "excluded": [],
+    CallbackStatus.DUE: ["record_result", "record_attempt", "decline", "rating_link"],
+    CallbackStatus.REVIEW: ["decide"],
+    CallbackStatus.COMPLETED: ["redo"],
+    CallbackStatus.UNREACHABLE: [],
+    CallbackStatus.EXCLUDED: [],
 }
 
 AttemptOutcome = Literal["no_answer", "busy", "powered_off", "wrong_number"]
@@ -97,8 +104,8 @@ def ensure_attempt_allowed(
         f"record attempt: the previous attempt failed at "
         f"{china_time(previous_attempt_at):%Y-%m-%d %H:%M}; the next attempt is allowed from "
         f"{shown:%Y-%m-%d %H:%M} (回访重拨间隔 {spacing.total_seconds() / 3600:g} h).",
-        status_now="due",
-        allowed_actions=[a for a in ACTIONS["due"] if a != "record_attempt"],
+        status_now=CallbackStatus.DUE,
+        allowed_actions=[a for a in ACTIONS[CallbackStatus.DUE] if a != "record_attempt"],
         next_attempt_at=shown.isoformat(),
         retry_after=max(1, math.ceil((allowed_at - now).total_seconds())),
     )
@@ -106,11 +113,11 @@ def ensure_attempt_allowed(
 
 def after_failed_attempt(
     attempts: int, max_attempts: int, now: datetime, spacing: timedelta
-) -> tuple[str, datetime]:
+) -> tuple[CallbackStatus, datetime]:
     """Retry later, or close as unreachable once every attempt has failed."""
     if attempts >= max_attempts:
-        return "unreachable", now
-    return "due", now + spacing
+        return CallbackStatus.UNREACHABLE, now
+    return CallbackStatus.DUE, now + spacing
 
 
 class Gone(DomainError):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callback import domain
 from callback.config import settings
+from callback.domain import CallbackStatus
 from callback.models import CallbackAttempt, CallbackTask, CallbackTicket, outbox
 from callback.schemas import ResultIn, VerdictIn
 from shared.errors import Conflict, NotFound
@@ -83,7 +84,7 @@ async def _open(
         source=source,
         lead_unit_id=lead_unit_id,
         reply_outcome=reply_outcome,
-        status="due",
+        status=CallbackStatus.DUE,
         attempts=0,
         assigned_to=domain.operator_in_turn(int(existing or 0), settings().operator_ids()),
         created_at=event.occurred_at,
@@ -100,7 +101,7 @@ async def _open(
 async def _exclude(
     session: AsyncSession, task: CallbackTask, reason: NotCallableReason, now: datetime
 ) -> None:
-    task.status = "excluded"
+    task.status = CallbackStatus.EXCLUDED
     task.exclusion_reason = reason
     task.completed_at = now
     await outbox.emit(
@@ -188,7 +189,7 @@ async def record_attempt(
     task.status, task.due_at = domain.after_failed_attempt(
         task.attempts, s.max_attempts, now, spacing
     )
-    if task.status == "unreachable":
+    if task.status == CallbackStatus.UNREACHABLE:
         task.completed_at = now
         await outbox.emit(
             session,
@@ -258,7 +259,7 @@ async def _conclude(
         max_reopens=settings().max_reopens,
     )
     task.decision = decision
-    task.status = "completed"
+    task.status = CallbackStatus.COMPLETED
     if decision == "reopen":
         await outbox.emit(
             session,
@@ -311,7 +312,7 @@ async def rate(
     judgement on re-opening; a positive one closes the ticket."""
     callback_id = domain.verify_rating_token(token, settings().rating_secret, now)
     task = await get_callback(session, callback_id)
-    if task.status != "due":
+    if task.status != CallbackStatus.DUE:
         raise Conflict(
             "token: this callback has already been rated or closed.",
             status_now=task.status,
@@ -321,7 +322,7 @@ async def rate(
     _set_verdict(task, verdict, channel=channel, operator=None, now=now)
     await _announce_verdict(session, task, now)
     if domain.not_solved_or_dissatisfied(verdict.solved, verdict.satisfaction):
-        task.status = "review"
+        task.status = CallbackStatus.REVIEW
     else:
         await _conclude(session, task, reopen=False, reason=None, now=now)
     return task
@@ -341,7 +342,7 @@ async def sample(session: AsyncSession, size: int, seed: int | None) -> list[Cal
     done = (
         await session.scalars(
             select(CallbackTask)
-            .where(CallbackTask.status == "completed", CallbackTask.channel == "phone")
+            .where(CallbackTask.status == CallbackStatus.COMPLETED, CallbackTask.channel == "phone")
             .order_by(CallbackTask.id)
         )
     ).all()
@@ -360,7 +361,7 @@ async def redo(
             status_now=task.status,
             allowed_actions=[],
         )
-    task.status = "due"
+    task.status = CallbackStatus.DUE
     task.revision += 1
     task.redo_reason = reason
     task.attempts = 0
