@@ -1,7 +1,14 @@
-"""Database engines: SQLite (aiosqlite, WAL) by default, PostgreSQL (asyncpg) when configured."""
+"""Database engines: SQLite (aiosqlite, WAL) by default, PostgreSQL (asyncpg) when configured.
+
+Engines never write a statement's values into a log or an error message: they carry citizens'
+texts, phones and names. SQLAlchemy's errors and its statement log say
+"[SQL parameters hidden due to hide_parameters=True]" instead, and aiosqlite's debug log, which
+prints each call with its arguments, is kept at INFO.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +57,8 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str) -> AsyncEngine:
+    # aiosqlite logs "executing functools.partial(<execute>, sql, parameters)" at DEBUG.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     if is_sqlite(url):
         path = url.split("///", 1)[1] if "///" in url else ""
         pool: dict[str, Any] = {}
@@ -59,10 +68,14 @@ def create_engine(url: str) -> AsyncEngine:
             # for its lock (busy-wait with backoff) are far slower than requests queueing for
             # one connection. (An in-memory database has its own single-connection pool.)
             pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120}
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, hide_parameters=True, **pool
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
