@@ -14,7 +14,7 @@ from typing import cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing import directory, domain
+from routing import catalogue_admin, domain
 from routing.config import settings
 from routing.dispatching import (
     count_dispatch,
@@ -237,7 +237,7 @@ async def determine(
             assist_unit_ids=tuple(body.assist_unit_ids),
             version=0,
         )
-        version = await directory.add_rule(
+        version = await catalogue_admin.add_rule(
             session,
             rule,
             note=f"联合认定 {determination.id}: {body.decision}",

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from routing import directory
+from routing import catalogue_admin
 from routing.routes.deps import Admin, Centre, Now, Session, upload
 from routing.routes.views import catalogue_version_out, rule_out
 from routing.schemas import (
@@ -26,7 +26,7 @@ router = APIRouter()
 
 @router.get("/catalogue/versions", response_model=list[CatalogueVersionOut])
 async def catalogue_versions(session: Session, now: Now, who: Centre) -> list[CatalogueVersionOut]:
-    versions, in_force = await directory.catalogue_versions(session, now)
+    versions, in_force = await catalogue_admin.catalogue_versions(session, now)
     return [catalogue_version_out(v, in_force) for v in versions]
 
 
@@ -36,7 +36,7 @@ async def create_catalogue(
 ) -> CatalogueVersionOut:
     """A new catalogue version (the complete rule set) in force from `effective_from`."""
     async with session.begin():
-        v = await directory.create_catalogue(session, body, who=who, now=now)
+        v = await catalogue_admin.create_catalogue(session, body, who=who, now=now)
     return catalogue_version_out(v, None)
 
 
@@ -54,7 +54,7 @@ async def import_catalogue(
         raise InvalidInput("effective_from: give a time zone, e.g. +08:00.", field="effective_from")
     filename, content = await upload(file)
     async with session.begin():
-        v = await directory.import_catalogue(
+        v = await catalogue_admin.import_catalogue(
             session, filename, content, effective_from=effective_from, note=note, who=who, now=now
         )
     return catalogue_version_out(v, None)
@@ -65,14 +65,14 @@ async def catalogue_rules(
     session: Session, now: Now, who: Centre, version: int | None = None
 ) -> list[RuleOut]:
     """The rules of a version (default: the one in force now)."""
-    _, rules = await directory.rules_of(session, version, now)
+    _, rules = await catalogue_admin.rules_of(session, version, now)
     return [rule_out(r) for r in rules]
 
 
 @router.post("/catalogue/explain", response_model=ExplainOut)
 async def explain(body: ExplainIn, session: Session, now: Now, who: Centre) -> ExplainOut:
     """Which unit would lead a ticket, by which rule and why, and every rule that applies."""
-    found = await directory.explain(
+    found = await catalogue_admin.explain(
         session, category=body.category, area_code=body.area_code, text=body.text, at=body.at or now
     )
     candidates = [
