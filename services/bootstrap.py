@@ -59,6 +59,7 @@ def build_app(
         bus = make_bus(platform, names)
         runtimes = {spec.name: ServiceRuntime(spec, platform, bus, clock) for spec in specs}
         app.state.runtimes, app.state.bus, app.state.clock = runtimes, bus, clock
+        app.state.platform = platform  # shared.auth reads the token settings from it
         started: list[ServiceRuntime] = []
         background: asyncio.Task[None] | None = None
         try:

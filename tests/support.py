@@ -6,13 +6,18 @@ import asyncio
 import os
 import socket
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from shared.auth import Principal, Role, issue_token
+from tests.keys import use_test_keys
+
+# Tokens are signed with a test key made for this run (not the development key), set before any
+# setting is read (this module makes tokens when imported); the distributed stack inherits it.
+use_test_keys()
 
 T = TypeVar("T")
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -63,9 +68,14 @@ async def eventually(
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
 
+# Test tokens outlive the whole run (some are made when a module is imported).
+TEST_TOKEN_LIFETIME = timedelta(hours=24)
+
+
 def bearer(role: Role, unit: str | None = None, subject: str | None = None) -> dict[str, str]:
+    """Headers with a real signed JWT (the run's test key) for a principal of `role`."""
     principal = Principal(subject or f"test-{role.value}", role, unit)
-    return {"Authorization": f"Bearer {issue_token(principal)}"}
+    return {"Authorization": f"Bearer {issue_token(principal, lifetime=TEST_TOKEN_LIFETIME)}"}
 
 
 GATEWAY = bearer(Role.GATEWAY)
