@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.clock import aware
 from shared.events.sla import ClockStarted
 from sla import domain
+from sla.domain import TimerState
 from sla.models import ClockHistory, DeadlineClock, Timer, outbox
 from sla.policies import Subject
 
@@ -62,7 +63,7 @@ async def add_timers(
                 "threshold": p.threshold,
                 "due_at": p.due_at,
                 "deadline_at": p.deadline_at,
-                "state": "armed",
+                "state": TimerState.ARMED,
                 "generation": generation,
             }
             for p in planned

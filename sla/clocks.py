@@ -27,6 +27,7 @@ from shared.events.routing import (
 )
 from sla import domain, policies, supervision
 from sla.clock_rows import add_history, add_timers, emit_deadlines, timers_of
+from sla.domain import ClockStatus, TicketStatus, TimerState
 from sla.extensions import lapse_pending
 from sla.models import DeadlineClock, SlaTicket, Timer
 from sla.policies import Policy, Subject
@@ -46,7 +47,7 @@ async def on_received(session: AsyncSession, event: Event[TicketReceived]) -> No
     ticket.kind, ticket.category, ticket.urgency = data.kind, data.category, data.urgency
     ticket.area_code, ticket.citizen_ref = data.area_code, data.citizen_ref
     ticket.received_at = data.received_at
-    ticket.status = "answered" if data.answered else "open"
+    ticket.status = TicketStatus.ANSWERED if data.answered else TicketStatus.OPEN
 
 
 async def _ticket_for_dispatch(session: AsyncSession, event: Event[TicketDispatched]) -> SlaTicket:
@@ -60,14 +61,14 @@ async def _ticket_for_dispatch(session: AsyncSession, event: Event[TicketDispatc
             urgency=data.urgency,
             area_code=None,
             received_at=event.occurred_at,
-            status="open",
+            status=TicketStatus.OPEN,
             round=data.round,
             dispatch_count=0,
         )
         session.add(ticket)
     ticket.dispatch_count = max(ticket.dispatch_count or 0, data.dispatch_count)
     ticket.round = max(ticket.round or 1, data.round)
-    ticket.status = "open"
+    ticket.status = TicketStatus.OPEN
     return ticket
 
 
@@ -97,7 +98,7 @@ async def arm_clock(session: AsyncSession, event: Event[TicketDispatched]) -> No
         scope="assignment",
         round=data.round,
         role=data.role,
-        status="open",
+        status=ClockStatus.OPEN,
         kind=data.kind,
         urgency=data.urgency,
         category=ticket.category,
@@ -154,17 +155,17 @@ async def _lead_dispatched(
                 DeadlineClock.scope == "assignment",
                 DeadlineClock.role == "lead",
                 DeadlineClock.round == data.round,
-                DeadlineClock.status == "open",
+                DeadlineClock.status == ClockStatus.OPEN,
                 DeadlineClock.id != lead.id,
             )
         )
     ).all()
     for old in previous:
-        await _stop_clock(session, old, start, "redispatched")
+        await _stop_clock(session, old, start, ClockStatus.REDISPATCHED)
     ticket_clock = await session.get(DeadlineClock, f"T{ticket.id}-R{data.round}")
     if ticket_clock is None:
         await _start_ticket_clock(session, ticket, data.round, start, lead, calendar, versions)
-    elif ticket_clock.status == "open":
+    elif ticket_clock.status == ClockStatus.OPEN:
         ticket_clock.assignment_id, ticket_clock.unit_id = lead.assignment_id, lead.unit_id
         add_history(
             session,
@@ -196,7 +197,7 @@ async def _start_ticket_clock(
         scope="ticket",
         round=round_,
         role="lead",
-        status="open",
+        status=ClockStatus.OPEN,
         kind=ticket.kind,
         urgency=ticket.urgency,
         category=ticket.category,
@@ -219,10 +220,10 @@ async def _stop_timers(
 ) -> None:
     """Stop the armed timers of a clock's stages and record a late finish on fired deadlines.
     Single conditional statements, so a concurrent firer and a stop never both win."""
-    armed = update(Timer).where(Timer.clock_id == clock_id, Timer.state == "armed")
+    armed = update(Timer).where(Timer.clock_id == clock_id, Timer.state == TimerState.ARMED)
     late = update(Timer).where(
         Timer.clock_id == clock_id,
-        Timer.state == "fired",
+        Timer.state == TimerState.FIRED,
         Timer.kind == "deadline",
         Timer.stopped_at.is_(None),
     )
@@ -230,12 +231,14 @@ async def _stop_timers(
         armed = armed.where(Timer.stage.in_(stages))
         late = late.where(Timer.stage.in_(stages))
     options = {"synchronize_session": False}
-    await session.execute(armed.values(state="stopped", stopped_at=at).execution_options(**options))
+    await session.execute(
+        armed.values(state=TimerState.STOPPED, stopped_at=at).execution_options(**options)
+    )
     await session.execute(late.values(stopped_at=at).execution_options(**options))
 
 
 async def _stop_clock(
-    session: AsyncSession, clock: DeadlineClock, at: datetime, status: str
+    session: AsyncSession, clock: DeadlineClock, at: datetime, status: ClockStatus
 ) -> None:
     """Stop every open timer of a clock (returned, re-dispatched, closed); fired stay fired."""
     await _stop_timers(session, clock.id, at)
@@ -256,8 +259,8 @@ async def stop_stage(
     at = event.occurred_at
     await _stop_timers(session, clock.id, at, stages)
     add_history(session, clock, at, "stopped", ", ".join(stages))
-    if "completion" in stages and clock.status == "open":
-        clock.status, clock.closed_at = "done", at
+    if "completion" in stages and clock.status == ClockStatus.OPEN:
+        clock.status, clock.closed_at = ClockStatus.DONE, at
     await touch_cases(session, clock.ticket_id, at)
 
 
@@ -266,9 +269,9 @@ async def on_ticket_replied(session: AsyncSession, event: Event[TicketReplied]) 
     answered."""
     round_ = event.data.round
     clock = await session.get(DeadlineClock, f"T{event.ticket_id}-R{round_}")
-    if clock is not None and clock.status == "open":
+    if clock is not None and clock.status == ClockStatus.OPEN:
         await _stop_timers(session, clock.id, event.occurred_at)
-        clock.status, clock.closed_at = "done", event.occurred_at
+        clock.status, clock.closed_at = ClockStatus.DONE, event.occurred_at
         add_history(session, clock, event.occurred_at, "stopped", "completion (ticket replied)")
     await resolve_cases(
         session, event.ticket_id, event.occurred_at, "ticket replied", ("overdue", "redispatched")
@@ -278,16 +281,16 @@ async def on_ticket_replied(session: AsyncSession, event: Event[TicketReplied]) 
 async def on_returned(session: AsyncSession, event: Event[AssignmentReturned]) -> None:
     """On `assignment.returned` (退单): the unit's clock stops; the ticket's keeps running."""
     clock = await session.get(DeadlineClock, f"K{event.data.assignment_id}")
-    if clock is not None and clock.status == "open":
-        await _stop_clock(session, clock, event.occurred_at, "returned")
+    if clock is not None and clock.status == ClockStatus.OPEN:
+        await _stop_clock(session, clock, event.occurred_at, ClockStatus.RETURNED)
 
 
 async def on_withdrawn(session: AsyncSession, event: Event[AssignmentWithdrawn]) -> None:
     """On `assignment.withdrawn` (re-dispatch, forwarding, joint determination, an assisting
     unit timed out): the assignment's clock stops; the ticket's keeps running."""
     clock = await session.get(DeadlineClock, f"K{event.data.assignment_id}")
-    if clock is not None and clock.status == "open":
-        await _stop_clock(session, clock, event.occurred_at, "withdrawn")
+    if clock is not None and clock.status == ClockStatus.OPEN:
+        await _stop_clock(session, clock, event.occurred_at, ClockStatus.WITHDRAWN)
 
 
 async def on_reopened(session: AsyncSession, event: Event[TicketReopened]) -> None:
@@ -297,19 +300,19 @@ async def on_reopened(session: AsyncSession, event: Event[TicketReopened]) -> No
     if ticket is None:
         log.warning("sla: ticket.reopened for unknown ticket %s", event.ticket_id)
         return
-    ticket.round, ticket.status = max(ticket.round, data.round), "open"
+    ticket.round, ticket.status = max(ticket.round, data.round), TicketStatus.OPEN
     at = event.occurred_at
     older = (
         await session.scalars(
             select(DeadlineClock).where(
                 DeadlineClock.ticket_id == ticket.id,
-                DeadlineClock.status == "open",
+                DeadlineClock.status == ClockStatus.OPEN,
                 DeadlineClock.round < data.round,
             )
         )
     ).all()
     for c in older:
-        await _stop_clock(session, c, at, "closed")
+        await _stop_clock(session, c, at, ClockStatus.CLOSED)
     if await session.get(DeadlineClock, f"T{ticket.id}-R{data.round}") is None:
         calendar = await load_calendar(session)
         versions = await load_policies(session)
@@ -323,14 +326,14 @@ async def on_closed(session: AsyncSession, event: Event[TicketClosed]) -> None:
     at = event.occurred_at
     ticket = await session.get(SlaTicket, event.ticket_id)
     if ticket is not None:
-        ticket.status, ticket.closed_at = "closed", at
+        ticket.status, ticket.closed_at = TicketStatus.CLOSED, at
     for c in (
         await session.scalars(
             select(DeadlineClock).where(
-                DeadlineClock.ticket_id == event.ticket_id, DeadlineClock.status == "open"
+                DeadlineClock.ticket_id == event.ticket_id, DeadlineClock.status == ClockStatus.OPEN
             )
         )
     ).all():
-        await _stop_clock(session, c, at, "closed")
+        await _stop_clock(session, c, at, ClockStatus.CLOSED)
     await lapse_pending(session, event.ticket_id, at)
     await resolve_cases(session, event.ticket_id, at, "ticket closed")

@@ -11,17 +11,70 @@ Clock rules (时限规则):
   the ticket's, by working days counted from the current deadline.
 - A re-open (重办) starts a new round: a new ticket clock and fresh assignment clocks.
 - `ticket.closed` stops every clock of the ticket.
+
+Statuses (状态) of what sla stores, one `StrEnum` per entity: a ticket as sla knows it
+(`TicketStatus`), a deadline clock (`ClockStatus`), a clock's timer (`TimerState`), an extension
+request (`ExtensionStatus`) and a supervision case (`CaseStatus`). Their values are what the
+database and the API carry.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from shared.calendar import WorkingCalendar, add_working_days, advance, counted_between
 from shared.calendar import extend_by_working_days as extend_by_working_days
 from shared.errors import Conflict, InvalidInput
 from sla.policies import Limit, Policy, Reminder
+
+
+class TicketStatus(StrEnum):
+    """A ticket as sla knows it (工单状态). The values are stored and shown by the API."""
+
+    OPEN = "open"  # 办理中: received or dispatched, its clocks may run (a re-open opens it again)
+    ANSWERED = "answered"  # 已当场解答 (在线解答): answered at intake, never dispatched
+    CLOSED = "closed"  # 已结案 (`ticket.closed`)
+
+
+class ClockStatus(StrEnum):
+    """Where a deadline clock (时限) stands: open, or how it stopped. The values are stored and
+    shown by the API."""
+
+    OPEN = "open"  # 计时中: its stages' deadlines are running
+    DONE = "done"  # 已办结: the unit replied (办结反馈); a ticket clock: the round's lead replied
+    RETURNED = "returned"  # 已退单: the unit's return was approved; the ticket clock runs on
+    WITHDRAWN = "withdrawn"  # 已撤回: routing ended the assignment (改派, 下派, 联合认定, 协办超时)
+    REDISPATCHED = "redispatched"  # 已改派: a new lead took over the round (the old lead's clock)
+    CLOSED = "closed"  # 已结案: the ticket closed, or a re-open (重办) ended the round
+
+
+class TimerState(StrEnum):
+    """Where a timer (a stage's deadline or a reminder before it) stands. The values are stored
+    and shown by the API."""
+
+    ARMED = "armed"  # 计时中: waiting for its due time
+    FIRED = "fired"  # a deadline: 已超期 (`sla.breached`); a reminder: 已提醒 (`sla.reminder`)
+    STOPPED = "stopped"  # 已停止: the stage ended (or its clock stopped) before it was due
+    SKIPPED = "skipped"  # 已跳过: a reminder whose deadline had already passed (the breach says it)
+
+
+class ExtensionStatus(StrEnum):
+    """Where an extension request (延期申请) stands. The values are stored and shown by the API."""
+
+    PENDING = "pending"  # 待审批: waiting for the centre (延期审批)
+    APPROVED = "approved"  # 已批准: the completion deadline moved
+    REFUSED = "refused"  # 未获批准
+    LAPSED = "lapsed"  # 已失效: the ticket closed before the centre decided
+
+
+class CaseStatus(StrEnum):
+    """Where a supervision case (督办) stands. The values are stored and shown by the API."""
+
+    OPEN = "open"  # 督办中: its level rises while nothing happens
+    RESOLVED = "resolved"  # 督办已办结: the ticket was replied to or closed, or resolved by hand
+
 
 ASSIGNMENT_STAGES = ("sign", "response", "completion")
 TICKET_STAGES = ("completion",)
@@ -133,18 +186,18 @@ def check_extension(
     completion_state: str | None,
 ) -> None:
     """Whether the centre may take this decision now. Raises Conflict or InvalidInput."""
-    if request_status != "pending":
+    if request_status != ExtensionStatus.PENDING:
         raise Conflict(
             f"the request was already {request_status}", allowed_actions=[], field="request"
         )
-    if clock_status != "open":
+    if clock_status != ClockStatus.OPEN:
         raise Conflict(
             f"the assignment's clock is {clock_status}: no extension for finished work",
             allowed_actions=[],
         )
     if not approve:
         return
-    if completion_state != "armed":
+    if completion_state != TimerState.ARMED:
         raise Conflict(
             "the completion deadline is no longer running (already met or breached)",
             allowed_actions=["refuse"],

@@ -27,6 +27,7 @@ from sla.clock_rows import (
     timers_of,
 )
 from sla.config import settings
+from sla.domain import ClockStatus, ExtensionStatus, TicketStatus, TimerState
 from sla.models import DeadlineClock, Extension, SlaTicket, Timer, outbox
 from sla.stored import load_calendar, load_policies
 from sla.supervising import touch_cases
@@ -46,7 +47,7 @@ async def on_extension_requested(session: AsyncSession, event: Event[ExtensionRe
             requested_days=data.requested_days,
             reason=data.reason,
             requested_at=event.occurred_at,
-            status="pending",
+            status=ExtensionStatus.PENDING,
             days=0,
         )
     )
@@ -78,7 +79,8 @@ async def decide_extension(
     approved = (
         await session.execute(
             select(func.count(), func.coalesce(func.sum(Extension.days), 0)).where(
-                Extension.assignment_id == request.assignment_id, Extension.status == "approved"
+                Extension.assignment_id == request.assignment_id,
+                Extension.status == ExtensionStatus.APPROVED,
             )
         )
     ).one()
@@ -93,7 +95,11 @@ async def decide_extension(
         approved_before=int(approved[0]),
         days_before=int(approved[1]),
         request_status=request.status,
-        clock_status="closed" if ticket is not None and ticket.status == "closed" else clock.status,
+        clock_status=(
+            ClockStatus.CLOSED
+            if ticket is not None and ticket.status == TicketStatus.CLOSED
+            else clock.status
+        ),
         completion_state=completion.state,
     )
     before = aware(completion.due_at)
@@ -102,22 +108,22 @@ async def decide_extension(
     ticket_due: datetime | None = None
     if approve:
         calendar = await load_calendar(session)
-        request.status, request.days = "approved", granted
+        request.status, request.days = ExtensionStatus.APPROVED, granted
         after = await _extend(session, clock, timers, granted, calendar, now)
         request.complete_by_after = after
         if clock.role == "lead":
             tclock = await session.get(DeadlineClock, f"T{clock.ticket_id}-R{clock.round}")
-            if tclock is not None and tclock.status == "open":
+            if tclock is not None and tclock.status == ClockStatus.OPEN:
                 ttimers = await timers_of(session, tclock.id)
                 tdeadline = next(t for t in ttimers if t.kind == "deadline")
-                if tdeadline.state == "armed":
+                if tdeadline.state == TimerState.ARMED:
                     ticket_due = await _extend(session, tclock, ttimers, granted, calendar, now)
                 else:
                     ticket_due = aware(tdeadline.due_at)
         await session.flush()
         await emit_deadlines(session, clock, await timers_of(session, clock.id), now, "extended")
     else:
-        request.status, request.days = "refused", 0
+        request.status, request.days = ExtensionStatus.REFUSED, 0
         request.complete_by_after = before
         if clock.role == "lead":
             tclock = await session.get(DeadlineClock, f"T{clock.ticket_id}-R{clock.round}")
@@ -158,7 +164,7 @@ async def _extend(
     new_due = domain.extend_by_working_days(aware(deadline.due_at), days, calendar)
     deadline.due_at = deadline.deadline_at = new_due
     for t in timers:
-        if t.stage == "completion" and t.kind == "reminder" and t.state == "armed":
+        if t.stage == "completion" and t.kind == "reminder" and t.state == TimerState.ARMED:
             await session.delete(t)
     if clock.scope == "assignment":
         versions = await load_policies(session)
@@ -191,8 +197,10 @@ async def lapse_pending(session: AsyncSession, ticket_id: str, at: datetime) -> 
     """The ticket closed: its undecided requests lapse (nothing is left to extend)."""
     pending = (
         await session.scalars(
-            select(Extension).where(Extension.ticket_id == ticket_id, Extension.status == "pending")
+            select(Extension).where(
+                Extension.ticket_id == ticket_id, Extension.status == ExtensionStatus.PENDING
+            )
         )
     ).all()
     for e in pending:
-        e.status, e.decided_at = "lapsed", at
+        e.status, e.decided_at = ExtensionStatus.LAPSED, at

@@ -12,6 +12,7 @@ from shared.db import Instant, new_metadata
 from shared.inbox import Inbox
 from shared.outbox import Outbox
 from shared.stamped import stamps_table
+from sla.domain import CaseStatus, ExtensionStatus, TicketStatus, TimerState
 
 
 class Base(DeclarativeBase):
@@ -25,7 +26,8 @@ stamps = stamps_table(metadata, "sla")
 
 
 class SlaTicket(Base):
-    """What sla needs of a ticket, from `ticket.received` and `ticket.dispatched`."""
+    """What sla needs of a ticket, from `ticket.received` and `ticket.dispatched`; `status` is a
+    `TicketStatus`."""
 
     __tablename__ = "sla_tickets"
     __table_args__ = (Index("ix_sla_tickets_matter", "category", "area_code", "received_at"),)
@@ -37,7 +39,7 @@ class SlaTicket(Base):
     area_code: Mapped[str | None] = mapped_column(String(32))
     citizen_ref: Mapped[str | None] = mapped_column(String(64))  # a pseudonym, for clusters
     received_at: Mapped[datetime] = mapped_column(Instant())
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open, answered, closed
+    status: Mapped[str] = mapped_column(String(12), default=TicketStatus.OPEN)
     round: Mapped[int] = mapped_column(Integer, default=1)
     dispatch_count: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[datetime | None] = mapped_column(Instant())
@@ -45,9 +47,9 @@ class SlaTicket(Base):
 
 class DeadlineClock(Base):
     """A deadline clock (时限): `scope` assignment (the unit's three stages, id `K<assignment>`)
-    or ticket (the round's overall completion deadline, id `T<ticket>-R<round>`). `status`:
-    open, done, returned, withdrawn, redispatched, closed. Instants are stored in UTC and
-    computed in `time_zone`. Not `Clock`: that is the time source, shared.clock.Clock."""
+    or ticket (the round's overall completion deadline, id `T<ticket>-R<round>`). `status`: a
+    `ClockStatus` (open, or how it stopped). Instants are stored in UTC and computed in
+    `time_zone`. Not `Clock`: that is the time source, shared.clock.Clock."""
 
     __tablename__ = "sla_clocks"
     __table_args__ = (Index("ix_sla_clocks_status_ticket", "status", "ticket_id"),)
@@ -61,7 +63,7 @@ class DeadlineClock(Base):
     scope: Mapped[str] = mapped_column(String(10), server_default="assignment")
     round: Mapped[int] = mapped_column(Integer, server_default="1")
     role: Mapped[str] = mapped_column(String(8), server_default="lead")
-    status: Mapped[str] = mapped_column(String(12), server_default="open")
+    status: Mapped[str] = mapped_column(String(12), server_default="open")  # ClockStatus.OPEN
     kind: Mapped[str] = mapped_column(String(16), server_default="complaint")
     urgency: Mapped[str] = mapped_column(String(16), server_default="ordinary")
     category: Mapped[str] = mapped_column(String(128), server_default="")
@@ -74,9 +76,9 @@ class DeadlineClock(Base):
 
 
 class Timer(Base):
-    """A deadline or a reminder of a clock's stage, indexed by due time. `state`: armed →
-    fired, stopped (the stage ended first) or skipped (a reminder whose deadline had passed).
-    A deadline's `stopped_at` also records a late finish after it fired."""
+    """A deadline or a reminder of a clock's stage, indexed by due time. `state`, a
+    `TimerState`: armed → fired, stopped (the stage ended first) or skipped (a reminder whose
+    deadline had passed). A deadline's `stopped_at` also records a late finish after it fired."""
 
     __tablename__ = "sla_timers"
     __table_args__ = (Index("ix_sla_timers_due", "state", "due_at"),)
@@ -85,7 +87,7 @@ class Timer(Base):
     clock_id: Mapped[str] = mapped_column(ForeignKey("sla_clocks.id"), index=True)
     stage: Mapped[str] = mapped_column(String(16))
     due_at: Mapped[datetime] = mapped_column(Instant())
-    state: Mapped[str] = mapped_column(String(8), default="armed")
+    state: Mapped[str] = mapped_column(String(8), default=TimerState.ARMED)
     stopped_at: Mapped[datetime | None] = mapped_column(Instant())
     fired_at: Mapped[datetime | None] = mapped_column(Instant())
     kind: Mapped[str] = mapped_column(String(8), server_default="deadline")
@@ -167,7 +169,8 @@ class CalendarSetting(Base):
 
 
 class Extension(Base):
-    """A unit's extension request (延期申请) and the centre's decision."""
+    """A unit's extension request (延期申请) and the centre's decision; `status` is an
+    `ExtensionStatus`."""
 
     __tablename__ = "sla_extensions"
 
@@ -178,7 +181,7 @@ class Extension(Base):
     requested_days: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     requested_at: Mapped[datetime] = mapped_column(Instant())
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # approved refused lapsed
+    status: Mapped[str] = mapped_column(String(10), default=ExtensionStatus.PENDING)
     days: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str | None] = mapped_column(String(255))
     decided_at: Mapped[datetime | None] = mapped_column(Instant())
@@ -188,7 +191,8 @@ class Extension(Base):
 
 
 class SupervisionCase(Base):
-    """A supervision case (督办) on a ticket; its level rises while nothing happens."""
+    """A supervision case (督办) on a ticket; its level rises while nothing happens. `status` is a
+    `CaseStatus`."""
 
     __tablename__ = "sla_supervision_cases"
     __table_args__ = (Index("ix_sla_supervision_cases_due", "status", "next_escalation_at"),)
@@ -197,7 +201,7 @@ class SupervisionCase(Base):
     ticket_id: Mapped[str] = mapped_column(String(32), index=True)
     reason: Mapped[str] = mapped_column(String(16))
     level: Mapped[str] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(10), default="open")  # open, resolved
+    status: Mapped[str] = mapped_column(String(10), default=CaseStatus.OPEN)
     unit_id: Mapped[str | None] = mapped_column(String(64), index=True)
     area_code: Mapped[str | None] = mapped_column(String(32))
     matter: Mapped[str | None] = mapped_column(String(180))

@@ -14,6 +14,7 @@ from shared.auth import Principal, Role
 from shared.clock import aware
 from shared.errors import NotFound
 from sla.clock_rows import timers_of
+from sla.domain import ClockStatus, TimerState
 from sla.models import ClockHistory, DeadlineClock, SlaTicket, Timer
 
 
@@ -71,7 +72,7 @@ async def due_soon(
         select(Timer, DeadlineClock)
         .join(DeadlineClock, DeadlineClock.id == Timer.clock_id)
         .where(
-            Timer.state == "armed",
+            Timer.state == TimerState.ARMED,
             Timer.due_at > now,
             Timer.due_at <= now + within,
             Timer.kind == "deadline",
@@ -94,11 +95,11 @@ async def overdue(
     query = (
         select(Timer, DeadlineClock)
         .join(DeadlineClock, DeadlineClock.id == Timer.clock_id)
-        .where(Timer.state == "fired", Timer.kind == "deadline")
+        .where(Timer.state == TimerState.FIRED, Timer.kind == "deadline")
         .order_by(Timer.due_at)
     )
     if not include_finished:
-        query = query.where(Timer.stopped_at.is_(None), DeadlineClock.status == "open")
+        query = query.where(Timer.stopped_at.is_(None), DeadlineClock.status == ClockStatus.OPEN)
     return cast(
         Sequence[tuple[Timer, DeadlineClock]],
         (await session.execute(_scoped(query, unit_id, area_code))).all(),

@@ -13,6 +13,7 @@ from shared import calendar as cal
 from shared.clock import aware
 from sla import domain, policies
 from sla.clock_rows import add_history, add_timers, emit_deadlines, stages_of, subject_of, timers_of
+from sla.domain import ClockStatus, TimerState
 from sla.models import DeadlineClock, Timer
 from sla.policies import Policy
 from sla.stored import load_calendar, load_policies
@@ -26,7 +27,7 @@ async def recompute_open_clocks(session: AsyncSession, at: datetime) -> int:
     calendar = await load_calendar(session)
     versions = await load_policies(session)
     clocks = (
-        await session.scalars(select(DeadlineClock).where(DeadlineClock.status == "open"))
+        await session.scalars(select(DeadlineClock).where(DeadlineClock.status == ClockStatus.OPEN))
     ).all()
     by_clock: dict[str, list[Timer]] = {c.id: [] for c in clocks}
     if clocks:
@@ -35,7 +36,7 @@ async def recompute_open_clocks(session: AsyncSession, at: datetime) -> int:
             await session.scalars(
                 select(Timer)
                 .join(DeadlineClock, DeadlineClock.id == Timer.clock_id)
-                .where(DeadlineClock.status == "open")
+                .where(DeadlineClock.status == ClockStatus.OPEN)
                 .order_by(Timer.id)
             )
         ).all()
@@ -70,7 +71,7 @@ async def _recompute(
     clock.policy = policy.label
     for stage in stages_of(clock):
         deadline = next(t for t in timers if t.stage == stage and t.kind == "deadline")
-        if deadline.state != "armed":
+        if deadline.state != TimerState.ARMED:
             continue  # met or breached: history, not to be rewritten
         new = next(p for p in planned if p.stage == stage and p.kind == "deadline")
         if aware(deadline.due_at) != new.due_at:
@@ -82,13 +83,13 @@ async def _recompute(
             for t in timers
             if t.stage == stage
             and t.kind == "reminder"
-            and t.state != "armed"
+            and t.state != TimerState.ARMED
             and t.generation == clock.extension_count
         }
         old = {
             (t.threshold, aware(t.due_at))
             for t in timers
-            if t.stage == stage and t.kind == "reminder" and t.state == "armed"
+            if t.stage == stage and t.kind == "reminder" and t.state == TimerState.ARMED
         }
         fresh = [
             p
@@ -97,7 +98,7 @@ async def _recompute(
         ]
         if old != {(p.threshold, p.due_at) for p in fresh}:
             for t in timers:
-                if t.stage == stage and t.kind == "reminder" and t.state == "armed":
+                if t.stage == stage and t.kind == "reminder" and t.state == TimerState.ARMED:
                     await session.delete(t)
             await add_timers(session, clock, fresh, clock.extension_count)
     if changed:

@@ -20,6 +20,7 @@ from shared.events.intake import ClusterFlagged, ClusterFlaggedV1
 from shared.events.sla import TicketSupervised
 from sla import supervision
 from sla.config import settings
+from sla.domain import CaseStatus
 from sla.models import DeadlineClock, SlaTicket, SupervisionCase, outbox
 from sla.stored import load_calendar
 
@@ -66,7 +67,7 @@ async def open_case(
         ticket_id=ticket_id,
         reason=reason,
         level=level,
-        status="open",
+        status=CaseStatus.OPEN,
         unit_id=unit_id,
         area_code=area_code,
         matter=matter,
@@ -99,7 +100,7 @@ async def _open_case(
         same = SupervisionCase.ticket_id == ticket_id
     return await session.scalar(
         select(SupervisionCase)
-        .where(SupervisionCase.status == "open", SupervisionCase.reason == reason, same)
+        .where(SupervisionCase.status == CaseStatus.OPEN, SupervisionCase.reason == reason, same)
         .limit(1)
     )
 
@@ -175,7 +176,7 @@ async def touch_cases(session: AsyncSession, ticket_id: str, at: datetime) -> No
     cases = (
         await session.scalars(
             select(SupervisionCase).where(
-                SupervisionCase.ticket_id == ticket_id, SupervisionCase.status == "open"
+                SupervisionCase.ticket_id == ticket_id, SupervisionCase.status == CaseStatus.OPEN
             )
         )
     ).all()
@@ -197,13 +198,13 @@ async def resolve_cases(
 ) -> None:
     """The ticket's open cases (of `reasons`, or all) are answered."""
     query = select(SupervisionCase).where(
-        SupervisionCase.ticket_id == ticket_id, SupervisionCase.status == "open"
+        SupervisionCase.ticket_id == ticket_id, SupervisionCase.status == CaseStatus.OPEN
     )
     if reasons:
         query = query.where(SupervisionCase.reason.in_(reasons))
     for case in (await session.scalars(query)).all():
         case.status, case.resolved_at, case.resolution, case.next_escalation_at = (
-            "resolved",
+            CaseStatus.RESOLVED,
             at,
             why,
             None,
@@ -222,7 +223,8 @@ async def escalate_supervision(sessionmaker: async_sessionmaker[AsyncSession], c
                 await session.scalars(
                     select(SupervisionCase)
                     .where(
-                        SupervisionCase.status == "open", SupervisionCase.next_escalation_at <= now
+                        SupervisionCase.status == CaseStatus.OPEN,
+                        SupervisionCase.next_escalation_at <= now,
                     )
                     .order_by(SupervisionCase.next_escalation_at)
                     .limit(batch)
@@ -251,10 +253,10 @@ async def resolve_case(
 ) -> SupervisionCase:
     """A supervisor resolves a case by hand."""
     case = await get_case(session, case_id)
-    if case.status != "open":
+    if case.status != CaseStatus.OPEN:
         raise Conflict(f"case {case_id} is already {case.status}", allowed_actions=[])
     case.status, case.resolved_at, case.resolution, case.next_escalation_at = (
-        "resolved",
+        CaseStatus.RESOLVED,
         now,
         note,
         None,

@@ -13,6 +13,7 @@ from shared.clock import Clock, aware
 from shared.events.sla import SlaBreached, SlaReminder
 from sla.clock_rows import add_history
 from sla.config import settings
+from sla.domain import TimerState
 from sla.models import DeadlineClock, Timer, outbox
 from sla.supervising import open_case
 
@@ -35,7 +36,7 @@ async def fire_due_timers(sessionmaker: async_sessionmaker[AsyncSession], clock:
                 await session.execute(
                     select(Timer, DeadlineClock)
                     .join(DeadlineClock, DeadlineClock.id == Timer.clock_id)
-                    .where(Timer.state == "armed", Timer.due_at <= now)
+                    .where(Timer.state == TimerState.ARMED, Timer.due_at <= now)
                     .order_by(Timer.due_at, Timer.id)
                     .limit(batch)
                     .with_for_update(skip_locked=True, of=Timer)
@@ -47,12 +48,12 @@ async def fire_due_timers(sessionmaker: async_sessionmaker[AsyncSession], clock:
             return emitted
 
 
-async def _claim(session: AsyncSession, timer: Timer, state: str, now: datetime) -> bool:
+async def _claim(session: AsyncSession, timer: Timer, state: TimerState, now: datetime) -> bool:
     """Move an armed timer to `state`; False if someone else (another replica, a stop) did
     first. The conditional update is what makes firing exactly-once on every database."""
     result = await session.execute(
         update(Timer)
-        .where(Timer.id == timer.id, Timer.state == "armed")
+        .where(Timer.id == timer.id, Timer.state == TimerState.ARMED)
         .values(state=state, fired_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -63,9 +64,9 @@ async def _fire(session: AsyncSession, timer: Timer, owner: DeadlineClock, now: 
     deadline_at = aware(timer.deadline_at or timer.due_at)
     if timer.kind == "reminder":
         if deadline_at <= now:
-            await _claim(session, timer, "skipped", now)
+            await _claim(session, timer, TimerState.SKIPPED, now)
             return 0
-        if not await _claim(session, timer, "fired", now):
+        if not await _claim(session, timer, TimerState.FIRED, now):
             return 0
         await outbox.emit(
             session,
@@ -83,7 +84,7 @@ async def _fire(session: AsyncSession, timer: Timer, owner: DeadlineClock, now: 
         )
         add_history(session, owner, now, "reminded", f"{timer.stage} {timer.threshold}")
         return 1
-    if not await _claim(session, timer, "fired", now):
+    if not await _claim(session, timer, TimerState.FIRED, now):
         return 0
     await outbox.emit(
         session,
