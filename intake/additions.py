@@ -16,6 +16,7 @@ from intake.models import AddedInfo, Ticket, TimelineEntry, outbox
 from intake.schemas import AttachmentIn
 from shared.errors import Conflict
 from shared.events.intake import InfoAdded
+from shared.redaction import redact
 
 
 async def add_info(
@@ -51,7 +52,8 @@ async def add_info(
     ticket.updated_at = now
     await outbox.emit(
         session,
-        InfoAdded(source=source, text=text, attachments=len(items)),
+        # Redacted (脱敏) like every text that leaves intake; the record keeps the original.
+        InfoAdded(source=source, text=redact(text, [ticket.citizen_name]), attachments=len(items)),
         ticket_id=ticket.id,
         occurred_at=now,
     )

@@ -21,12 +21,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import clusters, domain, idempotency, matters, reads
+from intake import clusters, domain, idempotency, matters, protection, reads
 from intake.config import settings
 from intake.directory import current as current_directory
 from intake.models import Repeat, Ticket, TimelineEntry, outbox
 from intake.schemas import TicketIn
 from shared.events.intake import RepeatLinked, TicketAnswered, TicketReceived
+from shared.redaction import redact, redact_optional
 from shared.settings import platform_settings
 
 # How the timeline names each channel.
@@ -122,6 +123,7 @@ def _rules(submission: Submission) -> domain.AdmissionRules:
     return domain.AdmissionRules(
         attachments=settings().attachment_rules(),
         citizen_ref_secret=platform_settings().citizen_ref_secret,
+        blind_index=protection.blind_index,
         link_repeats=submission.link_repeats,
     )
 
@@ -140,10 +142,11 @@ async def _as_repeat(
     within the repeat window; that ticket is not dispatched again."""
     config = settings()
     matter = admission.matter
-    assert matter.citizen_ref is not None  # admit allows repeats only for a known citizen
+    # admit allows repeats only for a known citizen
+    assert matter.citizen_ref is not None and admission.citizen_index is not None
     mine = await matters.own_open_matters(
         session,
-        citizen_ref=matter.citizen_ref,
+        citizen_index=admission.citizen_index,
         category=matter.category,
         area_code=matter.area_code,
         since=now - timedelta(days=config.repeat_window_days),
@@ -239,6 +242,7 @@ def _ticket_row(
         area_code=admission.matter.area_code,
         citizen_name=admission.citizen_name,
         citizen_phone=admission.phone,
+        citizen_index=admission.citizen_index,
         citizen_ref=admission.matter.citizen_ref,
         anonymous=admission.anonymous,
         status=admission.status,
@@ -259,8 +263,11 @@ async def _announce(
     session: AsyncSession, ticket: Ticket, submission: Submission, now: datetime
 ) -> list[TimelineEntry]:
     """`ticket.received`, and `ticket.answered` for an answer on the spot: into the outbox, and
-    their timeline lines (returned, for the caller to add with the cluster's)."""
+    their timeline lines (returned, for the caller to add with the cluster's). What the events
+    carry is redacted (脱敏): no phone, ID-card or bank-card number, nor the citizen's name,
+    leaves intake in them."""
     report = submission.report
+    name = [ticket.citizen_name]
     timeline = [
         TimelineEntry(
             ticket_id=ticket.id,
@@ -276,10 +283,10 @@ async def _announce(
             kind=report.kind,
             category=ticket.category,
             urgency=report.urgency,
-            title=ticket.title,
-            description=ticket.description,
+            title=redact(ticket.title, name),
+            description=redact(ticket.description, name),
             area_code=ticket.area_code,
-            address=ticket.address,
+            address=redact_optional(ticket.address, name),
             citizen_ref=ticket.citizen_ref,
             anonymous=ticket.anonymous,
             received_at=now,
@@ -299,7 +306,9 @@ async def _announce(
         )
         await outbox.emit(
             session,
-            TicketAnswered(answer=report.answer, answered_by=submission.sender or "operator"),
+            TicketAnswered(
+                answer=redact(report.answer, name), answered_by=submission.sender or "operator"
+            ),
             ticket_id=ticket.id,
             occurred_at=now,
         )

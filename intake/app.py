@@ -5,11 +5,15 @@ from __future__ import annotations
 from intake.config import settings
 from intake.handlers import HANDLERS
 from intake.models import inbox, metadata, outbox
+from intake.protection import key_ring
 from intake.router import router
 from shared.runtime import ServiceSpec
 
 
 def build() -> ServiceSpec:
+    # The keys first: without them intake refuses to start (protection.MissingKeys says what
+    # to set), rather than fail on the first report.
+    key_ring()
     return ServiceSpec(
         name="intake",
         router=router,

@@ -53,6 +53,18 @@ class IntakeSettings(ServiceSettings):
     open311_api_keys: dict[str, str] = Field(
         default_factory=lambda: {"dev-open311-key": "open311-dev"}
     )
+    # Personal data at rest (intake/protection.py). `id:base64key` pairs, comma-separated, the
+    # current key first (AES-GCM, 32-byte keys); older keys still decrypt until
+    # `python -m intake.keys reencrypt` has rewritten every value. Unset: the public development
+    # keys, which only the embedded run and the demo accept (with a loud warning).
+    encryption_keys: str | None = None
+    # The blind index's HMAC-SHA256 key (base64, 32 bytes or more): finds a citizen's tickets by
+    # phone without decrypting. Changing it needs `python -m intake.keys reencrypt` too.
+    blind_index_key: str | None = None
+    # Open311's public reads list the tickets of these channels only (GeoReport clients, whose
+    # reports are public by that platform's convention); a phone call or an SMS is never
+    # published. Empty: nothing is listed publicly.
+    open311_public_channels: list[str] = Field(default_factory=lambda: ["open311"])
     # Mini-program lookups (number + phone check): at most this many per window, per ticket
     # number and per client address.
     lookup_window_seconds: int = 600

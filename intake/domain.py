@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -15,6 +15,7 @@ from intake import similarity
 from shared.clock import CHINA
 from shared.errors import InvalidInput
 from shared.events import Payload, callback, routing, sla
+from shared.redaction import redact
 
 if TYPE_CHECKING:
     from intake.classify import Suggestion
@@ -488,6 +489,8 @@ class AdmissionRules:
 
     attachments: AttachmentRules
     citizen_ref_secret: str
+    # The keyed blind index (intake.protection): who the citizen is, in intake's own tables.
+    blind_index: Callable[[str | None], str | None]
     # The channel endpoints link repeats; the unified form only when configured to.
     link_repeats: bool
 
@@ -501,6 +504,8 @@ class Admission:
     status: TicketStatus
     matter: Matter  # what the same-matter tests compare (no ticket id yet)
     phone: str | None  # normalised; None when anonymous or not given
+    # The blind index of the phone or the channel identity: a citizen's tickets by it.
+    citizen_index: str | None
     citizen_name: str | None
     anonymous: bool
     # Look for the citizen's own open ticket of the same matter to link this report to as a
@@ -536,12 +541,16 @@ def admit(
     check_attachments(attachments, rules.attachments)
     citizen = report.citizen
     phone = normalize_phone(citizen.phone) if citizen.phone and not citizen.anonymous else None
-    ref = citizen_ref(phone or channel.identity, rules.citizen_ref_secret)
+    who = phone or channel.identity
+    text = f"{report.title}\n{report.description}"
+    ref = citizen_ref(who, rules.citizen_ref_secret)
     matter = Matter(
         ticket_id="",
         category=report.category,
         area_code=area_of(report, channel, known),
-        terms=tuple(similarity.terms(f"{report.title}\n{report.description}", known.places)),
+        # Compared without the numbers and the name people type in (脱敏 first): they say who,
+        # not what, and the terms are stored.
+        terms=tuple(similarity.terms(redact(text, [citizen.name]), known.places)),
         longitude=report.longitude,
         latitude=report.latitude,
         citizen_ref=ref,
@@ -551,6 +560,7 @@ def admit(
         status=TicketStatus.ANSWERED if answered else TicketStatus.RECEIVED,
         matter=matter,
         phone=phone,
+        citizen_index=rules.blind_index(who),
         citizen_name=None if citizen.anonymous else citizen.name,
         anonymous=citizen.anonymous or phone is None,
         may_repeat=rules.link_repeats and not answered and ref is not None,

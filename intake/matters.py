@@ -1,10 +1,11 @@
 """Where a new report looks for the same matter (同一诉求): bounded, indexed lookups.
 
 A report is compared with the newest open tickets of its category at its place: the unclustered
-ones, the newest members of each cluster there, and for repeats the citizen's own. Each lookup
-reads at most a fixed number of rows through `ix_intake_tickets_matter` or
-`ix_intake_tickets_citizen`, so the cost of a report does not grow with the tickets stored or
-with the size of a storm's cluster; a cluster is joined through any of its recent members.
+ones, the newest members of each cluster there, and for repeats the citizen's own (by the blind
+index of their phone or channel identity). Each lookup reads at most a fixed number of rows
+through `ix_intake_tickets_matter` or `ix_intake_tickets_citizen_index`, so the cost of a
+report does not grow with the tickets stored or with the size of a storm's cluster; a cluster
+is joined through any of its recent members.
 
 The statements are built once with bound parameters: building them per report cost more than
 running them.
@@ -60,7 +61,9 @@ def _open_at_place(among: Among, area_known: bool) -> Select[Any]:
             CLUSTER_CANDIDATES
         )
     else:
-        statement = statement.where(t.citizen_ref == bindparam("citizen_ref")).limit(OWN_CANDIDATES)
+        statement = statement.where(t.citizen_index == bindparam("citizen_index")).limit(
+            OWN_CANDIDATES
+        )
     return statement.order_by(t.received_at.desc())
 
 
@@ -93,7 +96,7 @@ async def cluster_candidates(
 async def own_open_matters(
     session: AsyncSession,
     *,
-    citizen_ref: str,
+    citizen_index: str,
     category: str,
     area_code: str | None,
     since: datetime,
@@ -101,7 +104,12 @@ async def own_open_matters(
     """The citizen's own open tickets of one category at one place: what a repeat links to."""
     rows = await session.execute(
         _open_at_place("own", area_code is not None),
-        {"category": category, "area_code": area_code, "since": since, "citizen_ref": citizen_ref},
+        {
+            "category": category,
+            "area_code": area_code,
+            "since": since,
+            "citizen_index": citizen_index,
+        },
     )
     return [_matter(r) for r in rows]
 

@@ -1,4 +1,5 @@
-"""intake's tables. The citizen's name and phone live here and nowhere else."""
+"""intake's tables. The citizen's name and phone live here and nowhere else, encrypted
+(intake/protection.py), and found by the blind index `citizen_index`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from intake.protection import Encrypted
 from shared.db import Instant, new_metadata
 from shared.inbox import Inbox
 from shared.outbox import Outbox
@@ -31,8 +33,8 @@ class Ticket(Base):
         # cluster's, newest first. Bounded lookups on this keep the accept time flat however
         # many tickets are stored and however large a cluster grows.
         Index("ix_intake_tickets_matter", "category", "area_code", "cluster_id", "received_at"),
-        # Repeats: one citizen's recent tickets.
-        Index("ix_intake_tickets_citizen", "citizen_ref", "received_at"),
+        # Repeats and the caller history: one citizen's recent tickets, by the blind index.
+        Index("ix_intake_tickets_citizen_index", "citizen_index", "received_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -44,8 +46,11 @@ class Ticket(Base):
     description: Mapped[str] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(String(300))
     area_code: Mapped[str | None] = mapped_column(String(32))
-    citizen_name: Mapped[str | None] = mapped_column(String(64))
-    citizen_phone: Mapped[str | None] = mapped_column(String(32))
+    # Encrypted at rest (0004); the ORM reads and writes them as clear text.
+    citizen_name: Mapped[str | None] = mapped_column(Encrypted("intake_tickets.citizen_name"))
+    citizen_phone: Mapped[str | None] = mapped_column(Encrypted("intake_tickets.citizen_phone"))
+    # HMAC of the phone (or the channel identity) under INTAKE_BLIND_INDEX_KEY (0004).
+    citizen_index: Mapped[str | None] = mapped_column(String(48))
     citizen_ref: Mapped[str | None] = mapped_column(String(64))
     anonymous: Mapped[bool]
     status: Mapped[str] = mapped_column(String(16))

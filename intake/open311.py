@@ -1,9 +1,19 @@
 """Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2) under `/open311/v2/`.
 
 Services are the taxonomy's leaves (service_code = the category's code). `POST requests` needs
-an `api_key` (INTAKE_OPEN311_API_KEYS maps each key to the gateway it stands for); reads are
-public and carry no personal data. Every answer is JSON or XML by the path's `.json`/`.xml`,
-errors included, in the spec's error format (`[{"code": 400, "description": "…"}]`).
+an `api_key` (INTAKE_OPEN311_API_KEYS maps each key to the gateway it stands for). Every answer
+is JSON or XML by the path's `.json`/`.xml`, errors included, in the spec's error format
+(`[{"code": 400, "description": "…"}]`).
+
+Reads are public (no key), so they publish only what may be published:
+- only the tickets of `INTAKE_OPEN311_PUBLIC_CHANNELS` (Open311 itself by default): a citizen
+  who reports through a GeoReport client reports in public, one who calls 12345 or sends an SMS
+  does not, and their tickets are not listed, nor found by id or token (404, as for an unknown
+  one);
+- only the spec's public fields: service, status, datetimes, the agency, the description and
+  address redacted (脱敏: phones, ID-card and bank-card numbers, the citizen's name), the
+  coordinates to three decimals (about 100 m). Never the citizen, the channel's ids, the
+  timeline or internal notes.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from intake.models import Category, Ticket
 from shared.auth import Principal, Role
 from shared.clock import china_time
 from shared.errors import DomainError, InvalidInput, NotFound
+from shared.redaction import redact, redact_optional
 from shared.runtime import current_time, session_dependency
 
 router = APIRouter(prefix="/open311/v2", tags=["intake: Open311 GeoReport v2"])
@@ -113,27 +124,44 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _request_row(ticket: Ticket, codes: Mapping[str, str]) -> dict[str, Any]:
+    """A ticket as the public reads it: GeoReport v2's fields, personal data redacted."""
     refs = ticket.channel_refs or {}
+    name = [ticket.citizen_name]
     return {
         "service_request_id": ticket.id,
         "status": "closed" if ticket.status in CLOSED else "open",
         "status_notes": domain.STATUS_TEXT[ticket.status],
         "service_name": ticket.category.rsplit("/", 1)[-1],
         "service_code": codes.get(ticket.category),
-        "description": ticket.description,
+        "description": redact(ticket.description, name),
         "agency_responsible": ticket.lead_unit_name,
         "service_notice": None,
         "requested_datetime": _iso(ticket.received_at),
         "updated_datetime": _iso(ticket.updated_at),
         "expected_datetime": _iso(ticket.expected_at),
-        "address": ticket.address,
+        "address": redact_optional(ticket.address, name),
         "address_id": refs.get("address_id"),
         "zipcode": None,
-        "lat": ticket.latitude,
-        "long": ticket.longitude,
-        "media_url": refs.get("media_url")
-        or next((a.get("url") for a in ticket.attachments or [] if a.get("url")), None),
+        "lat": _coarse(ticket.latitude),
+        "long": _coarse(ticket.longitude),
+        # The picture the GeoReport client published with the request.
+        "media_url": refs.get("media_url"),
     }
+
+
+def _coarse(degrees: float | None) -> float | None:
+    """A coordinate to three decimals (about 100 m): the place, not the doorstep."""
+    return None if degrees is None else round(degrees, 3)
+
+
+def _public() -> list[str]:
+    return settings().open311_public_channels
+
+
+async def _published(session: AsyncSession, ticket_id: str) -> Ticket | None:
+    """The ticket, if the public may read it."""
+    ticket = await session.get(Ticket, ticket_id)
+    return ticket if ticket is not None and ticket.channel in _public() else None
 
 
 async def _codes(session: AsyncSession) -> dict[str, str]:
@@ -249,12 +277,18 @@ async def create_request(fmt: str, request: Request, session: Session, now: Now)
 async def requests(fmt: str, request: Request, session: Session, now: Now) -> Response:
     """public: service requests, filtered by `service_request_id` (comma-separated; the other
     filters are then ignored), `service_code`, `start_date`, `end_date` (W3C datetimes) and
-    `status` (open, closed); by default the last 90 days, at most 1000."""
+    `status` (open, closed); by default the last 90 days, at most 1000. Only the published
+    channels' tickets (INTAKE_OPEN311_PUBLIC_CHANNELS), with their public fields."""
 
     async def produce() -> Response:
         params = request.query_params
         codes = await _codes(session)
-        query = select(Ticket).order_by(Ticket.received_at.desc()).limit(MAX_RESULTS)
+        query = (
+            select(Ticket)
+            .where(Ticket.channel.in_(_public()))
+            .order_by(Ticket.received_at.desc())
+            .limit(MAX_RESULTS)
+        )
         if params.get("service_request_id"):
             ids = [i.strip() for i in params["service_request_id"].split(",") if i.strip()]
             query = query.where(Ticket.id.in_(ids))
@@ -291,10 +325,10 @@ async def requests(fmt: str, request: Request, session: Session, now: Now) -> Re
 
 @router.get("/requests/{request_id}.{fmt}")
 async def one_request(request_id: str, fmt: str, session: Session) -> Response:
-    """public: one service request."""
+    """public: one service request (of a published channel)."""
 
     async def produce() -> Response:
-        ticket = await session.get(Ticket, request_id)
+        ticket = await _published(session, request_id)
         if ticket is None:
             raise NotFound(f"service_request_id '{request_id}' does not exist.")
         return render(
@@ -310,7 +344,7 @@ async def token(token: str, fmt: str, session: Session) -> Response:
 
     async def produce() -> Response:
         ticket_id = token.removeprefix("T-")
-        if not token.startswith("T-") or await session.get(Ticket, ticket_id) is None:
+        if not token.startswith("T-") or await _published(session, ticket_id) is None:
             raise NotFound(f"token '{token}' does not exist.")
         row = {"service_request_id": ticket_id, "token": token}
         return render(fmt, "service_requests", "request", [row])

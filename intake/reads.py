@@ -53,6 +53,7 @@ class TicketFilter:
     text: str | None = None  # in the title or the description
     cluster_id: str | None = None
     lead_unit_id: str | None = None
+    citizen_index: str | None = None  # one caller's tickets (来电历史), by the blind index
 
 
 async def list_tickets(
@@ -90,12 +91,14 @@ async def list_tickets(
         )
     if where.cluster_id:
         query = query.where(Ticket.cluster_id == where.cluster_id)
+    if where.citizen_index:
+        query = query.where(Ticket.citizen_index == where.citizen_index)
     return (await session.scalars(query)).all()
 
 
 async def ticket_for_citizen(session: AsyncSession, ticket_id: str, phone: str) -> Ticket:
-    """The ticket, if `phone` is the one it was reported with. A wrong phone and an unknown
-    number get the same answer, so a guesser learns nothing."""
+    """The ticket, if `phone` is the one it was reported with (decrypted from its row). A wrong
+    phone and an unknown number get the same answer, so a guesser learns nothing."""
     not_found = NotFound("No ticket matches this number and phone.", field="ticket_id")
     try:
         given = domain.normalize_phone(phone, field="phone")

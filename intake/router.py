@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,6 +17,7 @@ from intake import (
     idempotency,
     miniprogram,
     open311,
+    protection,
     reads,
     taxonomy,
 )
@@ -39,6 +40,7 @@ from intake.schemas import (
 from shared.auth import Principal, Role, require
 from shared.clock import china_time
 from shared.errors import Forbidden, InvalidInput
+from shared.redaction import mask_name, redact, redact_optional
 from shared.runtime import current_time, session_dependency
 
 tickets = APIRouter(prefix="/api/v1/tickets", tags=["intake"])
@@ -68,14 +70,29 @@ def _lead(ticket: Ticket) -> UnitRef | None:
     )
 
 
-def _summary(ticket: Ticket) -> TicketSummary:
+def sees_personal_data(reader: Principal) -> bool:
+    """Operators see what the citizen said as they said it, phone and name included; every
+    other reader (supervisors, units, services) sees it redacted (脱敏)."""
+    return reader.role is Role.OPERATOR
+
+
+def _shown(reader: Principal, ticket: Ticket) -> Callable[[str], str]:
+    """How a text of this ticket reads for `reader`: as it is, or redacted with the citizen's
+    own name."""
+    if sees_personal_data(reader):
+        return lambda text: text
+    names = [ticket.citizen_name]
+    return lambda text: redact(text, names)
+
+
+def _summary(ticket: Ticket, reader: Principal) -> TicketSummary:
     return TicketSummary(
         id=ticket.id,
         status=ticket.status,
         status_text=domain.STATUS_TEXT[ticket.status],
         channel=ticket.channel,
         category=ticket.category,
-        title=ticket.title,
+        title=_shown(reader, ticket)(ticket.title),
         area_code=ticket.area_code,
         lead_unit=_lead(ticket),
         received_at=china_time(ticket.received_at),
@@ -91,26 +108,31 @@ async def full_ticket(
     *,
     timeline: Sequence[TimelineEntry] | None = None,
 ) -> TicketOut:
-    """The whole ticket; the phone and the channel's ids only for an operator. `timeline`: a
-    ticket just accepted, as written (it has no repeats yet)."""
-    operator = reader.role is Role.OPERATOR
+    """The whole ticket. An operator sees it all; anyone else sees the texts redacted (脱敏),
+    the phone and name masked, and no channel ids. `timeline`: a ticket just accepted, as
+    written (it has no repeats yet)."""
+    operator = sees_personal_data(reader)
+    shown = _shown(reader, ticket)
     phone = ticket.citizen_phone if operator else domain.mask_phone(ticket.citizen_phone)
+    name_given = ticket.citizen_name
+    name = name_given if operator else mask_name(name_given)
     entries = timeline if timeline is not None else await reads.timeline(session, ticket.id)
     repeats = [] if timeline is not None else await reads.repeats(session, ticket.id)
     return TicketOut(
-        **_summary(ticket).model_dump(exclude={"lead_unit"}),
+        **_summary(ticket, reader).model_dump(exclude={"lead_unit"}),
         kind=ticket.kind,
         urgency=ticket.urgency,
-        description=ticket.description,
-        address=ticket.address,
+        description=shown(ticket.description),
+        address=ticket.address if operator else redact_optional(ticket.address, [name_given]),
         lead_unit=_lead(ticket),
-        citizen=CitizenOut(name=ticket.citizen_name, phone=phone, anonymous=ticket.anonymous),
+        citizen=CitizenOut(name=name, phone=phone, anonymous=ticket.anonymous),
         timeline=[
-            TimelineOut(at=china_time(e.at), event=e.event_type, text=e.text) for e in entries
+            TimelineOut(at=china_time(e.at), event=e.event_type, text=shown(e.text))
+            for e in entries
         ],
         longitude=ticket.longitude,
         latitude=ticket.latitude,
-        attachments=ticket.attachments or [],
+        attachments=ticket.attachments if operator else _attachments_shown(ticket, shown),
         channel_refs=ticket.channel_refs if operator else None,
         category_source=ticket.category_source,
         classification_reasons=ticket.classification_reasons or [],
@@ -118,8 +140,8 @@ async def full_ticket(
             RepeatOut(
                 id=r.id,
                 channel=r.channel,
-                title=r.title,
-                description=r.description,
+                title=shown(r.title),
+                description=shown(r.description),
                 similarity=r.similarity,
                 received_at=china_time(r.received_at),
             )
@@ -127,6 +149,14 @@ async def full_ticket(
         ],
         expected_at=china_time(ticket.expected_at),
     )
+
+
+def _attachments_shown(ticket: Ticket, shown: Callable[[str], str]) -> list[dict[str, Any]]:
+    """Attachments with their file names redacted (a photo named after a phone number)."""
+    return [
+        {**a, "name": shown(a["name"])} if isinstance(a.get("name"), str) else a
+        for a in ticket.attachments or []
+    ]
 
 
 @tickets.post("", status_code=201, response_model=TicketOut)
@@ -184,11 +214,18 @@ async def list_tickets(
     received_to: Annotated[datetime | None, Query(alias="to")] = None,
     q: Annotated[str | None, Query(max_length=100, description="text in title/description")] = None,
     cluster: Annotated[str | None, Query(max_length=32)] = None,
+    phone: Annotated[
+        str | None,
+        Query(max_length=32, description="operators only: the caller's tickets (来电历史)"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[TicketSummary]:
     """operator, supervisor, service, unit: search tickets, newest first; a unit sees only the
-    tickets it leads."""
+    tickets it leads. An operator finds a caller's tickets by `phone` (来电历史), through its
+    blind index: the phone itself is stored only encrypted."""
+    if phone is not None and not sees_personal_data(who):
+        raise Forbidden("Only an operator looks tickets up by phone.")
     if status is not None and status not in domain.STATUS_TEXT:
         raise InvalidInput(f"status: unknown status '{status}'.", field="status")
     if channel is not None and channel not in channels.NATIVE:
@@ -206,9 +243,12 @@ async def list_tickets(
         text=q,
         cluster_id=cluster,
         lead_unit_id=who.unit_id if who.role is Role.UNIT else None,
+        citizen_index=protection.blind_index(domain.normalize_phone(phone, field="phone"))
+        if phone is not None
+        else None,
     )
     found = await reads.list_tickets(session, where, limit=limit, offset=offset)
-    return [_summary(t) for t in found]
+    return [_summary(t, who) for t in found]
 
 
 @tickets.post("/{ticket_id}/info", response_model=TicketOut)

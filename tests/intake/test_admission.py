@@ -34,6 +34,7 @@ class Known:
 RULES = domain.AdmissionRules(
     attachments=domain.AttachmentRules(frozenset({"image/jpeg"}), max_bytes=1000, max_count=2),
     citizen_ref_secret="test-secret",
+    blind_index=lambda who: who and f"index:{who}",
     link_repeats=True,
 )
 PHOTO = {"name": "a.jpg", "content_type": "image/jpeg", "size": 10, "url": "https://x/a.jpg"}
