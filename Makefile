@@ -4,7 +4,7 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint bench migrate up down postgres clean
+.PHONY: install run test test-fast lint bench faults migrate up down postgres clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || (apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV))
@@ -36,6 +36,11 @@ lint: install
 bench: install postgres
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(PY) -m tests.bench $(BENCH)
+
+## faults: fault drills on the distributed stack under a steady load (docs/faults.md); not part
+## of `make test`. Scaled down: FAULTS_SECONDS=20 FAULTS_RATE=5 FAULTS_PAUSE_SECONDS=15 make faults
+faults: install postgres
+	$(PY) -m tests.faults
 
 migrate: install
 	$(PY) -m services migrate
