@@ -204,7 +204,8 @@ class Auditor:
                 [
                     f"{r[0]} ×{r[1]}"
                     for r in await c["intake"].fetch(
-                        "SELECT citizen_phone, count(*) FROM intake_tickets WHERE citizen_phone "
+                        # The blind index: the phone itself is encrypted (random nonce).
+                        "SELECT citizen_index, count(*) FROM intake_tickets WHERE citizen_index "
                         "IS NOT NULL GROUP BY 1 HAVING count(*) > 1"
                     )
                 ],
