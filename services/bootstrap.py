@@ -20,6 +20,7 @@ from shared.clock import Clock, SystemClock
 from shared.problems import install_problem_handlers, problem
 from shared.runtime import ServiceRuntime, ServiceSpec
 from shared.settings import PlatformSettings, platform_settings
+from web import app as web
 
 log = logging.getLogger("services")
 
@@ -99,6 +100,7 @@ def build_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    web.install(app)  # the browser pages and the offline API docs (docs/web.md)
     for spec in specs:
         app.include_router(spec.router)
 

@@ -1,0 +1,22 @@
+"""`python -m web --port 8100`: the pages as their own deployment (distributed mode), calling
+the services at `WEB_SERVICE_URLS`."""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from web.app import build
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="12345 hotline web pages")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8100)
+    args = parser.parse_args()
+    uvicorn.run(build(), host=args.host, port=args.port)
+
+
+if __name__ == "__main__":
+    main()
