@@ -6,6 +6,11 @@ uvicorn process. Other commands:
     python -m services demo INTAKE_URL ROUTING_URL CALLBACK_URL
                                              post and play the demo tickets against running services
     python -m services analytics rebuild     rebuild analytics' read model by replaying events
+    python -m services accounts create --role unit --unit U-XXX --name …
+                                             administer accounts and clients (see accounts/cli.py)
+
+Outside the embedded demo, serving refuses to start while a secret setting still has its
+development value, and names each one (shared.settings.default_secrets).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import logging
 import sys
 
 from services import DEFAULT_PORTS, EMBEDDED_PORT, SERVICE_NAMES
+from shared.settings import PlatformSettings
 
 
 def _serve(argv: list[str]) -> None:
@@ -43,18 +49,37 @@ def _serve(argv: list[str]) -> None:
     names = tuple(args.names) or SERVICE_NAMES
     port = args.port or (DEFAULT_PORTS[names[0]] if len(names) == 1 else EMBEDDED_PORT)
     platform = platform_settings()
+    check_secrets(names, platform)
     base = f"http://{'localhost' if args.host in ('127.0.0.1', '0.0.0.0') else args.host}:{port}"
     print(
         f"12345 hotline — {', '.join(names)} "
         f"({'distributed: Kafka ' + str(platform.kafka_bootstrap) if platform.distributed else 'embedded: data in ' + str(platform.data_dir)})"
     )
     print(f"  API docs:  {base}/docs\n  health:    {base}/healthz   {base}/readyz")
-    if platform.load_demo:
-        print("  demo tokens (Authorization: Bearer …):")
-        for label, token in demo.tokens().items():
-            print(f"    {label:<32} {token}")
+    if platform.load_demo and "accounts" in names:
+        print(demo.login_help(base))
     sys.stdout.flush()
     uvicorn.run(build_app(names), host=args.host, port=port, log_level="info")
+
+
+def check_secrets(names: tuple[str, ...], platform: PlatformSettings) -> None:
+    """Refuse to serve with a development secret, except in the embedded demo (a warning)."""
+    from services.bootstrap import load_specs
+    from shared.settings import default_secrets, secrets_message
+
+    missing = default_secrets(platform, {s.name: s.settings for s in load_specs(names)})
+    if missing and not platform.demo:
+        print(f"refusing to start: {secrets_message(missing)}", file=sys.stderr)
+        raise SystemExit(2)
+    if missing:
+        banner = "!" * 100
+        logging.getLogger("services").warning(
+            "\n%s\nDEMO ONLY: %s\n%s", banner, secrets_message(missing), banner
+        )
+    if platform.distributed and "accounts" not in names and not platform.auth_accounts_url:
+        logging.getLogger("services").warning(
+            "HOTLINE_AUTH_ACCOUNTS_URL is not set: revoked tokens are accepted until they expire"
+        )
 
 
 async def _migrate(names: list[str]) -> None:
@@ -102,6 +127,11 @@ def main(argv: list[str]) -> None:
             print(f"{label:<32} {token}")
     elif command == "demo":
         asyncio.run(_demo(rest))
+    elif command == "accounts" and rest[:1] and not rest[0].startswith("-"):
+        # `accounts create …` administers; `accounts --port 8106` serves the service.
+        from accounts.cli import main as accounts_cli
+
+        accounts_cli(rest)
     elif command == "analytics" and rest[:1] == ["rebuild"]:
         from analytics.rebuild import main as rebuild
 

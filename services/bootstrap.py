@@ -74,6 +74,7 @@ def build_app(
                 started.append(runtime)
             if platform.load_demo:  # after the start: other services learn it from events
                 await demo.load_directory(runtimes)
+                await demo.load_accounts(runtimes)
             if platform.load_demo and set(SERVICE_NAMES) <= set(runtimes):
                 background = asyncio.create_task(demo.play_in_process(app), name="demo")
             log.info(

@@ -43,8 +43,89 @@ def city() -> dict[str, Any]:
     return data
 
 
+# The demo's accounts (one per person, one per demo unit) and clients share one password: the
+# embedded demo only (it starts with development secrets and says so).
+DEMO_PASSWORD = "hotline-demo-2026"
+DEMO_CLIENT_SECRET = "hotline-demo-client-secret-2026"
+DEMO_ACCOUNTS = (
+    ("admin", "管理员", "admin"),
+    ("operator-01", "话务员 01", "operator"),
+    ("operator-02", "回访员 02", "callback_operator"),
+    ("dispatcher-01", "派单员 01", "dispatcher"),
+    ("supervisor-01", "督办员 01", "supervisor"),
+)
+DEMO_CLIENTS = (
+    ("gateway-12345", "12345 channel gateway", "gateway"),
+    ("service-internal", "platform services", "service"),
+)
+
+
+def demo_unit_username(unit_id: str) -> str:
+    return f"unit-{unit_id}"
+
+
 def tokens() -> dict[str, str]:
     return {label: issue_token(p) for label, p in DEMO_PRINCIPALS.items()}
+
+
+def login_help(base: str) -> str:
+    """How to log in to the demo (printed at start-up)."""
+    units = city()["units"]
+    example = demo_unit_username(units[0]["id"]) if units else "unit-<unit id>"
+    people = ", ".join(username for username, _name, _kind in DEMO_ACCOUNTS)
+    return (
+        f"  demo logins (password {DEMO_PASSWORD}): {people},\n"
+        f"    and one per demo unit: unit-<unit id>, e.g. {example} ({len(units)} units)\n"
+        f"  demo clients (client_credentials, secret {DEMO_CLIENT_SECRET}): "
+        f"{', '.join(c for c, _n, _r in DEMO_CLIENTS)}\n"
+        f"  log in:  curl -s {base}/api/v1/auth/token -d grant_type=password "
+        f"-d username=operator-01 -d password={DEMO_PASSWORD}"
+    )
+
+
+async def load_accounts(runtimes: Mapping[str, ServiceRuntime]) -> int:
+    """accounts creates the demo's accounts (people, every demo unit) and clients, once."""
+    if "accounts" not in runtimes:
+        return 0
+    from accounts import service
+    from accounts.domain import Kind
+    from accounts.models import Account, Client
+
+    runtime = runtimes["accounts"]
+    now = runtime.clock.now()
+    wanted = [*DEMO_ACCOUNTS]
+    wanted += [(demo_unit_username(u["id"]), u["name"], "unit") for u in city()["units"]]
+    created = 0
+    async with runtime.sessionmaker() as session, session.begin():
+        for username, name, kind in wanted:
+            if await session.get(Account, username):
+                continue
+            await service.create_account(
+                session,
+                username=username,
+                display_name=name,
+                kind=Kind(kind),
+                unit_id=username.removeprefix("unit-") if kind == "unit" else None,
+                password=DEMO_PASSWORD,
+                by="demo",
+                now=now,
+                check_unit=False,  # the demo's own units; routing announces them meanwhile
+            )
+            created += 1
+        for client_id, name, role in DEMO_CLIENTS:
+            if not await session.get(Client, client_id):
+                await service.create_client(
+                    session,
+                    client_id=client_id,
+                    name=name,
+                    role=Role(role),
+                    secret=DEMO_CLIENT_SECRET,
+                    by="demo",
+                    now=now,
+                )
+    if created:
+        log.info("demo: %d accounts created (password %s)", created, DEMO_PASSWORD)
+    return created
 
 
 def unit_token(unit_id: str) -> str:

@@ -1,0 +1,1 @@
+"""accounts: user accounts, service clients and tokens (login, refresh, revocation)."""

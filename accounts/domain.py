@@ -1,0 +1,140 @@
+"""accounts' rules: kinds of account and the role each acts in, who may manage whom, the shape
+of names and passwords, refresh tokens. Pure: no database, no HTTP, no clock reads."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from shared.auth import Role
+from shared.errors import Forbidden, InvalidInput
+
+
+class Kind(StrEnum):
+    """What a person does at the centre or in a unit; the token carries the role it maps to."""
+
+    OPERATOR = "operator"  # 话务员: takes calls, answers on the spot
+    DISPATCHER = "dispatcher"  # 派单员
+    CALLBACK_OPERATOR = "callback_operator"  # 回访员
+    SUPERVISOR = "supervisor"  # 督办、考评
+    UNIT = "unit"  # staff of one handling unit (承办单位)
+    ADMIN = "admin"  # administers accounts and service clients
+
+
+ROLE_OF: dict[Kind, Role] = {
+    Kind.OPERATOR: Role.OPERATOR,
+    Kind.DISPATCHER: Role.OPERATOR,
+    Kind.CALLBACK_OPERATOR: Role.OPERATOR,
+    Kind.SUPERVISOR: Role.SUPERVISOR,
+    Kind.UNIT: Role.UNIT,
+    Kind.ADMIN: Role.ADMIN,
+}
+# Machines authenticate with client credentials.
+CLIENT_ROLES = frozenset({Role.SERVICE, Role.GATEWAY, Role.CITIZEN})
+# Supervisors manage the centre's staff and the units' staff; admins manage everyone.
+SUPERVISOR_MANAGES = frozenset({Kind.OPERATOR, Kind.DISPATCHER, Kind.CALLBACK_OPERATOR, Kind.UNIT})
+ADMINS = frozenset({Role.ADMIN, Role.SUPERVISOR})
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$")
+UNIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def may_manage(actor: Role, kind: Kind) -> bool:
+    return actor is Role.ADMIN or (actor is Role.SUPERVISOR and kind in SUPERVISOR_MANAGES)
+
+
+def check_manage(actor: Role, kind: Kind) -> None:
+    if not may_manage(actor, kind):
+        raise Forbidden(f"Role '{actor.value}' may not manage '{kind.value}' accounts.")
+
+
+def check_new_account(username: str, kind: Kind, unit_id: str | None) -> None:
+    if not NAME.match(username):
+        raise InvalidInput(
+            "username: 3–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit.",
+            errors=[{"field": "username", "problem": "not a valid account name"}],
+        )
+    if kind is Kind.UNIT and not unit_id:
+        raise InvalidInput(
+            "unit_id: a unit account belongs to one unit.",
+            errors=[{"field": "unit_id", "problem": "required for a unit account"}],
+        )
+    if kind is not Kind.UNIT and unit_id:
+        raise InvalidInput(
+            "unit_id: only unit accounts belong to a unit.",
+            errors=[{"field": "unit_id", "problem": "only for unit accounts"}],
+        )
+    if unit_id and not UNIT_ID.match(unit_id):
+        raise InvalidInput(
+            "unit_id: not a unit id.", errors=[{"field": "unit_id", "problem": "not a unit id"}]
+        )
+
+
+def check_password(password: str, min_length: int, *, username: str = "") -> None:
+    problem = None
+    if len(password) < min_length:
+        problem = f"at least {min_length} characters"
+    elif username and username.lower() in password.lower():
+        problem = "must not contain the account name"
+    elif len(set(password)) < 4:
+        problem = "too few different characters"
+    if problem:
+        raise InvalidInput(
+            f"password: {problem}.", errors=[{"field": "password", "problem": problem}]
+        )
+
+
+def new_password() -> str:
+    """A temporary password an administrator hands over once."""
+    return secrets.token_urlsafe(12)
+
+
+def new_client_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+# --- Refresh tokens: `<id>.<secret>`; the id finds the row, only a hash of the secret is kept.
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    id: str
+    secret: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.id}.{self.secret}"
+
+    @property
+    def digest(self) -> str:
+        return digest(self.secret)
+
+
+def new_refresh_token() -> RefreshToken:
+    return RefreshToken(secrets.token_hex(16), secrets.token_urlsafe(32))
+
+
+def parse_refresh_token(text: str) -> RefreshToken | None:
+    token_id, _, secret = text.partition(".")
+    if not token_id or not secret:
+        return None
+    return RefreshToken(token_id, secret)
+
+
+def digest(secret: str) -> str:
+    """High-entropy secrets (refresh tokens) need no slow hash: SHA-256 is enough."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def same_digest(a: str, b: str) -> bool:
+    return hmac.compare_digest(a, b)
+
+
+def revocation_window(now: datetime, access_lifetime: timedelta, leeway: timedelta) -> datetime:
+    """Revocations older than this concern only tokens that have expired anyway."""
+    return now - access_lifetime - leeway
