@@ -92,8 +92,11 @@ class ServiceClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = {**(headers or {})}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         query = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         try:
             response = await self.http.request(
@@ -113,8 +116,11 @@ class ServiceClient:
     async def get(self, path: str, **params: Any) -> Any:
         return await self.request("GET", path, params=params)
 
-    async def post(self, path: str, json: Any = None) -> Any:
-        return await self.request("POST", path, json=json if json is not None else {})
+    async def post(
+        self, path: str, json: Any = None, headers: Mapping[str, str] | None = None
+    ) -> Any:
+        body = json if json is not None else {}
+        return await self.request("POST", path, json=body, headers=headers)
 
 
 async def http_client(request: Request) -> AsyncIterator[httpx.AsyncClient]:

@@ -1,5 +1,137 @@
-"""(in progress)"""
+"""The operator desk (受理台): a new ticket as a call is taken — the caller's history by phone,
+intake's category suggestions with their reasons, open tickets of the same category to check
+for the same matter, an on-the-spot answer (在线解答) with 规范答复 templates — and the ticket
+number to read back to the citizen."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from web.client import ApiProblem
+from web.navigation import OPERATOR
+from web.pages.common import Services, Session, allowed, attempt, form_of, render
 
 router = APIRouter()
+FINISHED = ("closed", "answered")  # listed after the caller's open tickets
+
+
+def report_of(form: dict[str, str]) -> dict[str, Any]:
+    """The form as intake's unified report (TicketIn): empty fields are left out, so intake's
+    own defaults and checks apply."""
+    keys = ("kind", "category", "urgency", "title", "description", "address", "area_code")
+    body: dict[str, Any] = {"channel": "phone", **{k: form[k] for k in keys if form.get(k)}}
+    anonymous = form.get("citizen.anonymous") == "on"
+    body["citizen"] = {
+        "name": form.get("citizen.name") or None,
+        "phone": form.get("citizen.phone") or None,
+        "anonymous": anonymous,
+    }
+    if form.get("answer"):
+        body["answer"] = form["answer"]
+    return body
+
+
+def _desk(
+    request: Request,
+    web: Any,
+    *,
+    values: dict[str, str] | None = None,
+    problem: ApiProblem | None = None,
+) -> Response:
+    return render(
+        request,
+        "desk.html",
+        web,
+        values=values or {"urgency": "ordinary", "kind": "complaint"},
+        problem=problem,
+        errors=problem.field_errors() if problem else {},
+        # One key per form: a resubmitted form (a double click, a retry) gets the same ticket.
+        idempotency_key=(values or {}).get("idempotency_key") or secrets.token_hex(16),
+        status_code=problem.status if problem else 200,
+    )
+
+
+@router.get("/web/desk", response_class=HTMLResponse)
+async def desk(request: Request, web: Session) -> Response:
+    allowed(web, OPERATOR)
+    return _desk(request, web)
+
+
+@router.post("/web/desk", response_class=HTMLResponse)
+async def take_call(request: Request, web: Session, api: Services) -> Response:
+    allowed(web, OPERATOR)
+    form = await form_of(request, web)
+    try:
+        ticket = await api.post(
+            "/api/v1/tickets",
+            report_of(form),
+            headers={"Idempotency-Key": form.get("idempotency_key", "")},
+        )
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        return _desk(request, web, values=form, problem=problem)
+    return render(request, "desk_done.html", web, ticket=ticket)
+
+
+@router.get("/web/desk/history", response_class=HTMLResponse)
+async def caller_history(request: Request, web: Session, api: Services) -> Response:
+    """htmx: the caller's earlier tickets (来电历史), open ones first."""
+    allowed(web, OPERATOR)
+    phone = request.query_params.get("citizen.phone", "").strip()
+    found, problem = (None, None)
+    if phone:
+        found, problem = await attempt(api.get("/api/v1/tickets", phone=phone, limit=20))
+    tickets = sorted(found or [], key=lambda t: t["status"] in FINISHED)
+    return render(
+        request, "partials/desk_history.html", web, tickets=tickets, problem=problem, phone=phone
+    )
+
+
+@router.post("/web/desk/suggest", response_class=HTMLResponse)
+async def suggest(request: Request, web: Session, api: Services) -> Response:
+    """htmx: intake's classification help (分类建议) for the text so far, with its reasons; and
+    open tickets of the suggested category, to check for the same matter (同一诉求)."""
+    allowed(web, OPERATOR)
+    form = await form_of(request, web)
+    suggestion, problem, same = None, None, None
+    if form.get("description"):
+        suggestion, problem = await attempt(
+            api.post(
+                "/api/v1/classify",
+                {"title": form.get("title", ""), "description": form["description"]},
+            )
+        )
+    category = form.get("category") or (suggestion or {}).get("category")
+    if category:
+        same, _ = await attempt(
+            api.get("/api/v1/tickets", category=category, status="dispatched", limit=5)
+        )
+    return render(
+        request,
+        "partials/desk_suggestions.html",
+        web,
+        suggestion=suggestion,
+        problem=problem,
+        same=same or [],
+    )
+
+
+@router.get("/web/desk/category", response_class=HTMLResponse)
+async def pick_category(request: Request, web: Session, value: str = "") -> Response:
+    """htmx: the category field holding the suggestion the operator picked."""
+    allowed(web, OPERATOR)
+    return render(request, "partials/desk_category.html", web, value=value, errors={})
+
+
+@router.get("/web/desk/templates", response_class=HTMLResponse)
+async def answer_templates(request: Request, web: Session, api: Services) -> Response:
+    """htmx: 规范答复 templates for the category, to answer on the spot."""
+    allowed(web, OPERATOR)
+    category = request.query_params.get("category", "")
+    templates, _ = await attempt(api.get("/api/v1/reply-templates", category=category or None))
+    return render(request, "partials/desk_templates.html", web, templates=templates or [])

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from web.client import ApiProblem, ServiceClient
-from web.navigation import UNIT
+from web.navigation import OPERATOR, UNIT
 from web.pages.common import Services, Session, allowed, attempt, form_of, render
 
 router = APIRouter()
@@ -118,13 +118,19 @@ async def assignment_page(
 
 @router.get("/web/reply-text", response_class=HTMLResponse)
 async def reply_text(
-    request: Request, web: Session, api: Services, category: str = "", template_id: str = ""
+    request: Request,
+    web: Session,
+    api: Services,
+    category: str = "",
+    template_id: str = "",
+    field: str = "explanation",
 ) -> Response:
-    """htmx: the chosen 规范答复's text into the reply's explanation field."""
-    allowed(web, UNIT)
+    """htmx: the chosen 规范答复's text into a unit's reply or an operator's on-the-spot answer."""
+    allowed(web, UNIT | OPERATOR)
     templates = await api.get("/api/v1/reply-templates", category=category or None)
     text = next((t["text"] for t in templates if t["id"] == template_id), "")
-    return render(request, "partials/reply_explanation.html", web, text=text)
+    name = "answer" if field == "answer" else "explanation"
+    return render(request, "partials/reply_explanation.html", web, text=text, name=name)
 
 
 @router.post("/web/assignments/{assignment_id}/{action}", response_class=HTMLResponse)
