@@ -39,14 +39,24 @@ from shared.auth import (
     require,
     revocations_of,
 )
+from shared.clock import SystemClock
 from shared.errors import InvalidInput
-from shared.runtime import current_time, session_dependency
+from shared.runtime import session_dependency
 from shared.settings import PlatformSettings, platform_settings
 
 router = APIRouter(tags=["accounts"])
 
 Session = Annotated[AsyncSession, Depends(session_dependency("accounts"))]
-Now = Annotated[datetime, Depends(current_time)]
+
+
+def wall_time() -> datetime:
+    """Credentials live in real time: a token's iat and exp are checked against the wall clock
+    by every service, so accounts dates what it issues and revokes by it too (not by the
+    injectable clock, which tests and simulations move through business days)."""
+    return SystemClock().now()
+
+
+Now = Annotated[datetime, Depends(wall_time)]
 Anyone = Annotated[Principal, Depends(current_principal)]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR))]
 ClientAdmin = Annotated[Principal, Depends(require(Role.ADMIN))]
@@ -107,6 +117,39 @@ async def token(
     `password` (people: an access token and a rotating refresh token); `client_credentials`
     with `client_id` and `client_secret`, in the form or as HTTP Basic (services, gateways);
     `refresh_token` (a new access token and a new refresh token; the old one is used up)."""
+    try:
+        return _tokens_out(
+            await _grant(
+                request,
+                session,
+                platform,
+                now,
+                grant_type,
+                username,
+                password,
+                client_id,
+                client_secret,
+                refresh_token,
+            )
+        )
+    except service.RefreshReused as reused:
+        async with session.begin():
+            await service.revoke_family(session, reused.family, now)
+        raise
+
+
+async def _grant(
+    request: Request,
+    session: AsyncSession,
+    platform: PlatformSettings,
+    now: datetime,
+    grant_type: str,
+    username: str | None,
+    password: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    refresh_token: str | None,
+) -> service.Tokens:
     async with session.begin():
         if grant_type == "password":
             if not username or password is None:
@@ -125,7 +168,7 @@ async def token(
             if not refresh_token:
                 raise _missing("refresh_token")
             tokens = await service.refresh(session, refresh_token, platform, now)
-    return _tokens_out(tokens)
+    return tokens
 
 
 @router.post("/api/v1/auth/logout", status_code=204)

@@ -72,9 +72,18 @@ class Tokens:
 
 
 def _access(
-    principal: Principal, platform: PlatformSettings, now: datetime, **extra: Any
+    principal: Principal,
+    platform: PlatformSettings,
+    now: datetime,
+    not_before: datetime | None = None,
+    **extra: Any,
 ) -> Tokens:
     lifetime = timedelta(minutes=platform.auth_access_token_minutes)
+    if not_before is not None:
+        # Services refuse tokens with iat <= the revocation's whole second: a token made in
+        # that same second, after the revocation, is dated the next second (within leeway).
+        first = datetime.fromtimestamp(int(not_before.timestamp()) + 1, tz=now.tzinfo)
+        now = max(now, first)
     token = issue_token(principal, platform=platform, now=now, lifetime=lifetime, extra=extra)
     return Tokens(token, int(lifetime.total_seconds()), principal)
 
@@ -118,7 +127,9 @@ async def login(
     if hasher().check_needs_rehash(account.password_hash):
         account.password_hash = await hash_secret(password)
     refresh = await _new_refresh(session, account.username, None, platform, now)
-    tokens = _access(_principal_of(account), platform, now, kind=account.kind)
+    tokens = _access(
+        _principal_of(account), platform, now, account.tokens_not_before, kind=account.kind
+    )
     return Tokens(tokens.access_token, tokens.expires_in, tokens.principal, refresh)
 
 
@@ -135,7 +146,13 @@ async def client_credentials(
         raise Unauthorized(
             "The client id or secret is wrong, or the client is disabled.", error="invalid_client"
         )
-    return _access(Principal(client.client_id, Role(client.role)), platform, now, client=True)
+    return _access(
+        Principal(client.client_id, Role(client.role)),
+        platform,
+        now,
+        client.tokens_not_before,
+        client=True,
+    )
 
 
 async def refresh(
@@ -148,10 +165,7 @@ async def refresh(
     if row is None or parsed is None or not domain.same_digest(row.secret_hash, parsed.digest):
         raise Unauthorized("The refresh token is not valid.", error="invalid_grant")
     if row.used_at is not None or row.revoked_at is not None:
-        await _revoke_family(session, row.family, now)
-        raise Unauthorized(
-            "The refresh token was already used or revoked; log in again.", error="invalid_grant"
-        )
+        raise RefreshReused(row.family)
     if row.expires_at <= now:
         raise Unauthorized("The refresh token has expired; log in again.", error="invalid_grant")
     account = await session.get(Account, row.username)
@@ -159,8 +173,25 @@ async def refresh(
         raise Unauthorized(INVALID_LOGIN, error="invalid_grant")
     row.used_at = now
     new = await _new_refresh(session, account.username, row.family, platform, now)
-    tokens = _access(_principal_of(account), platform, now, kind=account.kind)
+    tokens = _access(
+        _principal_of(account), platform, now, account.tokens_not_before, kind=account.kind
+    )
     return Tokens(tokens.access_token, tokens.expires_in, tokens.principal, new)
+
+
+class RefreshReused(Unauthorized):
+    """A used or revoked refresh token came back: its family is to be revoked (in a
+    transaction of its own, since this error rolls back the one it is raised in)."""
+
+    def __init__(self, family: str) -> None:
+        super().__init__(
+            "The refresh token was already used or revoked; log in again.", error="invalid_grant"
+        )
+        self.family = family
+
+
+async def revoke_family(session: AsyncSession, family: str, now: datetime) -> None:
+    await _revoke_family(session, family, now)
 
 
 async def _revoke_family(session: AsyncSession, family: str, now: datetime) -> None:

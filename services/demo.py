@@ -21,6 +21,7 @@ import httpx
 from fastapi import FastAPI
 
 from shared.auth import Principal, Role, issue_token
+from shared.clock import SystemClock
 from shared.runtime import ServiceRuntime
 
 log = logging.getLogger("services.demo")
@@ -92,7 +93,7 @@ async def load_accounts(runtimes: Mapping[str, ServiceRuntime]) -> int:
     from accounts.models import Account, Client
 
     runtime = runtimes["accounts"]
-    now = runtime.clock.now()
+    now = SystemClock().now()  # credentials live in real time (accounts.router.wall_time)
     wanted = [*DEMO_ACCOUNTS]
     wanted += [(demo_unit_username(u["id"]), u["name"], "unit") for u in city()["units"]]
     created = 0

@@ -21,3 +21,7 @@ def use_test_keys() -> None:
     os.environ.setdefault("HOTLINE_AUTH_PRIVATE_KEY", new_private_key_pem())
     os.environ.setdefault("HOTLINE_CITIZEN_REF_SECRET", "test-" + secrets.token_urlsafe(24))
     os.environ.setdefault("CALLBACK_RATING_SECRET", "test-" + secrets.token_urlsafe(24))
+    # argon2id at its cheapest (the production cost is a setting): tests hash many passwords.
+    os.environ.setdefault("ACCOUNTS_ARGON2_TIME_COST", "1")
+    os.environ.setdefault("ACCOUNTS_ARGON2_MEMORY_KIB", "8192")
+    os.environ.setdefault("ACCOUNTS_ARGON2_PARALLELISM", "1")
