@@ -178,8 +178,11 @@ def service_default_secrets(settings: BaseSettings) -> list[str]:
     for field, info in type(settings).model_fields.items():
         if not SECRET_NAME.search(field) or NOT_SECRET.search(field):
             continue
+        value = getattr(settings, field)
+        if isinstance(value, bool | int | float):  # a length or a count, not a secret
+            continue
         default = info.get_default(call_default_factory=True)
-        if _development_value(getattr(settings, field), default):
+        if _development_value(value, default):
             missing.append(_env_name(settings, field))
     return missing
 

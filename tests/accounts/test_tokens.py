@@ -97,7 +97,12 @@ async def test_a_disabled_account_cannot_log_in_and_its_tokens_stop_working(
 
 def _forged(**claims: Any) -> str:
     now = int(time.time())
-    base = {"iss": "hotline12345", "aud": "hotline12345", "sub": "x", "role": "operator"}
+    base: dict[str, Any] = {
+        "iss": "hotline12345",
+        "aud": "hotline12345",
+        "sub": "x",
+        "role": "operator",
+    }
     base |= {"iat": now, "exp": now + 600, "jti": "j1"}
     key = signing_key()
     body = {k: v for k, v in (base | claims).items() if v is not None}
