@@ -17,8 +17,9 @@ import json
 import sys
 import tarfile
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 VENDOR = Path(__file__).parent / "static" / "vendor"
 MANIFEST = VENDOR / "assets.json"
@@ -32,6 +33,9 @@ class Package:
     licence: str
     tarball_sha256: str
     files: dict[str, str]  # path inside the tarball's `package/` → sha256
+    # A file changed after extraction (so it loads nothing from the internet): path →
+    # {"why", "replace": [old, new], "sha256": of the changed file}.
+    patches: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -43,6 +47,19 @@ class Package:
 
     def target(self, inner: str) -> Path:
         return self.folder / Path(inner).name
+
+    def expected_sha256(self, inner: str) -> str:
+        patch = self.patches.get(inner)
+        return str(patch["sha256"]) if patch else self.files[inner]
+
+    def patched(self, inner: str, content: bytes) -> bytes:
+        patch = self.patches.get(inner)
+        if not patch:
+            return content
+        old, new = (part.encode() for part in patch["replace"])
+        if content.count(old) != 1:
+            raise SystemExit(f"{self.name}: {inner}: the patch's text is not there exactly once")
+        return content.replace(old, new)
 
 
 def packages() -> list[Package]:
@@ -65,18 +82,18 @@ def check() -> list[str]:
     """What differs from the manifest: a missing file or a wrong checksum (empty: all good)."""
     problems = []
     for package in packages():
-        for inner, digest in package.files.items():
+        for inner in package.files:
             path = package.target(inner)
             if not path.is_file():
                 problems.append(f"{path}: missing (run `make assets`)")
-            elif sha256(path.read_bytes()) != digest:
+            elif sha256(path.read_bytes()) != package.expected_sha256(inner):
                 problems.append(f"{path}: sha256 differs from the manifest")
     return problems
 
 
 def fetch() -> None:
     """Download every pinned tarball, refuse it unless its sha256 matches, keep the listed files
-    (each checked too)."""
+    (each checked too), then apply the manifest's patches (checked again by `check`)."""
     for package in packages():
         with urllib.request.urlopen(package.tarball_url, timeout=60) as response:
             data = response.read()
@@ -91,7 +108,7 @@ def fetch() -> None:
                 content = member.read()
                 if sha256(content) != digest:
                     raise SystemExit(f"{package.name}: {inner}: sha256 differs; refused")
-                package.target(inner).write_bytes(content)
+                package.target(inner).write_bytes(package.patched(inner, content))
         print(f"{package.name} {package.version} ({package.licence}): {len(package.files)} files")
 
 

@@ -81,6 +81,13 @@ async def attempt(call: Awaitable[T]) -> tuple[T | None, ApiProblem | None]:
         return None, problem
 
 
+# The pages load only this server's files: a stray external URL fails here, not silently.
+PAGE_POLICY = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
 def render(
     request: Request,
     template: str,
@@ -89,7 +96,7 @@ def render(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(
+    response = TEMPLATES.TemplateResponse(
         request,
         template,
         {
@@ -100,3 +107,5 @@ def render(
         },
         status_code=status_code,
     )
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    return response
