@@ -4,7 +4,7 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint bench faults migrate up down postgres clean
+.PHONY: install run test test-fast lint bench faults migrate up down postgres chromium assets clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || (apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV))
@@ -19,7 +19,7 @@ run: install
 	HOTLINE_LOAD_DEMO=true $(PY) -m services
 
 ## test: unit, service, e2e, contract and distributed tests (PostgreSQL + Kafka-protocol broker)
-test: install postgres
+test: install postgres chromium
 	$(PY) -m pytest -q
 
 ## test-fast: everything except the distributed tests
@@ -29,7 +29,7 @@ test-fast: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared services intake routing sla callback analytics tests
+	$(VENV)/bin/mypy shared services intake routing sla callback analytics web tests
 
 ## bench: every bench module, or only those named: make bench BENCH="accept storm"
 ## (real-HTTP ones load with Debian's wrk; PostgreSQL for their distributed and PG ceiling parts)
@@ -51,6 +51,17 @@ up: install postgres
 
 down: install
 	$(PY) -m services.stack down
+
+# The browser tests (tests/web) drive Debian's chromium; a CJK font makes their screenshots
+# legible. Playwright's own browser download is not used.
+chromium:
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || \
+	  (apt-get update && apt-get install -y chromium fonts-wqy-microhei)
+
+## assets: fetch the pages' vendored browser assets (htmx, Swagger UI, ReDoc) by version from
+## the npm registry and check them by sha256 (web/static/vendor/assets.json; they are committed)
+assets: install
+	$(PY) -m web.assets fetch
 
 # Start the local PostgreSQL cluster if it is installed but not running.
 postgres:
