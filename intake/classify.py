@@ -1,11 +1,17 @@
 """Classification help (智能分类): suggest the category, urgency and kind of a report from its
 text, and say why. Pure; an operator accepts or overrides the suggestion.
 
-- Category: every taxonomy node has keywords: its own name, the built-in hotline vocabulary
-  below for names the platform knows, and any keywords configured with the taxonomy. A keyword
-  found in the title counts double. A node's score is the sum over its path (a leaf inherits its
-  parents' evidence); the best score wins, ties going to the shallower node (claim no more than
-  the text says).
+- Category, learned (`intake.learning`): when a model is in use, its top 3 categories of the
+  taxonomy with calibrated probabilities and the terms that weighed most. The best is
+  pre-filled only when its probability is at least `MIN_CONFIDENCE`; below that, or with no
+  model, the keyword rules answer (and the model's top 3 are still shown).
+- Category, keyword rules: every taxonomy node has keywords: its own name (unless it is a
+  catch-all such as 其他, which says nothing about a text), the built-in hotline vocabulary
+  below for each topic the node's name is about (matched by shared words, not by the exact
+  name, so 劳动和社会保障 gets 劳动保障's words and 交通运输 交通出行's), and any keywords
+  configured with the taxonomy. A keyword found in the title counts double. A node's score is
+  the sum over its path (a leaf inherits its parents' evidence); the best score wins, ties
+  going to the shallower node (claim no more than the text says).
 - Urgency: emergency words (燃气泄漏, 着火, 被困 …) make it an emergency; words of long-standing,
   multi-party matters (多年, 历史遗留 …) make it complex; otherwise ordinary.
 - Kind: cue words for 咨询, 求助, 举报, 建议, 表扬; a complaint otherwise.
@@ -15,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Protocol
 
 # Built-in keywords by taxonomy node name (the last segment of a path).
 KEYWORDS: Mapping[str, tuple[str, ...]] = {
@@ -46,6 +54,16 @@ KEYWORDS: Mapping[str, tuple[str, ...]] = {
     "供电": ("停电", "电压", "供电", "跳闸"),
     "燃气": ("燃气", "天然气", "煤气", "液化气"),
 }
+
+# Node names that are catch-alls: never a keyword (…还有其他问题… is not about 其他).
+CATCH_ALL = frozenset(
+    {"其他", "其它", "其他类", "其他问题", "其他事项", "综合", "综合类", "其他诉求"}
+)
+# Two-character pieces too common in category names to tie a name to a topic.
+COMMON_PIECES = frozenset({"管理", "服务", "建设", "问题", "其他", "公共", "综合", "事项", "保障"})
+
+# Pre-fill the learned suggestion only at this probability or more.
+MIN_CONFIDENCE = 0.6
 
 EMERGENCY_WORDS = (
     "燃气泄漏",
@@ -90,6 +108,23 @@ class CategoryNode:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A learned suggestion: a category, its probability and the terms that weighed most."""
+
+    category: str
+    probability: float
+    reasons: tuple[str, ...] = ()
+
+
+class Model(Protocol):
+    """What the suggestion needs of a learned model (`intake.learning.CategoryModel`)."""
+
+    info: dict[str, object]
+
+    def suggest(self, title: str, description: str) -> Iterable[Candidate]: ...
+
+
+@dataclass(frozen=True)
 class Suggestion:
     category: str | None
     urgency: str
@@ -97,11 +132,37 @@ class Suggestion:
     reasons: list[str] = field(default_factory=list)
     alternatives: list[tuple[str, float]] = field(default_factory=list)
     score: float = 0.0
+    source: str = "keywords"  # "model" (pre-filled by the learned model) or "keywords"
+    top: list[Candidate] = field(default_factory=list)  # the model's top 3, best first
+    model_version: str | None = None
+
+
+def _pieces(name: str) -> set[str]:
+    return {name[i : i + 2] for i in range(len(name) - 1)} - COMMON_PIECES
+
+
+@lru_cache(maxsize=4096)
+def vocabulary_of(name: str) -> tuple[str, ...]:
+    """The built-in hotline vocabulary for a node name: its own topic's when the name is one,
+    else that of every topic the name is about, i.e. that contains it, is contained in it, or
+    shares a telling two-character piece with it (劳动和社会保障 ~ 劳动保障, 交通运输 ~
+    交通出行); nothing for a catch-all."""
+    if name in CATCH_ALL or len(name) < 2:
+        return ()
+    if name in KEYWORDS:
+        return KEYWORDS[name]
+    words: list[str] = []
+    for topic, vocabulary in KEYWORDS.items():
+        if topic in name or name in topic or _pieces(topic) & _pieces(name):
+            words.extend(vocabulary)
+    return tuple(dict.fromkeys(words))
 
 
 def keywords_of(node: CategoryNode) -> tuple[str, ...]:
-    """A node's own name, the built-in vocabulary for that name, and configured keywords."""
-    return tuple(dict.fromkeys((node.name, *KEYWORDS.get(node.name, ()), *node.keywords)))
+    """A node's own name (unless a catch-all), the built-in vocabulary of its topics, and the
+    keywords configured for it."""
+    own = () if node.name in CATCH_ALL else (node.name,)
+    return tuple(dict.fromkeys((*own, *vocabulary_of(node.name), *node.keywords)))
 
 
 def _evidence(node: CategoryNode, title: str, text: str) -> tuple[float, list[str]]:
@@ -165,12 +226,57 @@ KIND_NAMES = {
 }
 
 
-def suggest(title: str, description: str, taxonomy: Iterable[CategoryNode]) -> Suggestion:
-    """Category, urgency and kind for a report, each with its reasons."""
+def learned(
+    title: str, description: str, taxonomy: Iterable[CategoryNode], model: Model
+) -> list[Candidate]:
+    """The model's top candidates that are categories of the taxonomy (all of them when no
+    taxonomy is loaded), best first."""
+    known = {n.path for n in taxonomy}
+    return [
+        Candidate(c.category, c.probability, tuple(c.reasons))
+        for c in model.suggest(title, description)
+        if not known or c.category in known
+    ]
+
+
+def suggest(
+    title: str,
+    description: str,
+    taxonomy: Iterable[CategoryNode],
+    model: Model | None = None,
+    *,
+    min_confidence: float = MIN_CONFIDENCE,
+) -> Suggestion:
+    """Category, urgency and kind for a report, each with its reasons: the model's category
+    when it is sure enough, else the keyword rules' (see the module docstring)."""
+    nodes = tuple(taxonomy)
     text = f"{title}\n{description}"
-    category, score, category_why, alternatives = suggest_category(title, description, taxonomy)
     urgency, urgency_why = suggest_urgency(text)
     kind, kind_why = suggest_kind(text)
+    top = learned(title, description, nodes, model) if model is not None else []
+    version = str(model.info.get("version") or "") or None if model else None
+    if top and top[0].probability >= min_confidence:
+        best = top[0]
+        why = f"模型{version or ''}：{best.category}（{best.probability:.0%}），依据 " + "、".join(
+            best.reasons
+        )
+        return Suggestion(
+            category=best.category,
+            urgency=urgency,
+            kind=kind,
+            reasons=[why, *urgency_why, *kind_why],
+            alternatives=[(c.category, c.probability) for c in top[1:]],
+            score=best.probability,
+            source="model",
+            top=top,
+            model_version=version,
+        )
+    category, score, category_why, alternatives = suggest_category(title, description, nodes)
+    if top:
+        category_why = [
+            f"模型把握不足（最高{top[0].probability:.0%} < {min_confidence:.0%}），按关键词规则",
+            *category_why,
+        ]
     return Suggestion(
         category=category,
         urgency=urgency,
@@ -178,4 +284,6 @@ def suggest(title: str, description: str, taxonomy: Iterable[CategoryNode]) -> S
         reasons=[*category_why, *urgency_why, *kind_why],
         alternatives=alternatives,
         score=score,
+        top=top,
+        model_version=version,
     )

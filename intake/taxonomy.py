@@ -1,5 +1,6 @@
 """The taxonomy (分类体系) as use cases: loading the category tree, listing it (Open311's
-services, channel codes), and suggesting a report's category from its text."""
+services, channel codes), and suggesting a report's category from its text (the learned model
+in use, else the keyword rules: `intake.classify`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import classify
+from intake import classify, modelstore
 from intake.directory import current as current_directory
 from intake.models import Category
 from shared.errors import InvalidInput
@@ -63,5 +64,7 @@ async def taxonomy(session: AsyncSession) -> list[classify.CategoryNode]:
 
 
 async def suggest(session: AsyncSession, title: str, description: str) -> classify.Suggestion:
-    """智能分类: the category, urgency and kind the text suggests, with the reasons."""
-    return classify.suggest(title, description, await taxonomy(session))
+    """智能分类: the category, urgency and kind the text suggests, with the reasons; the
+    learned model in use (if any, `modelstore.in_use`) ranks the categories, the keyword rules
+    answer when it is unsure or absent."""
+    return classify.suggest(title, description, await taxonomy(session), model=modelstore.in_use())

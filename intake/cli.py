@@ -1,0 +1,189 @@
+"""intake's suggestion-model commands, over the run's data folder (HOTLINE_DATA_DIR):
+
+    python -m services intake train --from-csv FILE [--use]   train, evaluate on a held-out 20%,
+                                                             store as a new version
+    python -m services intake train --from-tickets [--days N] [--use]
+                                                             the same from intake's handled tickets
+    python -m services intake predict --from-csv FILE [--version V]
+                                                             CSV to standard output: the rows plus
+                                                             suggestion_1..3, probability_1..3
+    python -m services intake models list | use VERSION | rollback | off
+
+(`python -m intake.cli …` runs the same.) Progress goes to standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from intake import examples, learning, modelstore
+
+PREDICT_BATCH = 256
+
+
+def progress_bar(out: IO[str] = sys.stderr) -> learning.Progress:
+    """A one-line text progress bar per stage."""
+    last: dict[str, int] = {}
+
+    def show(stage: str, done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        filled = int(30 * share)
+        if last.get(stage) == filled and done != total:
+            return
+        last[stage] = filled
+        end = "\n" if done >= total else ""
+        out.write(f"\r{stage} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}{end}")
+        out.flush()
+
+    return show
+
+
+def _summary(evaluation: dict[str, Any]) -> str:
+    if "accuracy" not in evaluation:
+        return "not evaluated (too few examples to hold any out)"
+    return (
+        f"held-out {evaluation['n']}: accuracy {100 * evaluation['accuracy']:.1f}%, "
+        f"macro-F1 {100 * evaluation['macro_f1']:.1f}, "
+        f"top-3 {100 * evaluation['top3_accuracy']:.1f}%, "
+        f"p50 {evaluation['p50_ms']} ms, p99 {evaluation['p99_ms']} ms"
+    )
+
+
+def _train(found: list[learning.Example], source: str, use: bool, folder: Path) -> None:
+    if not found:
+        raise SystemExit("intake train: no labelled examples found")
+    print(f"intake train: {len(found)} examples from {source}", file=sys.stderr)
+    try:
+        model, evaluation = learning.train(found, progress=progress_bar())
+    except ValueError as exc:
+        raise SystemExit(f"intake train: {exc}") from None
+    name = modelstore.save(folder, model, evaluation, source=source, use=use)
+    state = "in use" if modelstore.current_name(folder) == name else "stored (not in use)"
+    print(f"intake train: {name} {state}; {_summary(evaluation)}")
+
+
+async def _ticket_examples(days: int | None) -> list[learning.Example]:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from intake.config import settings
+    from shared import db, migrations
+    from shared.settings import platform_settings
+
+    engine = db.create_engine(settings().resolved_database_url("intake", platform_settings()))
+    try:
+        await migrations.upgrade(engine, "intake")
+        since = datetime.now(UTC) - timedelta(days=days) if days else None
+        async with AsyncSession(engine) as session:
+            return await examples.from_tickets(session, since=since)
+    finally:
+        await engine.dispose()
+
+
+def predict(file: IO[str], out: IO[str], model: learning.CategoryModel) -> int:
+    """The file's rows with the model's top 3 and their probabilities; returns the row count."""
+    fields, rows = examples.read_rows(file)
+    title, description = examples.text_columns(fields)
+    added = [f"{k}_{i}" for i in range(1, learning.TOP + 1) for k in ("suggestion", "probability")]
+    writer = csv.DictWriter(out, [*fields, *added], extrasaction="ignore")
+    writer.writeheader()
+    count = 0
+    batch: list[dict[str, str]] = []
+
+    def flush() -> None:
+        texts = [((r.get(title) or "") if title else "", r.get(description) or "") for r in batch]
+        for row, candidates in zip(batch, model.suggest_many(texts), strict=True):
+            for i, c in enumerate(candidates, 1):
+                row[f"suggestion_{i}"] = c.category
+                row[f"probability_{i}"] = f"{c.probability:.4f}"
+            writer.writerow(row)
+        batch.clear()
+
+    for row in rows:
+        batch.append(row)
+        count += 1
+        if len(batch) == PREDICT_BATCH:
+            flush()
+    if batch:
+        flush()
+    return count
+
+
+def _models(args: argparse.Namespace, folder: Path) -> None:
+    try:
+        if args.action == "use":
+            modelstore.choose(folder, args.version)
+            print(f"intake models: {args.version} in use")
+        elif args.action == "rollback":
+            print(f"intake models: rolled back to {modelstore.rollback(folder)}")
+        elif args.action == "off":
+            modelstore.stop_using(folder)
+            print("intake models: none in use; the keyword rules suggest")
+        else:
+            found = modelstore.versions(folder)
+            if not found:
+                print(f"intake models: none stored in {folder}")
+            for v in found:
+                e = v.evaluation
+                print(
+                    f"{'*' if v.in_use else ' '} {v.name}  {v.meta.get('trained_at', '?')}  "
+                    f"{v.meta.get('examples', '?')} examples from {v.meta.get('source', '?')}  "
+                    f"{_summary(e)}"
+                )
+    except modelstore.UnknownVersion as exc:
+        raise SystemExit(f"intake models: {exc}") from None
+
+
+def main(argv: Sequence[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m services intake")
+    parser.add_argument("--data-dir", type=Path, help="default: HOTLINE_DATA_DIR (data)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train, evaluate and store a new model version")
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from-csv", type=Path, metavar="FILE")
+    source.add_argument("--from-tickets", action="store_true")
+    train.add_argument("--days", type=int, help="with --from-tickets: only the last N days")
+    train.add_argument("--use", action="store_true", help="put the new version in use")
+    pred = commands.add_parser("predict", help="top-3 suggestions for each row of a CSV")
+    pred.add_argument("--from-csv", type=Path, metavar="FILE", required=True)
+    pred.add_argument("--version", help="default: the version in use")
+    models = commands.add_parser("models", help="list, choose or roll back model versions")
+    models.add_argument("action", choices=("list", "use", "rollback", "off"))
+    models.add_argument("version", nargs="?")
+    args = parser.parse_args(list(argv))
+    folder = modelstore.root(args.data_dir)
+    if args.command == "train":
+        if args.from_csv:
+            try:
+                with args.from_csv.open(encoding="utf-8-sig", newline="") as f:
+                    found = examples.from_csv(f)
+            except (OSError, examples.BadFile) as exc:
+                raise SystemExit(f"intake train: {exc}") from None
+            _train(found, args.from_csv.name, args.use, folder)
+        else:
+            _train(asyncio.run(_ticket_examples(args.days)), "tickets", args.use, folder)
+    elif args.command == "predict":
+        name = args.version or modelstore.current_name(folder)
+        if name is None:
+            raise SystemExit("intake predict: no model in use; train one first")
+        try:
+            model = modelstore.load(folder, name)
+            with args.from_csv.open(encoding="utf-8-sig", newline="") as f:
+                count = predict(f, sys.stdout, model)
+        except (OSError, examples.BadFile, modelstore.UnknownVersion) as exc:
+            raise SystemExit(f"intake predict: {exc}") from None
+        print(f"intake predict: {count} rows with {name}", file=sys.stderr)
+    else:
+        if args.action == "use" and not args.version:
+            parser.error("models use needs a VERSION")
+        _models(args, folder)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
