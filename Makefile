@@ -4,7 +4,7 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint bench faults migrate up down postgres chromium assets clean
+.PHONY: install run test test-fast lint bench eval faults migrate up down postgres chromium assets clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || (apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV))
@@ -36,6 +36,12 @@ lint: install
 bench: install postgres
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(PY) -m tests.bench $(BENCH)
+
+## eval: intake's suggestions (keyword rules, a plain TF-IDF + LinearSVC baseline and the
+## platform's model, side by side) and same-matter measure on ../shared/data/real-complaints/
+## (evaluation only: nothing is stored or printed row by row); see docs/suggestions.md
+eval: install
+	$(PY) -m tests.bench.eval_suggestions
 
 ## faults: fault drills on the distributed stack under a steady load (docs/faults.md); not part
 ## of `make test`. Scaled down: FAULTS_SECONDS=20 FAULTS_RATE=5 FAULTS_PAUSE_SECONDS=15 make faults
