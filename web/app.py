@@ -58,7 +58,7 @@ async def _csrf_rejected(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", web, problem=problem, status_code=403)
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, api_docs: bool = True) -> None:
     """The pages, their static files and the offline API docs on `app`. FastAPI has already
     added its CDN-backed /docs and /redoc routes; they are replaced by the vendored ones."""
     if web_settings().session_secret == DEV_SESSION_SECRET:
@@ -67,7 +67,9 @@ def install(app: FastAPI) -> None:
         r for r in app.router.routes if getattr(r, "path", None) not in DOCS_PATHS
     ]
     app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
-    for module in (docs, auth, worklist, tickets, desk, dispatch, callbacks):
+    if api_docs:
+        app.include_router(docs.router, include_in_schema=False)
+    for module in (auth, worklist, tickets, desk, dispatch, callbacks):
         app.include_router(module.router, include_in_schema=False)
     app.add_exception_handler(session.LoginRequired, _login_required)
     app.add_exception_handler(session.CsrfRejected, _csrf_rejected)
@@ -78,5 +80,5 @@ def install(app: FastAPI) -> None:
 def build() -> FastAPI:
     """The pages as their own app (distributed mode): `python -m web --port 8100`."""
     app = FastAPI(title="12345 hotline: web", docs_url=None, redoc_url=None, openapi_url=None)
-    install(app)
+    install(app, api_docs=False)  # each service serves its own /docs
     return app
