@@ -8,6 +8,10 @@
                                                              CSV to standard output: the rows plus
                                                              suggestion_1..3, probability_1..3
     python -m services intake models list | use VERSION | rollback | off
+    python -m services intake models overrides [--days N]
+                                                             per category: how often operators
+                                                             chose another category than the
+                                                             model in use would pre-fill
 
 (`python -m intake.cli …` runs the same.) Progress goes to standard error.
 """
@@ -23,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from intake import examples, learning, modelstore
+from intake import examples, learning, modelstore, overrides
 
 PREDICT_BATCH = 256
 
@@ -115,6 +119,20 @@ def predict(file: IO[str], out: IO[str], model: learning.CategoryModel) -> int:
     return count
 
 
+def _overrides(folder: Path, days: int | None) -> None:
+    name = modelstore.current_name(folder)
+    if name is None:
+        raise SystemExit("intake models overrides: no model in use")
+    model = modelstore.load(folder, name)
+    rates = overrides.override_rates(model, asyncio.run(_ticket_examples(days)))
+    print(f"{'category':<40} {'tickets':>7} {'pre-filled':>10} {'overridden':>10} {'rate':>6}")
+    for r in rates:
+        print(
+            f"{r.category:<40} {r.tickets:>7} {r.prefilled:>10} {r.overridden:>10} "
+            f"{100 * r.rate:5.1f}%"
+        )
+
+
 def _models(args: argparse.Namespace, folder: Path) -> None:
     try:
         if args.action == "use":
@@ -122,6 +140,8 @@ def _models(args: argparse.Namespace, folder: Path) -> None:
             print(f"intake models: {args.version} in use")
         elif args.action == "rollback":
             print(f"intake models: rolled back to {modelstore.rollback(folder)}")
+        elif args.action == "overrides":
+            _overrides(folder, args.days)
         elif args.action == "off":
             modelstore.stop_using(folder)
             print("intake models: none in use; the keyword rules suggest")
@@ -154,8 +174,9 @@ def main(argv: Sequence[str]) -> None:
     pred.add_argument("--from-csv", type=Path, metavar="FILE", required=True)
     pred.add_argument("--version", help="default: the version in use")
     models = commands.add_parser("models", help="list, choose or roll back model versions")
-    models.add_argument("action", choices=("list", "use", "rollback", "off"))
+    models.add_argument("action", choices=("list", "use", "rollback", "off", "overrides"))
     models.add_argument("version", nargs="?")
+    models.add_argument("--days", type=int, help="with overrides: only the last N days")
     args = parser.parse_args(list(argv))
     folder = modelstore.root(args.data_dir)
     if args.command == "train":
