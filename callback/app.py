@@ -6,6 +6,7 @@ from callback.config import settings
 from callback.handlers import HANDLERS
 from callback.models import inbox, metadata, outbox
 from callback.router import router
+from callback.service import gauges
 from shared.runtime import ServiceSpec
 
 
@@ -18,4 +19,5 @@ def build() -> ServiceSpec:
         inbox=inbox,
         settings=settings(),
         handlers=HANDLERS,
+        gauges=gauges,
     )

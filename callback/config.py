@@ -12,6 +12,9 @@ class CallbackSettings(ServiceSettings):
 
     # Give the citizen time to see the result before asking (hours after the reply).
     delay_hours: float = 0.0
+    # A callback still due this long after it fell due is overdue (回访时限; the metric and
+    # alert watch it).
+    overdue_hours: float = 48.0
     # Callback operators, assigned new callbacks in turn (comma-separated staff ids).
     operators: str = "operator-01,operator-02"
     # Unreachable citizens: how many attempts, how far apart, before closing as unreachable.

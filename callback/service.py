@@ -15,6 +15,7 @@ from callback.config import settings
 from callback.domain import CallbackStatus
 from callback.models import CallbackAttempt, CallbackTask, CallbackTicket, outbox
 from callback.schemas import ResultIn, VerdictIn
+from shared import metrics
 from shared.errors import Conflict, NotFound
 from shared.events import Event
 from shared.events.callback import (
@@ -368,3 +369,19 @@ async def redo(
     task.due_at = now
     task.decision = None
     return task
+
+
+async def gauges(session: AsyncSession, now: datetime) -> None:
+    """Callbacks waiting to be made, and those waiting past the callback window (回访时限)."""
+    waiting = CallbackTask.status == CallbackStatus.DUE
+    late = now - timedelta(hours=settings().overdue_hours)
+    due, overdue = (
+        await session.execute(
+            select(
+                func.count().filter(CallbackTask.due_at <= now),
+                func.count().filter(CallbackTask.due_at <= late),
+            ).where(waiting)
+        )
+    ).one()
+    metrics.CALLBACKS_DUE.set(int(due or 0))
+    metrics.CALLBACKS_OVERDUE.set(int(overdue or 0))

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from services import SERVICE_NAMES, demo
-from shared import db
+from shared import db, ops
 from shared.bus import Bus, EmbeddedBus, RetryPolicy
 from shared.clock import Clock, SystemClock
 from shared.problems import install_problem_handlers, problem
@@ -102,6 +102,7 @@ def build_app(
     )
     install_problem_handlers(app)
     web.install(app)  # the browser pages and the offline API docs (docs/web.md)
+    ops.install(app)  # request metrics, ids and traces; /metrics and the operators' status
     for spec in specs:
         app.include_router(spec.router)
 
@@ -117,6 +118,10 @@ def build_app(
         for name, runtime in request.app.state.runtimes.items():
             checks[f"{name}.database"] = await _check(db.ping(runtime.engine))
         checks["bus"] = await _check(request.app.state.bus.ping())
+        for consumer in request.app.state.bus.consumers():
+            lag = await request.app.state.bus.lag(consumer)
+            if lag.regressions:  # the broker lost acknowledged events: not a state to serve in
+                checks[f"bus.{consumer}"] = "failed: log ends before the committed offset"
         if all(v == "ok" for v in checks.values()):
             return JSONResponse({"status": "ready", "checks": checks})
         failing = ", ".join(k for k, v in checks.items() if v != "ok")

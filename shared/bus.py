@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple, Protocol, TypeVar
 
@@ -34,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from shared import metrics
 from shared.db import create_engine
 from shared.events import Envelope
 from shared.settings import DEFAULT_CONSUMER_BATCH_SIZE
@@ -46,6 +49,36 @@ Deliver = Callable[[Sequence[Envelope]], Awaitable[None]]
 Source = TypeVar("Source")
 
 
+@dataclass(frozen=True)
+class Lag:
+    """How far a consumer is behind the bus (the operators' status page and the metrics).
+
+    `behind`: events after its committed position. `behind_seconds`: how long since it was last
+    caught up (0 when it is): every event it has not handled arrived after that, so this bounds
+    the oldest one's wait, on either bus and whatever the events' own times. `regressions`:
+    partitions whose log ends before the committed position — the broker lost events it had
+    acknowledged."""
+
+    behind: int
+    behind_seconds: float
+    regressions: int = 0
+
+
+class CaughtUp:
+    """When each consumer last found nothing left to handle (monotonic clock)."""
+
+    def __init__(self) -> None:
+        self._at: dict[str, float] = {}
+
+    def now(self, consumer: str) -> None:
+        self._at[consumer] = time.monotonic()
+
+    def lag(self, consumer: str, behind: int, regressions: int = 0) -> Lag:
+        since = self._at.get(consumer)
+        waited = time.monotonic() - since if behind > 0 and since is not None else 0.0
+        return Lag(behind, waited, regressions)
+
+
 class Bus(Protocol):
     def subscribe(
         self, consumer: str, deliver: Deliver, *, batch_size: int = DEFAULT_CONSUMER_BATCH_SIZE
@@ -54,6 +87,8 @@ class Bus(Protocol):
     async def stop(self) -> None: ...
     async def publish(self, events: Sequence[Envelope]) -> None: ...
     async def ping(self) -> None: ...
+    async def lag(self, consumer: str) -> Lag: ...
+    def consumers(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -129,6 +164,7 @@ async def apply_batch(
     """Apply the batch in one call; if that fails (and so rolled back), apply its events one at
     a time, each with the blocking retry, so one failing event cannot hold back the others. The
     events that kept failing, with their last error, for the dead letters."""
+    metrics.BATCH_SIZE.labels(consumer).observe(len(batch))
     if len(batch) > 1:  # a batch of one goes straight to the retries: its first attempt
         try:
             await deliver([envelope for _, envelope in batch])
@@ -136,6 +172,7 @@ async def apply_batch(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            note_failure(consumer, exc)
             log.warning(
                 "%s: batch of %d failed, applying it one event at a time: %r",
                 consumer,
@@ -157,12 +194,15 @@ async def deliver_with_retry(
     attempts fail, for the dead-letter record."""
     delay = policy.backoff_seconds
     for attempt in range(1, policy.max_attempts + 1):
+        if attempt > 1:
+            metrics.RETRIES.labels(consumer).inc()
         try:
             await deliver([envelope])
             return None
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            note_failure(consumer, exc)
             log.warning(
                 "%s: %s %s failed (attempt %d/%d): %r",
                 consumer,
@@ -177,6 +217,12 @@ async def deliver_with_retry(
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
     return None
+
+
+def note_failure(consumer: str, error: Exception) -> None:
+    """Count a failed attempt and keep it as the consumer's last error (the status page)."""
+    metrics.FAILURES.labels(consumer).inc()
+    metrics.LAST_ERRORS[consumer] = (datetime.now(UTC), repr(error)[:500])
 
 
 _metadata = MetaData()
@@ -221,6 +267,7 @@ class EmbeddedBus:
         self._wakeups: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._caught_up = CaughtUp()
 
     def subscribe(
         self, consumer: str, deliver: Deliver, *, batch_size: int = DEFAULT_CONSUMER_BATCH_SIZE
@@ -262,6 +309,23 @@ class EmbeddedBus:
         async with self.engine.connect() as conn:
             await conn.execute(select(1))
 
+    def consumers(self) -> list[str]:
+        return list(self._subscribers)
+
+    async def lag(self, consumer: str) -> Lag:
+        committed = await self._committed(consumer)
+        async with self.engine.connect() as conn:
+            head = int(await conn.scalar(select(func.max(bus_log.c.offset))) or 0)
+        if head < committed:
+            log.error(
+                "%s: the bus log ends at %d, before the committed offset %d: events are lost",
+                consumer,
+                head,
+                committed,
+            )
+            return self._caught_up.lag(consumer, 0, regressions=1)
+        return self._caught_up.lag(consumer, head - committed)
+
     async def dead_letters(self) -> list[dict[str, object]]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(bus_dead_letters).order_by(bus_dead_letters.c.id))
@@ -296,6 +360,7 @@ class EmbeddedBus:
                 )
                 rows = [LogEntry(offset, body) for offset, body in result]
             if not rows:
+                self._caught_up.now(consumer)
                 await wait_for_wakeup(wake, self.poll_seconds)
                 continue
             await self._apply(consumer, deliver, rows)
@@ -312,6 +377,7 @@ class EmbeddedBus:
 
     async def _dead_letter(self, consumer: str, offset: int, body: str, error: Exception) -> None:
         log.error("%s: dead-lettering offset %d: %r", consumer, offset, error)
+        metrics.DEAD_LETTERS.labels(consumer).inc()
         async with self.engine.begin() as conn:
             await conn.execute(
                 insert(bus_dead_letters).values(

@@ -19,7 +19,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 
-from shared.bus import Deliver, RetryPolicy, apply_batch, parse_batch, stop_tasks
+from shared import metrics
+from shared.bus import CaughtUp, Deliver, Lag, RetryPolicy, apply_batch, parse_batch, stop_tasks
 from shared.events import Envelope
 from shared.settings import DEFAULT_CONSUMER_BATCH_SIZE, PlatformSettings
 
@@ -37,6 +38,8 @@ class KafkaBus:
         self.retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
         self._subscribers: dict[str, tuple[Deliver, int]] = {}
         self._consumers: list[AIOKafkaConsumer] = []
+        self._by_group: dict[str, AIOKafkaConsumer] = {}
+        self._caught_up = CaughtUp()
         self._tasks: list[asyncio.Task[None]] = []
         self._producer: AIOKafkaProducer | None = None
         self._topics_ready = False
@@ -68,6 +71,7 @@ class KafkaBus:
             )
             await consumer.start()
             self._consumers.append(consumer)
+            self._by_group[group] = consumer
             self._tasks.append(
                 asyncio.create_task(
                     self._consume(group, consumer, deliver, batch_size), name=f"kafka-{group}"
@@ -84,6 +88,7 @@ class KafkaBus:
             await self._producer.stop()
         self._tasks.clear()
         self._consumers.clear()
+        self._by_group.clear()
 
     async def _ensure_topics(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=self.client_id)
@@ -131,6 +136,40 @@ class KafkaBus:
         if not await self._producer.client.ready(self._producer.client.get_random_node()):
             raise ConnectionError("no Kafka broker reachable")
 
+    def consumers(self) -> list[str]:
+        return list(self._subscribers)
+
+    async def lag(self, consumer: str) -> Lag:
+        """Events after the group's committed offsets on this member's partitions. A partition
+        whose log ends before the committed offset, or a topic gone from the broker, is a
+        regression: the broker lost acknowledged events, which no consumer can recover by
+        itself; it is logged as an error and counted, never skipped silently."""
+        member = self._by_group.get(consumer)
+        if member is None:
+            return Lag(0, 0.0)
+        if member.partitions_for_topic(self.topic) is None:
+            log.error("%s: topic %s is missing from the broker", consumer, self.topic)
+            return self._caught_up.lag(consumer, 0, regressions=1)
+        partitions = list(member.assignment())
+        ends = await member.end_offsets(partitions) if partitions else {}
+        behind, regressions = 0, 0
+        for tp in partitions:
+            committed = await member.committed(tp) or 0
+            if ends[tp] < committed:
+                regressions += 1
+                log.error(
+                    "%s: %s[%d] ends at offset %d, before the committed %d: the broker lost "
+                    "events it had acknowledged",
+                    consumer,
+                    tp.topic,
+                    tp.partition,
+                    ends[tp],
+                    committed,
+                )
+            else:
+                behind += ends[tp] - committed
+        return self._caught_up.lag(consumer, behind, regressions)
+
     async def _consume(
         self, group: str, consumer: AIOKafkaConsumer, deliver: Deliver, batch_size: int
     ) -> None:
@@ -141,6 +180,8 @@ class KafkaBus:
                 log.warning("%s: fetch failed, retrying: %r", group, exc)
                 await asyncio.sleep(1)
                 continue
+            if not batches:
+                self._caught_up.now(group)
             for partition, records in batches.items():
                 await self._apply(group, deliver, records)
                 try:
@@ -161,6 +202,7 @@ class KafkaBus:
 
     async def _dead_letter(self, group: str, record: ConsumerRecord, error: Exception) -> None:
         assert self._producer is not None
+        metrics.DEAD_LETTERS.labels(group).inc()
         log.error(
             "%s: dead-lettering %s[%d]@%d: %r",
             group,

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared import metrics
 from shared.bus import Bus, stop_tasks, wait_for_wakeup
 from shared.clock import Clock
 from shared.db import Instant, dialect_name
@@ -163,6 +164,7 @@ class OutboxRelay:
                 .where(table.c.id.in_([r.id for r in rows]))
                 .values(published_at=self.clock.now())
             )
+        metrics.OUTBOX_PUBLISHED.labels(self.outbox.producer).inc(len(rows))
         return len(rows)
 
     async def _run(self) -> None:

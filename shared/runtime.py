@@ -10,19 +10,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from shared import db, migrations
+from shared import db, logs, metrics, migrations, tracing
 from shared.bus import Bus, stop_tasks
-from shared.clock import Clock
+from shared.clock import Clock, aware
 from shared.events import Envelope, Event, Payload, UnknownEventType
 from shared.inbox import Inbox
 from shared.outbox import PENDING_KEY, Outbox, OutboxRelay
@@ -68,6 +69,9 @@ class ServiceSpec:
     settings: ServiceSettings
     handlers: Handlers = field(default_factory=dict)
     jobs: Sequence[Job] = ()
+    # Sets the service's own gauges (sla's due timers, callback's due callbacks …) from its
+    # database; called when the metrics are scraped.
+    gauges: Callable[[AsyncSession, datetime], Awaitable[None]] | None = None
 
     def handlers_by_key(self) -> dict[EventKey, AnyHandler]:
         return {(model.event_type, model.version): h for model, h in self.handlers.items()}
@@ -135,15 +139,36 @@ class ServiceRuntime:
             # model refuses fails the batch like any handler error (isolated, dead-lettered).
             fresh = [self.parse(e) for e in batch if e.event_id in claimed]
             for handler, run in runs(fresh, self.handlers):
-                if isinstance(handler, TakesRuns):
-                    await handler.apply(session, run)
-                else:
-                    await handler(session, run[0])
-                # Each handler starts from an empty identity map, as in a transaction of its
-                # own: after a bulk UPDATE with synchronize_session=False (sla stops timers
-                # so) the next handler would otherwise read objects as they were before it.
-                await session.flush()
+                with self._about(run):
+                    if isinstance(handler, TakesRuns):
+                        await handler.apply(session, run)
+                    else:
+                        await handler(session, run[0])
+                    # Each handler starts from an empty identity map, as in a transaction of
+                    # its own: after a bulk UPDATE with synchronize_session=False (sla stops
+                    # timers so) the next handler would otherwise read objects as they were.
+                    await session.flush()
+                    log.debug("%s applied %d × %s", self.name, len(run), run[0].type)
                 session.expunge_all()
+        metrics.EVENTS.labels(self.name, "applied").inc(len(fresh))
+        metrics.EVENTS.labels(self.name, "redelivered").inc(len(batch) - len(fresh))
+
+    @contextmanager
+    def _about(self, run: Sequence[Event[Any]]) -> Iterator[None]:
+        """Log lines name the run's (first) event and ticket; the handling continues the trace
+        of the use case that produced it."""
+        first = run[0]
+        with (
+            tracing.continued(f"{self.name}: {first.type}", first.envelope.trace_context),
+            logs.context(
+                service=self.name,
+                ticket_id=first.ticket_id,
+                event_id=str(first.event_id),
+                event_type=first.type,
+                trace_id=tracing.trace_id(),
+            ),
+        ):
+            yield
 
     def parse(self, envelope: Envelope) -> Event[Any]:
         if (envelope.type, envelope.version) not in self.handlers:
@@ -153,6 +178,26 @@ class ServiceRuntime:
                 f"not v{envelope.version}"
             )
         return Event.of(envelope)
+
+    async def outbox_backlog(self) -> tuple[int, float]:
+        """Unpublished outbox rows and the age in seconds of the oldest (0 when none)."""
+        table = self.spec.outbox.table
+        async with self.sessionmaker() as session:
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(table.c.created_at)).where(
+                        table.c.published_at.is_(None)
+                    )
+                )
+            ).one()
+        if not count or oldest is None:
+            return 0, 0.0
+        return int(count), max((self.clock.now() - aware(oldest)).total_seconds(), 0.0)
+
+    async def refresh_gauges(self) -> None:
+        if self.spec.gauges is not None:
+            async with self.sessionmaker() as session:
+                await self.spec.gauges(session, self.clock.now())
 
     async def start(self) -> None:
         await self.relay.start()

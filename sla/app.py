@@ -8,7 +8,7 @@ from sla.handlers import HANDLERS
 from sla.models import inbox, metadata, outbox
 from sla.router import router
 from sla.supervising import escalate_supervision
-from sla.timer_engine import fire_due_timers
+from sla.timer_engine import fire_due_timers, gauges
 
 
 def build() -> ServiceSpec:
@@ -25,4 +25,5 @@ def build() -> ServiceSpec:
             Job("fire_due_timers", tick, fire_due_timers),
             Job("escalate_supervision", tick, escalate_supervision),
         ],
+        gauges=gauges,
     )

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared import metrics
 from shared.clock import Clock, aware
 from shared.events.sla import SlaBreached, SlaReminder
 from sla.clock_rows import add_history
@@ -60,6 +61,22 @@ async def _claim(session: AsyncSession, timer: Timer, state: TimerState, now: da
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+def _count_fired(kind: str, timer: Timer, now: datetime) -> None:
+    metrics.TIMERS_FIRED.labels(kind).inc()
+    metrics.TIMER_LATENESS.observe(max((now - aware(timer.due_at)).total_seconds(), 0.0))
+
+
+async def gauges(session: AsyncSession, now: datetime) -> None:
+    """Timers past their time and not fired yet: more than a tick's worth means the engine is
+    falling behind (an alert rule watches it)."""
+    due = await session.scalar(
+        select(func.count())
+        .select_from(Timer)
+        .where(Timer.state == TimerState.ARMED, Timer.due_at <= now)
+    )
+    metrics.TIMERS_DUE.set(int(due or 0))
+
+
 async def _fire(session: AsyncSession, timer: Timer, owner: DeadlineClock, now: datetime) -> int:
     deadline_at = aware(timer.deadline_at or timer.due_at)
     if timer.kind == "reminder":
@@ -68,6 +85,7 @@ async def _fire(session: AsyncSession, timer: Timer, owner: DeadlineClock, now: 
             return 0
         if not await _claim(session, timer, TimerState.FIRED, now):
             return 0
+        _count_fired("reminder", timer, now)
         await outbox.emit(
             session,
             SlaReminder(
@@ -86,6 +104,7 @@ async def _fire(session: AsyncSession, timer: Timer, owner: DeadlineClock, now: 
         return 1
     if not await _claim(session, timer, TimerState.FIRED, now):
         return 0
+    _count_fired("breach", timer, now)
     await outbox.emit(
         session,
         SlaBreached(

@@ -9,6 +9,8 @@ from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared import tracing
+
 
 class Payload(BaseModel):
     """Base of every event payload; subclasses are registered with `@event`."""
@@ -66,6 +68,9 @@ class Envelope(BaseModel):
     producer: str
     correlation_id: str | None = None
     payload: dict[str, Any]
+    # W3C trace context (`traceparent`) of the use case that produced the event, so a consumer
+    # continues the same trace (shared.tracing); None when nothing is traced.
+    trace_context: dict[str, str] | None = None
 
     def data(self) -> Payload:
         """The payload parsed by its registered model (raises on unknown types or bad data)."""
@@ -95,6 +100,7 @@ def new_event(
         producer=producer,
         correlation_id=correlation_id or ticket_id,
         payload=payload.model_dump(mode="json"),
+        trace_context=tracing.carrier(),
     )
 
 

@@ -1,0 +1,92 @@
+"""What operators see of a consumer on the embedded bus: its lag grows while it is stopped and
+returns to zero when it catches up; a failing handler shows its retries, its dead letter and
+its last error; a log that went backwards (the broker lost events) is a regression, loudly."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete
+
+from shared import metrics
+from shared.bus import EmbeddedBus, RetryPolicy, bus_log
+from shared.runtime import ServiceRuntime
+from tests.unit.probe_consumer import applied, closed, create_tables, probe_runtime
+from tests.unit.test_batch_delivery import committed_offset, eventually_true, queue
+
+RETRY = RetryPolicy(max_attempts=3, backoff_seconds=0.01)
+
+
+def value(metric: object, *labels: str) -> float:
+    return float(metric.labels(*labels)._value.get())  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def bus(tmp_path: Path) -> AsyncIterator[EmbeddedBus]:
+    bus = EmbeddedBus(tmp_path / "bus.db", RETRY, poll_seconds=0.05)
+    yield bus
+    await bus.stop()
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path, bus: EmbeddedBus) -> AsyncIterator[ServiceRuntime]:
+    runtime = probe_runtime(f"sqlite+aiosqlite:///{tmp_path / 'probe.db'}", bus, tmp_path)
+    await create_tables(runtime)
+    yield runtime
+    await runtime.dispose()
+
+
+async def test_a_stopped_consumer_shows_growing_lag_and_none_once_caught_up(
+    tmp_path: Path, runtime: ServiceRuntime, bus: EmbeddedBus
+) -> None:
+    await queue(tmp_path / "bus.db", closed("1"), closed("2"))
+    bus.subscribe("probe", runtime.deliver_batch)
+    assert (await bus.lag("probe")).behind == 2  # subscribed, not started: nothing handled
+    await queue(tmp_path / "bus.db", closed("3"))
+    assert (await bus.lag("probe")).behind == 3
+    await bus.start()
+
+    async def caught_up() -> bool:
+        lag = await bus.lag("probe")
+        return lag.behind == 0 and lag.behind_seconds == 0
+
+    await eventually_true(caught_up, "the consumer to catch up")
+    assert await applied(runtime) == ["1", "2", "3"]
+
+
+async def test_a_failing_handler_shows_retries_a_dead_letter_and_its_error(
+    tmp_path: Path, runtime: ServiceRuntime, bus: EmbeddedBus
+) -> None:
+    before = (value(metrics.RETRIES, "probe"), value(metrics.DEAD_LETTERS, "probe"))
+    await queue(tmp_path / "bus.db", closed("1"), closed("poison"), closed("3"))
+    bus.subscribe("probe", runtime.deliver_batch)
+    await bus.start()
+
+    async def passed() -> bool:
+        return await committed_offset(bus, "probe") == 3
+
+    await eventually_true(passed, "the consumer to pass the poison event")
+    assert value(metrics.RETRIES, "probe") - before[0] == RETRY.max_attempts - 1
+    assert value(metrics.DEAD_LETTERS, "probe") - before[1] == 1
+    when, error = metrics.LAST_ERRORS["probe"]
+    assert "poison event" in error and when is not None
+
+
+async def test_a_log_that_went_backwards_is_a_regression(
+    tmp_path: Path, runtime: ServiceRuntime, bus: EmbeddedBus, caplog: pytest.LogCaptureFixture
+) -> None:
+    await queue(tmp_path / "bus.db", closed("1"), closed("2"))
+    bus.subscribe("probe", runtime.deliver_batch)
+    await bus.start()
+
+    async def passed() -> bool:
+        return await committed_offset(bus, "probe") == 2
+
+    await eventually_true(passed, "the consumer to handle both")
+    async with bus.engine.begin() as conn:  # the broker "lost" its log
+        await conn.execute(delete(bus_log))
+    lag = await bus.lag("probe")
+    assert lag.regressions == 1
+    assert any("events are lost" in r.getMessage() for r in caplog.records)
