@@ -7,10 +7,11 @@ Open311, exports) passes through `redact`; operators still see the original.
 What is masked (on a copy where full-width digits, ＋, －, （） and the ideographic space read as
 their ASCII forms, so "１３９１２３４５６７８" is a phone too):
 - ID-card numbers (身份证号): 18 characters (17 digits and a digit or X, the ISO 7064 checksum
-  and a real date of birth checked) or the old 15 digits (a real yymmdd date) →
+  a province code and a real date of birth checked) or the old 15 digits (a province and a
+  real yymmdd date) →
   `[身份证号****002X]`. Written in groups (6 8 4) too.
-- bank-card numbers (银行卡号): 16–19 digits, Luhn-checked, starting 3, 4, 5, 6 or 9 (or a
-  16-digit 2-series card), written in groups of four or not → `[银行卡号****1234]`.
+- bank-card numbers (银行卡号): 16–19 digits, Luhn-checked, starting 3, 4, 5, 6 or 9,
+  written in groups of four or not → `[银行卡号****1234]`.
 - mainland mobiles: 1[3-9] and 9 more digits, with spaces or dashes anywhere, an optional +86,
   0086 or 86 in front → `139****5678`.
 - landlines with an area code (010, 02x, 0xxx) and a 7–8 digit local number (not starting 0),
@@ -19,9 +20,8 @@ their ASCII forms, so "１３９１２３４５６７８" is a phone too):
   市民 or 先生) → `王**` (surname kept).
 
 What is deliberately left alone: any number glued to more digits (a longer run is not one of the
-above), so ticket numbers (20261123A1B2C3D4E5, or one whose random part is all digits: the
-date after its first six digits is never a birth date, and no card starts with 2 at 18
-digits), dates (2026-11-23, 2026年11月23日), amounts (12,345.67元), house numbers (3号楼502室),
+above), so ticket numbers (20261123A1B2C3D4E5, or one whose random part starts with digits:
+every digit run of it starts with 20, which is no province and no card issuer), dates (2026-11-23, 2026年11月23日), amounts (12,345.67元), house numbers (3号楼502室),
 short codes, and numbers that fail their checksum. A number of exactly the shape of a mobile
 (15000000000元) is masked: more redaction is the safe side.
 
@@ -55,6 +55,11 @@ _MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[ -]?|\(\+?86\)[ -]?)?1[3-9](?:[
 _LANDLINE = re.compile(r"(?<!\d)(?:\(0\d{2,3}\)|0\d{2,3})[ -]?\d{3,4}[ -]?\d{4}(?!\d)")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+# The province (first two digits) of an ID-card number (GB/T 2260; 71 台湾, 81 香港, 82 澳门).
+PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
+    "61 62 63 64 65 71 81 82".split()
+)
 _ID_CHECK = "10X98765432"
 
 # Words gateways put where a name goes that are not anyone's name.
@@ -124,13 +129,13 @@ def _digits(raw: str) -> str:
 
 
 def id_card_valid(number: str) -> bool:
-    """An 18-character ID-card number: region, a real date of birth, the ISO 7064 checksum;
-    or a 15-digit one (before 1999): region and a real yymmdd date."""
+    """An 18-character ID-card number: a province, a real date of birth, the ISO 7064
+    checksum; or a 15-digit one (before 1999): a province and a real yymmdd date."""
     if len(number) == 15 and number.isdigit():
-        return number[0] in "12345678" and _real_date(1900 + int(number[6:8]), number[8:12])
+        return number[:2] in PROVINCES and _real_date(1900 + int(number[6:8]), number[8:12])
     if len(number) != 18 or not number[:17].isdigit():
         return False
-    if number[0] not in "12345678" or not _real_date(int(number[6:10]), number[10:14]):
+    if number[:2] not in PROVINCES or not _real_date(int(number[6:10]), number[10:14]):
         return False
     total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == number[17]
@@ -157,12 +162,11 @@ def luhn_valid(number: str) -> bool:
 
 def bank_card_valid(number: str) -> bool:
     """16–19 digits, Luhn-valid, an issuer prefix (3 JCB/Amex, 4 Visa, 5 Mastercard, 6 UnionPay,
-    9 older domestic cards; 2 only for 16-digit 2-series Mastercards)."""
+    9 older domestic cards). Not 2: every digit run of a ticket number starts with the year
+    (20…), so Mastercard's rare 2-series cards are given up to keep ticket numbers whole."""
     if not 16 <= len(number) <= 19 or not number.isdigit():
         return False
-    if number[0] not in "345692" or (number[0] == "2" and len(number) != 16):
-        return False
-    return luhn_valid(number)
+    return number[0] in "34569" and luhn_valid(number)
 
 
 def _mask_id(raw: str) -> str | None:
