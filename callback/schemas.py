@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from callback.domain import AttemptOutcome
 from shared.events.callback import Satisfaction, Solved
+from shared.text import LINE, TEXT
 
 
 class VerdictIn(BaseModel):
@@ -19,20 +20,20 @@ class VerdictIn(BaseModel):
     contacted_by_unit: bool
     solved: Solved
     satisfaction: Satisfaction
-    comment: str | None = Field(default=None, max_length=1000)
+    comment: Annotated[str, Field(max_length=1000), TEXT] | None = None
 
 
 class ResultIn(VerdictIn):
     """Recorded by a callback operator, who also judges whether to re-open (重办)."""
 
     reopen: bool = False
-    reopen_reason: str | None = Field(default=None, max_length=500)
+    reopen_reason: Annotated[str, Field(max_length=500), TEXT] | None = None
 
 
 class RatingIn(VerdictIn):
     """The citizen's own rating from the SMS link or the mini-program."""
 
-    token: str = Field(min_length=10, max_length=200)
+    token: Annotated[str, Field(min_length=10, max_length=200), LINE]
     channel: Literal["sms", "miniprogram"] = "sms"
 
 
@@ -48,13 +49,13 @@ class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reopen: bool
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Annotated[str, Field(max_length=500), TEXT] | None = None
 
 
 class RedoIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[str, Field(min_length=1, max_length=500), TEXT]
 
 
 class SampleIn(BaseModel):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.events.intake import TicketKind, Urgency
+from shared.text import LINE, NAME, TEXT
 
 # 12345热线 网站 App 微信小程序 微博 领导留言板 市长信箱 短信 政务舆情 网格员 Open311
 Channel = Literal[
@@ -28,8 +29,8 @@ Channel = Literal[
 class CitizenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=32)
-    phone: str | None = Field(default=None, max_length=32)
+    name: Annotated[str, Field(max_length=32), NAME] | None = None
+    phone: Annotated[str, Field(max_length=32), LINE] | None = None
     anonymous: bool = False
 
     @model_validator(mode="after")
@@ -44,11 +45,13 @@ class AttachmentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    content_type: str = Field(min_length=1, max_length=100, examples=["image/jpeg"])
+    name: Annotated[str, Field(min_length=1, max_length=200), LINE]
+    content_type: Annotated[str, Field(min_length=1, max_length=100), LINE] = Field(
+        examples=["image/jpeg"]
+    )
     size: int = Field(description="bytes")
-    url: str | None = Field(default=None, max_length=1000)
-    sha256: str | None = Field(default=None, max_length=64)
+    url: Annotated[str, Field(max_length=1000), LINE] | None = None
+    sha256: Annotated[str, Field(max_length=64), LINE] | None = None
 
 
 class TicketIn(BaseModel):
@@ -58,20 +61,20 @@ class TicketIn(BaseModel):
 
     channel: Channel
     kind: TicketKind
-    category: str = Field(min_length=1, max_length=200, examples=["城市管理/市容环境/占道经营"])
+    category: Annotated[str, Field(min_length=1, max_length=200), LINE] = Field(
+        examples=["城市管理/市容环境/占道经营"]
+    )
     urgency: Urgency = "ordinary"
-    title: str = Field(min_length=1, max_length=100)
-    description: str = Field(min_length=1, max_length=4000)
-    address: str | None = Field(default=None, max_length=300)
-    area_code: str | None = Field(default=None, max_length=32)
+    title: Annotated[str, Field(min_length=1, max_length=100), LINE]
+    description: Annotated[str, Field(min_length=1, max_length=4000), TEXT]
+    address: Annotated[str, Field(max_length=300), LINE] | None = None
+    area_code: Annotated[str, Field(max_length=32), LINE] | None = None
     longitude: float | None = Field(default=None, description="WGS-84")
     latitude: float | None = Field(default=None, description="WGS-84")
     citizen: CitizenIn
     attachments: list[AttachmentIn] = Field(default_factory=list)
-    answer: str | None = Field(
+    answer: Annotated[str, Field(min_length=1, max_length=2000), TEXT] | None = Field(
         default=None,
-        min_length=1,
-        max_length=2000,
         description="在线解答: an operator's answer given on the spot; closes a consultation at intake",
     )
 
@@ -157,8 +160,8 @@ class ReportAccepted(BaseModel):
 class ClassifyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str = Field(default="", max_length=100)
-    description: str = Field(min_length=1, max_length=4000)
+    title: Annotated[str, Field(max_length=100), LINE] = ""
+    description: Annotated[str, Field(min_length=1, max_length=4000), TEXT]
 
 
 class CategoryScore(BaseModel):
@@ -179,8 +182,8 @@ class ClassifyOut(BaseModel):
 class LookupIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    ticket_id: str = Field(min_length=1, max_length=32)
-    phone: str = Field(min_length=1, max_length=32)
+    ticket_id: Annotated[str, Field(min_length=1, max_length=32), LINE]
+    phone: Annotated[str, Field(min_length=1, max_length=32), LINE]
 
 
 class CitizenTimelineOut(BaseModel):
@@ -206,13 +209,13 @@ class CitizenTicketOut(BaseModel):
 class AddInfoIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    phone: str = Field(min_length=1, max_length=32)
-    text: str = Field(min_length=1, max_length=2000)
+    phone: Annotated[str, Field(min_length=1, max_length=32), LINE]
+    text: Annotated[str, Field(min_length=1, max_length=2000), TEXT]
     attachments: list[AttachmentIn] = Field(default_factory=list)
 
 
 class OperatorInfoIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    text: str = Field(min_length=1, max_length=2000)
+    text: Annotated[str, Field(min_length=1, max_length=2000), TEXT]
     attachments: list[AttachmentIn] = Field(default_factory=list)

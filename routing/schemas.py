@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.events.routing import AreaLevel, ReplyOutcome, UnitClass, UnitKind
+from shared.events.routing import AreaLevel, DispatchMode, ReplyOutcome, UnitClass, UnitKind
+from shared.text import LINE, NAME, TEXT
 
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
@@ -16,7 +17,11 @@ Boundary = Annotated[
     list[tuple[Longitude, Latitude]],
     Field(min_length=3, max_length=5000, description="[[lng, lat], …], WGS-84"),
 ]
-Alias = Annotated[str, Field(min_length=1, max_length=50)]
+Alias = Annotated[str, Field(min_length=1, max_length=50), NAME]
+# An id, code or category path given in a body: one line, refused with control characters.
+Key = Annotated[str, Field(min_length=1, max_length=64), LINE]
+Category = Annotated[str, Field(min_length=1, max_length=200), LINE]
+Keyword = Annotated[str, Field(min_length=1, max_length=100), LINE]
 
 
 class ReplyIn(BaseModel):
@@ -25,10 +30,10 @@ class ReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     outcome: ReplyOutcome
-    explanation: str = Field(min_length=1, max_length=2000)
+    explanation: Annotated[str, Field(min_length=1, max_length=2000), TEXT]
     # For "unsolvable": why, and the legal path open to the citizen (法定途径).
-    reason: str | None = Field(default=None, max_length=2000)
-    legal_path: str | None = Field(default=None, max_length=1000)
+    reason: Annotated[str, Field(max_length=2000), TEXT] | None = None
+    legal_path: Annotated[str, Field(max_length=1000), TEXT] | None = None
 
 
 class ExtensionIn(BaseModel):
@@ -37,7 +42,7 @@ class ExtensionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     days: int = Field(ge=1, le=60)
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Annotated[str, Field(min_length=1, max_length=1000), TEXT]
 
 
 class ExtensionOut(BaseModel):
@@ -95,17 +100,17 @@ class AreaIn(_In):
     """An area of the administrative hierarchy (city › district › street › community › grid)."""
 
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
-    name: str = Field(min_length=1, max_length=100)
+    name: Annotated[str, Field(min_length=1, max_length=100), NAME]
     level: AreaLevel
-    parent: str | None = Field(default=None, max_length=32)
+    parent: Annotated[str, Field(max_length=32), LINE] | None = None
     # Other names citizens use (简称、俗称): intake finds the area in a report's text by them.
     aliases: list[Alias] = Field(default_factory=list, max_length=20)
     boundary: Boundary | None = None
 
 
 class AreaPatch(_In):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    parent: str | None = Field(default=None, max_length=32)
+    name: Annotated[str, Field(min_length=1, max_length=100), NAME] | None = None
+    parent: Annotated[str, Field(max_length=32), LINE] | None = None
     aliases: list[Alias] | None = Field(default=None, max_length=20)
     boundary: Boundary | None = None
 
@@ -125,14 +130,14 @@ class UnitIn(_In):
     """A handling unit (承办单位) tied to its area."""
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    name: str = Field(min_length=1, max_length=200)
+    name: Annotated[str, Field(min_length=1, max_length=200), NAME]
     kind: UnitKind
-    area_code: str = Field(min_length=1, max_length=32)
+    area_code: Annotated[str, Field(min_length=1, max_length=32), LINE]
 
 
 class UnitPatch(_In):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    area_code: str | None = Field(default=None, min_length=1, max_length=32)
+    name: Annotated[str, Field(min_length=1, max_length=200), NAME] | None = None
+    area_code: Annotated[str, Field(min_length=1, max_length=32), LINE] | None = None
 
 
 class DirectoryVersionOut(BaseModel):
@@ -148,13 +153,13 @@ class RuleIn(_In):
     """A catalogue rule: category (any level) × area (any level, none = whole city) × keywords
     → lead unit (an id, or "role:<kind>" resolved in the ticket's area) and assisting units."""
 
-    id: str = Field(min_length=1, max_length=64)
-    category: str = Field(min_length=1, max_length=200)
-    area: str | None = Field(default=None, max_length=32)
-    keywords: list[str] = Field(default_factory=list, max_length=10)
-    lead: str = Field(min_length=1, max_length=64)
-    assist: list[str] = Field(default_factory=list, max_length=10)
-    mode: Literal["direct", "level", "dual"] | None = None
+    id: Key
+    category: Category
+    area: Annotated[str, Field(max_length=32), LINE] | None = None
+    keywords: list[Keyword] = Field(default_factory=list, max_length=10)
+    lead: Key
+    assist: list[Key] = Field(default_factory=list, max_length=10)
+    mode: DispatchMode | None = None
 
 
 class RuleOut(BaseModel):
@@ -172,7 +177,7 @@ class CatalogueIn(_In):
     """A new catalogue version: the complete rule set, in force from `effective_from`."""
 
     effective_from: AwareDatetime | None = None  # None: now
-    note: str = Field(default="", max_length=1000)
+    note: Annotated[str, Field(max_length=1000), TEXT] = ""
     rules: list[RuleIn] = Field(min_length=1, max_length=5000)
 
 
@@ -188,9 +193,9 @@ class CatalogueVersionOut(BaseModel):
 
 
 class ExplainIn(_In):
-    category: str = Field(min_length=1, max_length=200)
-    area_code: str | None = Field(default=None, max_length=32)
-    text: str = Field(default="", max_length=4000)
+    category: Category
+    area_code: Annotated[str, Field(max_length=32), LINE] | None = None
+    text: Annotated[str, Field(max_length=4000), TEXT] = ""
     at: AwareDatetime | None = None
 
 
@@ -212,18 +217,18 @@ class ExplainOut(BaseModel):
 class DispatchIn(_In):
     """The dispatcher's choice: manual dispatch from the queue, or a re-dispatch (改派)."""
 
-    lead_unit_id: str = Field(min_length=1, max_length=64)
+    lead_unit_id: Key
     # None on a re-dispatch keeps the open assisting units; a list replaces them.
-    assist_unit_ids: list[str] | None = Field(default=None, max_length=10)
-    reason: str = Field(min_length=1, max_length=300)
+    assist_unit_ids: list[Key] | None = Field(default=None, max_length=10)
+    reason: Annotated[str, Field(min_length=1, max_length=300), TEXT]
 
 
 class ForwardIn(_In):
     """下派: a district government passes a level-by-level dispatch down to one of its units."""
 
-    unit_id: str = Field(min_length=1, max_length=64)
-    assist_unit_ids: list[str] = Field(default_factory=list, max_length=10)
-    reason: str = Field(default="逐级下派", max_length=300)
+    unit_id: Key
+    assist_unit_ids: list[Key] = Field(default_factory=list, max_length=10)
+    reason: Annotated[str, Field(max_length=300), TEXT] = "逐级下派"
 
 
 class AdditionOut(BaseModel):
@@ -252,7 +257,7 @@ class RoutedTicketOut(BaseModel):
 
 
 class NoteIn(_In):
-    text: str = Field(min_length=1, max_length=2000)
+    text: Annotated[str, Field(min_length=1, max_length=2000), TEXT]
 
 
 class NoteOut(BaseModel):
@@ -263,10 +268,10 @@ class NoteOut(BaseModel):
 
 
 class TemplateIn(_In):
-    category: str = Field(min_length=1, max_length=200)
+    category: Category
     outcome: ReplyOutcome | None = None
-    title: str = Field(min_length=1, max_length=200)
-    text: str = Field(min_length=1, max_length=4000)
+    title: Annotated[str, Field(min_length=1, max_length=200), LINE]
+    text: Annotated[str, Field(min_length=1, max_length=4000), TEXT]
 
 
 class TemplateOut(BaseModel):
@@ -286,15 +291,15 @@ class ReturnIn(_In):
     """退单: why the ticket is not this unit's."""
 
     reason_code: ReturnReason
-    explanation: str = Field(min_length=1, max_length=2000)
+    explanation: Annotated[str, Field(min_length=1, max_length=2000), TEXT]
 
 
 class ReturnDecisionIn(_In):
     """The centre's decision. Approving a lead's return names the new lead (`unit_id`);
     approving an assistant's return may name a replacement assistant."""
 
-    unit_id: str | None = Field(default=None, max_length=64)
-    note: str = Field(default="", max_length=1000)
+    unit_id: Annotated[str, Field(max_length=64), LINE] | None = None
+    note: Annotated[str, Field(max_length=1000), TEXT] = ""
 
 
 class ReturnOut(BaseModel):
@@ -315,19 +320,19 @@ class ReturnOut(BaseModel):
 class NewRuleIn(_In):
     """A rule added to the catalogue by a joint determination."""
 
-    id: str | None = Field(default=None, max_length=64)
-    category: str = Field(min_length=1, max_length=200)
-    area: str | None = Field(default=None, max_length=32)
-    keywords: list[str] = Field(default_factory=list, max_length=10)
+    id: Annotated[str, Field(max_length=64), LINE] | None = None
+    category: Category
+    area: Annotated[str, Field(max_length=32), LINE] | None = None
+    keywords: list[Keyword] = Field(default_factory=list, max_length=10)
 
 
 class DeterminationIn(_In):
     """联合认定: the units consulted, who leads from now on, and the decision."""
 
-    participants: list[str] = Field(min_length=1, max_length=20)
-    lead_unit_id: str = Field(min_length=1, max_length=64)
-    assist_unit_ids: list[str] = Field(default_factory=list, max_length=10)
-    decision: str = Field(min_length=1, max_length=2000)
+    participants: list[Key] = Field(min_length=1, max_length=20)
+    lead_unit_id: Key
+    assist_unit_ids: list[Key] = Field(default_factory=list, max_length=10)
+    decision: Annotated[str, Field(min_length=1, max_length=2000), TEXT]
     add_rule: NewRuleIn | None = None
 
 
@@ -346,15 +351,15 @@ class DeterminationOut(BaseModel):
 class WhistleIn(_In):
     """吹哨: the departments that must report, and the time limit in hours."""
 
-    department_ids: list[str] = Field(min_length=1, max_length=20)
+    department_ids: list[Key] = Field(min_length=1, max_length=20)
     hours: int = Field(ge=1, le=168)
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Annotated[str, Field(min_length=1, max_length=2000), TEXT]
 
 
 class WhistleReportIn(_In):
     """报到: what the department did."""
 
-    report: str = Field(min_length=1, max_length=2000)
+    report: Annotated[str, Field(min_length=1, max_length=2000), TEXT]
 
 
 class SummonsOut(BaseModel):

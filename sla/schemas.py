@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field
+
+from shared.calendar import LimitUnit
+from shared.events.intake import TicketKind, Urgency
+from shared.events.routing import UnitClass
+from shared.text import LINE, TEXT
 
 
 class TimerOut(BaseModel):
@@ -78,7 +84,7 @@ class DecisionIn(BaseModel):
     days: int | None = Field(
         default=None, description="working days granted; default: as requested"
     )
-    note: str | None = Field(default=None, max_length=255)
+    note: Annotated[str, Field(max_length=255), TEXT] | None = None
 
 
 class CaseOut(BaseModel):
@@ -100,7 +106,7 @@ class CaseOut(BaseModel):
 
 
 class ResolveIn(BaseModel):
-    note: str = Field(min_length=1, max_length=255)
+    note: Annotated[str, Field(min_length=1, max_length=255), TEXT]
 
 
 class TicketSlaOut(BaseModel):
@@ -118,7 +124,7 @@ class TicketSlaOut(BaseModel):
 
 class LimitIn(BaseModel):
     amount: float
-    unit: str = Field(description="hours, working_hours or working_days")
+    unit: LimitUnit = Field(description="hours, working_hours or working_days")
 
 
 class ReminderIn(BaseModel):
@@ -127,11 +133,11 @@ class ReminderIn(BaseModel):
 
 
 class PolicyIn(BaseModel):
-    name: str = Field(default="", max_length=64)
-    urgency: str | None = None
-    kind: str | None = None
-    category: str | None = Field(default=None, max_length=128)
-    unit_class: str | None = None
+    name: Annotated[str, Field(max_length=64), LINE] = ""
+    urgency: Urgency | None = None
+    kind: TicketKind | None = None
+    category: Annotated[str, Field(max_length=128), LINE] | None = None
+    unit_class: UnitClass | None = None
     sign: LimitIn
     response: LimitIn
     completion: LimitIn
@@ -177,12 +183,12 @@ class WorkingHoursIn(BaseModel):
 class YearIn(BaseModel):
     holidays: list[date] = Field(description="official holidays (放假) of the year")
     make_up_days: list[date] = Field(default_factory=list, description="调休 working weekend days")
-    note: str = Field(default="", max_length=255)
+    note: Annotated[str, Field(max_length=255), TEXT] = ""
 
 
 class DayIn(BaseModel):
     working: bool
-    note: str = Field(default="", max_length=128)
+    note: Annotated[str, Field(max_length=128), TEXT] = ""
 
 
 class OverrideOut(BaseModel):
