@@ -21,6 +21,7 @@ from intake.models import Ticket
 from intake.schemas import AddInfoIn, CitizenTicketOut, CitizenTimelineOut, LookupIn
 from shared.clock import Clock, china_time
 from shared.errors import DomainError
+from shared.http import client_address
 from shared.runtime import current_time, session_dependency
 
 router = APIRouter(prefix="/api/v1/miniprogram", tags=["intake: mini-program"])
@@ -71,7 +72,7 @@ def check_rate(request: Request, ticket_id: str) -> None:
     clock: Clock = request.app.state.clock
     now = clock.now()
     limits = _limits(request)
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)  # X-Forwarded-For only from HOTLINE_TRUSTED_PROXIES
     for what, window, key in (
         ("client", limits.per_client, client),
         ("ticket", limits.per_ticket, ticket_id),

@@ -17,6 +17,7 @@ from services import SERVICE_NAMES, demo
 from shared import db, ops
 from shared.bus import Bus, EmbeddedBus, RetryPolicy
 from shared.clock import Clock, SystemClock
+from shared.http import install_http_hygiene
 from shared.problems import install_problem_handlers, problem
 from shared.runtime import ServiceRuntime, ServiceSpec
 from shared.settings import PlatformSettings, platform_settings
@@ -101,6 +102,7 @@ def build_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    install_http_hygiene(app)  # body-size limit (413), trusted proxies (shared/http.py)
     web.install(app)  # the browser pages and the offline API docs (docs/web.md)
     ops.install(app)  # request metrics, ids and traces; /metrics and the operators' status
     for spec in specs:

@@ -57,7 +57,7 @@ async def test_missing_field_is_named(client: httpx.AsyncClient) -> None:
     problem = assert_problem(
         await client.post("/api/v1/tickets", json=body, headers=GATEWAY), 422, "category"
     )
-    assert problem["errors"][0]["field"] == "category"
+    assert problem["errors"][0]["field"] == "body.category"
 
 
 async def test_anonymous_ticket_needs_no_phone_and_keeps_none(client: httpx.AsyncClient) -> None:
