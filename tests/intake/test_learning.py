@@ -259,3 +259,23 @@ def test_the_commands_train_list_use_and_roll_back(
     assert "rolled back to v0001" in listed and "* v0001" in listed and "macro-F1" in listed
     cli.main([*data, "predict", "--from-csv", str(file)])
     assert capsys.readouterr().out.splitlines()[0].endswith("suggestion_3,probability_3")
+
+
+def test_same_matter_candidates_are_the_top_5_and_the_same_citizen_weighs_more() -> None:
+    from intake import candidates, domain, similarity
+
+    def matter(i: str, text: str, ref: str | None = None) -> domain.Matter:
+        return domain.Matter(i, "c", "a", tuple(similarity.terms(text)), citizen_ref=ref)
+
+    new = matter("", "小区门口早市摊贩占道经营，车辆无法通行", "me")
+    olds = [
+        matter("paraphrase", "东门每天早上小贩占道摆摊，堵住出入口", "other"),
+        matter("mine", "早市开到很晚", "me"),  # 0.36: below 0.4, but the same citizen
+        matter("theirs", "早市开到很晚", "other"),
+        matter("another", "垃圾桶满了没人清运", "me"),
+        *(matter(f"same{i}", "小区门口早市摊贩占道经营，车辆无法通行") for i in range(6)),
+    ]
+    found = candidates.ranked(new, olds, threshold=0.4, metres=300)
+    assert len(found) == 5 and all(c.ticket_id.startswith("same") for c in found)
+    found = candidates.ranked(new, olds[:4], threshold=0.4, metres=300)
+    assert [(c.ticket_id, c.same_citizen) for c in found] == [("paraphrase", False), ("mine", True)]
