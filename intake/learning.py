@@ -2,6 +2,7 @@
 top categories of a report with calibrated probabilities and the terms that weighed most.
 
 The method is the fast, explainable baseline the issue asks for:
+- text: the title twice and the description's first 1,000 characters;
 - features: TF-IDF over character 1–3-grams (robust to typos and unseen words) and over jieba
   words and word pairs (the hotline's own terms kept whole, see `similarity.tokens`), sublinear
   term frequency; the title counts twice;
@@ -44,7 +45,10 @@ SEED = 12345
 HOLDOUT = 0.2
 TOP = 3
 REASONS = 4  # terms shown per suggestion
-C = 0.5  # the SVM's regularisation (chosen by 5-fold cross-validation on public data)
+C = 0.5  # the SVM's regularisation
+# The description read: what a message is about is said early, and the cost of a suggestion
+# grows with the text (on the TipDM messages 1,000 characters halved p99 at the same scores).
+MAX_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,9 @@ class Example:
 
 
 def text_of(title: str, description: str, names: Iterable[str | None] = ()) -> str:
-    """What the model reads: the title twice (it says what the matter is) and the description,
-    scrubbed of personal numbers and the citizen's name."""
-    title, description = redact(title, names), redact(description, names)
+    """What the model reads: the title twice (it says what the matter is) and the description's
+    first `MAX_CHARS` characters, scrubbed of personal numbers and the citizen's name."""
+    title, description = redact(title, names), redact(description, names)[:MAX_CHARS]
     return f"{title}。{title}。{description}" if title else description
 
 
