@@ -35,6 +35,8 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, InterfaceError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shared import metrics
 from shared.db import create_engine
@@ -191,10 +193,14 @@ async def deliver_with_retry(
     deliver: Deliver, envelope: Envelope, policy: RetryPolicy, consumer: str
 ) -> Exception | None:
     """Blocking retry with exponential backoff (keeps per-ticket order); the last error if all
-    attempts fail, for the dead-letter record."""
+    attempts fail, for the dead-letter record. An outage of the consumer's own database is not
+    the event's fault: it is waited out (the consumer stays blocked, the attempt is not
+    counted) instead of dead-lettering good events one by one — in the fault drills a
+    PostgreSQL restart took three of five attempts in seconds."""
     delay = policy.backoff_seconds
-    for attempt in range(1, policy.max_attempts + 1):
-        if attempt > 1:
+    attempt = 0
+    while attempt < policy.max_attempts:
+        if attempt > 0:
             metrics.RETRIES.labels(consumer).inc()
         try:
             await deliver([envelope])
@@ -203,13 +209,16 @@ async def deliver_with_retry(
             raise
         except Exception as exc:
             note_failure(consumer, exc)
+            outage = is_outage(exc)
+            attempt += 0 if outage else 1
             log.warning(
-                "%s: %s %s failed (attempt %d/%d): %r",
+                "%s: %s %s failed (%s): %r",
                 consumer,
                 envelope.type,
                 envelope.event_id,
-                attempt,
-                policy.max_attempts,
+                "database unreachable, waiting"
+                if outage
+                else f"attempt {attempt}/{policy.max_attempts}",
                 exc,
             )
             if attempt == policy.max_attempts:
@@ -217,6 +226,20 @@ async def deliver_with_retry(
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
     return None
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether `error` says the database could not be reached (connection refused or dropped,
+    the server shutting down, no pooled connection in time), as opposed to an error of the
+    event or the handler."""
+    if isinstance(error, (ConnectionError, TimeoutError, PoolTimeout, InterfaceError)):
+        return True
+    if isinstance(error, DBAPIError):  # e.g. OperationalError: look at the driver's own error
+        if error.connection_invalidated:
+            return True
+        return is_outage(error.orig) if isinstance(error.orig, BaseException) else False
+    name = type(error).__name__  # asyncpg's, without importing the driver here
+    return name in ("CannotConnectNowError", "ConnectionDoesNotExistError", "AdminShutdownError")
 
 
 def note_failure(consumer: str, error: Exception) -> None:
@@ -280,6 +303,7 @@ class EmbeddedBus:
         async with self.engine.begin() as conn:
             await conn.run_sync(_metadata.create_all)
         for consumer, (deliver, batch_size) in self._subscribers.items():
+            self._caught_up.now(consumer)  # behind, from here on, is measured from the start
             self._tasks.append(
                 asyncio.create_task(
                     self._consume(consumer, deliver, batch_size), name=f"bus-{consumer}"

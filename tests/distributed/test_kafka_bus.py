@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -11,6 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from services.stack import free_port, wait_for_port
+from shared.bus import Lag
 from shared.events import Envelope, new_event
 from shared.events.callback import TicketClosed
 from shared.kafka import KafkaBus
@@ -152,3 +154,38 @@ async def test_committed_offsets_survive_a_restart_of_the_consumer(
     finally:
         await second.stop()
     assert seen == ["before", "after"]  # nothing redelivered after a clean stop
+
+
+async def test_lag_counts_what_a_consumer_has_not_handled_and_ping_asks_the_broker(
+    settings: PlatformSettings, broker: str
+) -> None:
+    """Operators see a consumer's lag on the broker; the ping is a fresh metadata request."""
+    gate = asyncio.Event()
+    handled: list[str] = []
+
+    async def deliver(batch: Sequence[Envelope]) -> None:
+        await gate.wait()  # the consumer is stuck until the test lets it go
+        handled.extend(e.payload["reason"] for e in batch)
+
+    bus = KafkaBus(settings, client_id="lag-test")
+    bus.subscribe("lagging", deliver)
+    await bus.start()
+    try:
+        await bus.publish([closed(f"T{i}", str(i)) for i in range(6)])
+
+        async def behind() -> Lag | None:
+            lag = await bus.lag("lagging")
+            return lag if lag.behind > 0 and lag.behind_seconds > 0.2 else None
+
+        # Events the stuck consumer holds are behind, and the time behind grows.
+        await eventually(behind, what="the lag to show")
+        gate.set()
+
+        async def caught_up() -> bool:
+            return (await bus.lag("lagging")).behind == 0 and len(handled) == 6
+
+        await eventually(caught_up, what="the consumer to catch up")
+        assert (await bus.lag("lagging")).regressions == 0
+        await bus.ping()
+    finally:
+        await bus.stop()

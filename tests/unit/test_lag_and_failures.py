@@ -90,3 +90,32 @@ async def test_a_log_that_went_backwards_is_a_regression(
     lag = await bus.lag("probe")
     assert lag.regressions == 1
     assert any("events are lost" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_database_outage_is_waited_out_not_dead_lettered() -> None:
+    """Connection errors do not use up an event's attempts; an error of the event does."""
+    from sqlalchemy.exc import OperationalError
+
+    from shared.bus import deliver_with_retry, is_outage
+
+    calls: list[str] = []
+
+    async def deliver(batch: object) -> None:
+        calls.append("try")
+        if len(calls) <= 5:  # the database restarts: five refusals in a row
+            raise OperationalError("SELECT 1", {}, ConnectionRefusedError(111, "refused"))
+
+    error = await deliver_with_retry(deliver, closed("1"), RETRY, "probe")
+    assert (
+        error is None and len(calls) == 6
+    )  # more than max_attempts (3): the outage was waited out
+    assert is_outage(ConnectionRefusedError()) and not is_outage(ValueError("bad payload"))
+    # A missing table is a bug, not an outage: it must not block the consumer forever.
+    missing = OperationalError("SELECT x", {}, Exception("no such table: x"))
+    assert not is_outage(missing)
+
+    async def broken(batch: object) -> None:
+        raise ValueError("bad payload")
+
+    error = await deliver_with_retry(broken, closed("2"), RETRY, "probe")
+    assert isinstance(error, ValueError)  # dead-lettered after its three attempts
