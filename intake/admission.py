@@ -26,6 +26,7 @@ from intake.config import settings
 from intake.directory import current as current_directory
 from intake.models import Repeat, Ticket, TimelineEntry, outbox
 from intake.schemas import TicketIn
+from shared import metrics
 from shared.events.intake import RepeatLinked, TicketAnswered, TicketReceived
 from shared.redaction import redact, redact_optional
 from shared.settings import platform_settings
@@ -76,7 +77,10 @@ async def accept(session: AsyncSession, submission: Submission, *, now: datetime
     for attempt in (1, 2):
         try:
             async with session.begin():
-                return await receive_ticket(session, submission, now=now)
+                accepted = await receive_ticket(session, submission, now=now)
+            if accepted.repeat is None and not accepted.replayed:  # counted once committed
+                metrics.TICKETS_ACCEPTED.labels(accepted.ticket.channel).inc()
+            return accepted
         except IntegrityError:
             if attempt == 2:
                 raise

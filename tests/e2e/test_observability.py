@@ -74,6 +74,10 @@ async def test_metrics_move_as_a_ticket_flows(client: httpx.AsyncClient) -> None
     assert series(after, "hotline_outbox_published_total", service="intake") > series(
         before, "hotline_outbox_published_total", service="intake"
     )
+    phone = {"channel": "phone"}
+    assert series(after, "hotline_intake_tickets_accepted_total", **phone) == (
+        series(before, "hotline_intake_tickets_accepted_total", **phone) + 1
+    )
     assert 'hotline_consumer_lag_events{consumer="routing"}' in after
     assert "hotline_sla_timers_due" in after and "hotline_callbacks_due" in after
 
