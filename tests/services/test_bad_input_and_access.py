@@ -321,7 +321,9 @@ async def test_domain_and_validation_errors_have_one_shape(client: httpx.AsyncCl
         assert field_of(problem) == [field]
         assert field.removeprefix("body.") in problem["detail"]
     missing = assert_problem(await client.get("/api/v1/tickets/NOPE", headers=OPERATOR), 404)
-    assert set(missing) == PROBLEM_MEMBERS and missing["errors"] == []
+    assert set(missing) == PROBLEM_MEMBERS and field_of(missing) == ["path.ticket_id"]
+    route = assert_problem(await client.get("/api/v1/nowhere"), 404)
+    assert set(route) == PROBLEM_MEMBERS and route["errors"] == []
     query = assert_problem(
         await client.get("/api/v1/tickets", params={"limit": 0}, headers=OPERATOR), 422
     )
