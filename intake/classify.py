@@ -3,8 +3,9 @@ text, and say why. Pure; an operator accepts or overrides the suggestion.
 
 - Category, learned (`intake.learning`): when a model is in use, its top 3 categories of the
   taxonomy with calibrated probabilities and the terms that weighed most. The best is
-  pre-filled only when its probability is at least `MIN_CONFIDENCE`; below that, or with no
-  model, the keyword rules answer (and the model's top 3 are still shown).
+  pre-filled only when its probability is at least `MIN_CONFIDENCE`; else the deepest node
+  whose categories below it together reach it (学前教育 45% + 义务教育 35% → 教育 80%); else,
+  or with no model, the keyword rules answer (and the model's top 3 are still shown).
 - Category, keyword rules: every taxonomy node has keywords: its own name (unless it is a
   catch-all such as 其他, which says nothing about a text), the built-in hotline vocabulary
   below for each topic the node's name is about (matched by shared words, not by the exact
@@ -64,6 +65,8 @@ COMMON_PIECES = frozenset({"管理", "服务", "建设", "问题", "其他", "�
 
 # Pre-fill the learned suggestion only at this probability or more.
 MIN_CONFIDENCE = 0.6
+TOP = 3  # learned candidates shown
+ALL = 10_000  # ask the model for every category (to add them up per level)
 
 EMERGENCY_WORDS = (
     "燃气泄漏",
@@ -121,7 +124,9 @@ class Model(Protocol):
 
     info: dict[str, object]
 
-    def suggest(self, title: str, description: str) -> Iterable[Candidate]: ...
+    def suggest(
+        self, title: str, description: str, *, top: int = ..., explain: int = ...
+    ) -> Iterable[Candidate]: ...
 
 
 @dataclass(frozen=True)
@@ -229,14 +234,30 @@ KIND_NAMES = {
 def learned(
     title: str, description: str, taxonomy: Iterable[CategoryNode], model: Model
 ) -> list[Candidate]:
-    """The model's top candidates that are categories of the taxonomy (all of them when no
-    taxonomy is loaded), best first."""
+    """Every category of the model that is one of the taxonomy (all of them when no taxonomy
+    is loaded), most probable first; the first three with their reasons."""
     known = {n.path for n in taxonomy}
     return [
         Candidate(c.category, c.probability, tuple(c.reasons))
-        for c in model.suggest(title, description)
+        for c in model.suggest(title, description, top=ALL, explain=TOP)
         if not known or c.category in known
     ]
+
+
+def surest_ancestor(ranked: Iterable[Candidate], min_confidence: float) -> Candidate | None:
+    """When no category is sure enough, the deepest node whose categories below it together
+    are: 教育 at 80% when 学前教育 has 45% and 义务教育 35% (claim no more than the text says)."""
+    totals: dict[str, float] = {}
+    for c in ranked:
+        parts = c.category.split("/")
+        for depth in range(1, len(parts)):
+            path = "/".join(parts[:depth])
+            totals[path] = totals.get(path, 0.0) + c.probability
+    sure = [(path.count("/"), p, path) for path, p in totals.items() if p >= min_confidence]
+    if not sure:
+        return None
+    _, probability, path = max(sure)
+    return Candidate(path, round(probability, 4))
 
 
 def suggest(
@@ -253,19 +274,27 @@ def suggest(
     text = f"{title}\n{description}"
     urgency, urgency_why = suggest_urgency(text)
     kind, kind_why = suggest_kind(text)
-    top = learned(title, description, nodes, model) if model is not None else []
+    ranked = learned(title, description, nodes, model) if model is not None else []
+    top = ranked[:TOP]
     version = str(model.info.get("version") or "") or None if model else None
-    if top and top[0].probability >= min_confidence:
-        best = top[0]
+    best = top[0] if top and top[0].probability >= min_confidence else None
+    if best is not None:
         why = f"模型{version or ''}：{best.category}（{best.probability:.0%}），依据 " + "、".join(
             best.reasons
         )
+    elif (best := surest_ancestor(ranked, min_confidence)) is not None:
+        why = (
+            f"模型{version or ''}：{best.category}（其下各类合计{best.probability:.0%}；"
+            f"最可能的{top[0].category}仅{top[0].probability:.0%}），依据 "
+            + "、".join(top[0].reasons)
+        )
+    if best is not None:
         return Suggestion(
             category=best.category,
             urgency=urgency,
             kind=kind,
             reasons=[why, *urgency_why, *kind_why],
-            alternatives=[(c.category, c.probability) for c in top[1:]],
+            alternatives=[(c.category, c.probability) for c in top if c is not best],
             score=best.probability,
             source="model",
             top=top,

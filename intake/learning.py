@@ -96,11 +96,18 @@ class CategoryModel:
         return sp.hstack([self.chars.transform(texts), self.words.transform(words)], format="csr")
 
     def suggest(
-        self, title: str, description: str, *, names: Iterable[str | None] = (), top: int = TOP
+        self,
+        title: str,
+        description: str,
+        *,
+        names: Iterable[str | None] = (),
+        top: int = TOP,
+        explain: int = TOP,
     ) -> list[Candidate]:
-        """The `top` most probable categories, best first, each with its reasons."""
+        """The `top` most probable categories, best first, the first `explain` with their
+        reasons."""
         x = self.features([text_of(title, description, names)])
-        return self._candidates(x, self.probabilities(x)[0], top)
+        return self._candidates(x, self.probabilities(x)[0], top, explain)
 
     def suggest_many(
         self, texts: Sequence[tuple[str, str]], *, top: int = TOP
@@ -108,7 +115,7 @@ class CategoryModel:
         """`suggest` for many reports at once (batch prediction)."""
         x = self.features([text_of(t, d) for t, d in texts])
         probabilities = self.probabilities(x)
-        return [self._candidates(x[i], probabilities[i], top) for i in range(x.shape[0])]
+        return [self._candidates(x[i], probabilities[i], top, top) for i in range(x.shape[0])]
 
     def probabilities(self, x: sp.csr_matrix) -> np.ndarray[Any, Any]:
         """Calibrated probabilities, computed as `CalibratedClassifierCV.predict_proba` does
@@ -122,12 +129,16 @@ class CategoryModel:
         return np.where(total > 0, p / np.where(total > 0, total, 1.0), 1.0 / len(self.labels))
 
     def _candidates(
-        self, x: sp.csr_matrix, probabilities: np.ndarray[Any, Any], top: int
+        self, x: sp.csr_matrix, probabilities: np.ndarray[Any, Any], top: int, explain: int
     ) -> list[Candidate]:
         order = np.argsort(-probabilities)[:top]
         return [
-            Candidate(self.labels[i], round(float(probabilities[i]), 4), self._reasons(x, int(i)))
-            for i in order
+            Candidate(
+                self.labels[i],
+                round(float(probabilities[i]), 4),
+                self._reasons(x, int(i)) if rank < explain else (),
+            )
+            for rank, i in enumerate(order)
         ]
 
     def _reasons(self, x: sp.csr_matrix, label: int) -> tuple[str, ...]:

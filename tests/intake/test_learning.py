@@ -279,3 +279,27 @@ def test_same_matter_candidates_are_the_top_5_and_the_same_citizen_weighs_more()
     assert len(found) == 5 and all(c.ticket_id.startswith("same") for c in found)
     found = candidates.ranked(new, olds[:4], threshold=0.4, metres=300)
     assert [(c.ticket_id, c.same_citizen) for c in found] == [("paraphrase", False), ("mine", True)]
+
+
+class FixedModel:
+    """A stand-in model whose probabilities are given."""
+
+    def __init__(self, *ranked: tuple[str, float]) -> None:
+        self.info: dict[str, object] = {"version": "v0007"}
+        self.ranked = [classify.Candidate(c, p, ("“入学”+0.20",)) for c, p in ranked]
+
+    def suggest(
+        self, title: str, description: str, *, top: int = 3, explain: int = 3
+    ) -> list[classify.Candidate]:
+        return self.ranked[:top]
+
+
+def test_when_no_leaf_is_sure_the_surest_parent_is_prefilled() -> None:
+    nodes = [classify.CategoryNode(p) for p in ("教育", "教育/学前教育", "教育/义务教育", WAGES)]
+    model = FixedModel(("教育/学前教育", 0.45), ("教育/义务教育", 0.35), (WAGES, 0.2))
+    s = classify.suggest("孩子上学", "孩子明年上学需要什么材料", nodes, model)
+    assert s.source == "model" and s.category == "教育" and s.score == 0.8
+    assert s.model_version == "v0007" and "其下各类合计80%" in s.reasons[0]
+    assert [c.category for c in s.top] == ["教育/学前教育", "教育/义务教育", WAGES]
+    unsure = FixedModel(("教育/学前教育", 0.4), (WAGES, 0.35), ("教育/义务教育", 0.15))
+    assert classify.suggest("孩子上学", "材料", nodes, unsure).source == "keywords"
