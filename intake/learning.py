@@ -307,6 +307,8 @@ def train(
         if progress:
             progress("评估", 0, len(test_part))
         evaluation |= evaluate(held_out, test_part)
+        if progress:
+            progress("评估", len(test_part), len(test_part))
         evaluation["train_seconds"] = held_out.info["train_seconds"]
         evaluation["trained_on"] = len(train_part)
     model = fit(examples, progress=progress)
