@@ -50,10 +50,26 @@ class ApiProblem(Exception):
     def field_errors(self) -> dict[str, str]:
         """`errors: [{field, message}]` by field name, for the messages beside the fields; a
         problem that names one field in `field` counts as that field's error."""
-        found = {str(e.get("field")): str(e.get("message")) for e in self.errors if e.get("field")}
+        found = {
+            _form_field(str(e["field"])): str(e.get("message"))
+            for e in self.errors
+            if e.get("field")
+        }
         if not found and self.body.get("field"):
-            found[str(self.body["field"])] = self.detail
+            found[_form_field(str(self.body["field"]))] = self.detail
         return found
+
+
+LOCATIONS = ("body.", "query.", "path.", "header.")
+
+
+def _form_field(located: str) -> str:
+    """The API's located field path (`body.citizen.phone`) as the form names its field
+    (`citizen.phone`): the forms post to the page, not to where the API reads it from."""
+    for location in LOCATIONS:
+        if located.startswith(location):
+            return located.removeprefix(location)
+    return located
 
 
 def _problem(response: httpx.Response) -> ApiProblem:
