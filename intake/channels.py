@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from intake import modelstore
 from intake.classify import CategoryNode, suggest
 from intake.domain import ChannelContext, classification, normalize_phone, title_from
 from intake.schemas import TicketIn
@@ -525,7 +526,10 @@ def unify(
     classification help's suggestion (`domain.classification`), and what the channel knew
     besides."""
     fields = dict(normalised.ticket)
-    suggestion = suggest(fields["title"], fields["description"], taxonomy)
+    # The learned model in use, if any, as the operators' suggestion has (docs/suggestions.md).
+    suggestion = suggest(
+        fields["title"], fields["description"], taxonomy, model=modelstore.in_use()
+    )
     chosen = classification(
         fields.get("category"), fields.get("kind"), fields.get("urgency"), suggestion
     )

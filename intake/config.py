@@ -14,8 +14,9 @@ class IntakeSettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
 
-    # Same matter (同一诉求): text similarity threshold, and how near two points must be.
-    same_matter_threshold: float = 0.30
+    # Same matter (同一诉求): text similarity threshold (F1 86.7 on the 附件3 pairs at 0.40,
+    # docs/suggestions.md), and how near two points must be.
+    same_matter_threshold: float = 0.40
     same_place_metres: float = 300.0
     # Repeats (重复诉求): the same citizen, the same matter, an open ticket within the window.
     repeat_window_days: int = 30
