@@ -29,7 +29,7 @@ test-fast: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared services intake routing sla callback analytics web tests
+	$(VENV)/bin/mypy shared services intake routing sla callback analytics accounts web tests
 
 ## bench: every bench module, or only those named: make bench BENCH="accept storm"
 ## (real-HTTP ones load with Debian's wrk; PostgreSQL for their distributed and PG ceiling parts)

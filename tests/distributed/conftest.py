@@ -59,7 +59,7 @@ def stack(
 async def clients(stack: LocalStack) -> AsyncIterator[Clients]:
     made = {n: httpx.AsyncClient(base_url=stack.url(n), timeout=10) for n in SERVICE_NAMES}
     try:
-        yield Clients(**made)
+        yield Clients(*(made[n] for n in ("intake", "routing", "sla", "callback", "analytics")))
     finally:
         for c in made.values():
             await c.aclose()
