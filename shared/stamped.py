@@ -15,7 +15,8 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
@@ -79,11 +80,14 @@ class Stamped(Generic[T]):
 
     def _mark(self, connection: Connection) -> None:
         # A random stamp rather than a counter, so a re-created database never meets an old
-        # cache under the same value.
+        # cache under the same value. One upsert: two transactions marking the same data at
+        # once (intake loading its taxonomy while it learns routing's areas) both found no
+        # row and both inserted, and PostgreSQL refused the second.
         version = secrets.randbits(31)
-        stamps = self.stamps
-        result = connection.execute(
-            update(stamps).where(stamps.c.name == self.name).values(version=version)
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(self.stamps).values(name=self.name, version=version)
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[self.stamps.c.name], set_={"version": statement.excluded.version}
+            )
         )
-        if result.rowcount == 0:
-            connection.execute(insert(stamps).values(name=self.name, version=version))

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
 
+import asyncpg
+import pytest
 from sqlalchemy import Column, Integer, String, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import create_engine, new_metadata
 from shared.stamped import Stamped, stamps_table
+from tests.support import require_postgres
 
 metadata = new_metadata()
 stamps = stamps_table(metadata, "test")
@@ -104,3 +109,34 @@ async def test_a_flush_that_writes_a_watched_model_marks_the_change(tmp_path: Pa
     finally:
         await here.dispose()
         await there.dispose()
+
+
+@pytest.mark.postgres
+async def test_two_transactions_marking_a_new_stamp_at_once_both_commit() -> None:
+    """On PostgreSQL two writers may mark the same data before either committed (intake's
+    taxonomy load and its area learning at start-up): the second must not hit the key."""
+    require_postgres()
+    name = f"hl_stamp_{uuid.uuid4().hex[:6]}"
+    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    engine = create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        sessions = async_sessionmaker(engine)
+        first_marked = asyncio.Event()
+
+        async def mark(wait: bool) -> None:
+            async with sessions() as session, session.begin():
+                await cached.changed(session)
+                first_marked.set()
+                if wait:
+                    await asyncio.sleep(0.3)  # hold the row until the other one tries
+
+        await asyncio.gather(mark(wait=True), mark(wait=False))
+        async with sessions() as session:
+            assert len((await session.scalars(select(stamps.c.version))).all()) == 1
+    finally:
+        await engine.dispose()
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
