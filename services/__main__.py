@@ -21,7 +21,8 @@ import logging
 import sys
 
 from services import DEFAULT_PORTS, EMBEDDED_PORT, SERVICE_NAMES
-from shared.settings import PlatformSettings
+from shared import logs, tracing
+from shared.settings import PlatformSettings, platform_settings
 
 
 def _serve(argv: list[str]) -> None:
@@ -112,11 +113,9 @@ async def _demo(urls: list[str]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for chatty in ("httpx", "alembic", "aiokafka"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    platform = platform_settings()
+    logs.configure(platform.log_format)  # text, or one JSON object per line (docs/operations.md)
+    tracing.configure(platform.traces)  # off unless asked for
     command, rest = (argv[0], argv[1:]) if argv else ("", [])
     if command == "migrate":
         asyncio.run(_migrate(rest))
@@ -136,6 +135,15 @@ def main(argv: list[str]) -> None:
         from analytics.rebuild import main as rebuild
 
         rebuild(rest[1:])
+    elif command == "intake" and rest[:1] and not rest[0].startswith("-"):
+        # `intake train|predict|models …` (docs/suggestions.md); `intake --port …` serves.
+        from intake.cli import main as intake_cli
+
+        intake_cli(rest)
+    elif command == "deadletters":  # list | replay (docs/faults.md)
+        from services.deadletters_cli import main as deadletters
+
+        deadletters(rest)
     else:
         _serve(argv)
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +50,10 @@ class PlatformSettings(BaseSettings):
     consumer_batch_size: int = Field(DEFAULT_CONSUMER_BATCH_SIZE, ge=1, le=5000)
     outbox_poll_seconds: float = 0.5
     outbox_batch_size: int = 200
+    # Logs: readable text, or one JSON object per line for a log pipeline (shared/logs.py).
+    log_format: Literal["text", "json"] = "text"
+    # Traces: exporting is off by default; "console" prints finished spans (shared/tracing.py).
+    traces: Literal["none", "console"] = "none"
 
     # --- Tokens (shared/auth.py). accounts signs; every service verifies with public keys. ---
     # The signing key, PEM (Ed25519 → EdDSA, or EC P-256 → ES256). Needed where tokens are
