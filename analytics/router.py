@@ -17,27 +17,36 @@ from analytics import directory, domain, rankings, rates, reports, service, topi
 from analytics.config import settings
 from analytics.rates import Tally
 from analytics.schemas import (
+    AreaLevelName,
     AverageOut,
     CandidateOut,
     ConfigVersionOut,
     FiguresOut,
     FlaggedMonthOut,
     FlaggedOut,
+    Granularity,
     GroupOut,
+    Metric,
     MonthlyProblemOut,
     RankedOut,
     RankingOut,
     RateOut,
     RatesOut,
+    ReportFormat,
+    ReportKind,
     TopicOut,
     TopicsOut,
 )
 from shared.auth import Principal, Role, require
 from shared.clock import CHINA
 from shared.errors import Forbidden, InvalidInput
+from shared.events.routing import UnitClass
+from shared.problems import AUTHENTICATED, problem_responses
 from shared.runtime import current_time, session_dependency
 
-router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
+router = APIRouter(
+    prefix="/api/v1/analytics", tags=["analytics"], responses=problem_responses(*AUTHENTICATED)
+)
 
 Session = Annotated[AsyncSession, Depends(session_dependency("analytics"))]
 Now = Annotated[datetime, Depends(current_time)]
@@ -92,9 +101,7 @@ async def figures(
     ] = None,
     to: Annotated[date | None, Query(description="last day, inclusive; default: today")] = None,
     unit_id: str | None = None,
-    unit_class: Annotated[
-        str | None, Query(description="district, street, department, enterprise, community")
-    ] = None,
+    unit_class: Annotated[UnitClass | None, Query()] = None,
     area: Annotated[str | None, Query(description="an area code; its sub-areas included")] = None,
     category: Annotated[
         str | None, Query(description="a category; sub-categories included")
@@ -167,8 +174,8 @@ async def monthly_ranking(
     now: Now,
     who: Reader,
     month: Annotated[str | None, Query(description="YYYY-MM; default: this month")] = None,
-    unit_class: str | None = None,
-    metric: str = "composite_score",
+    unit_class: UnitClass | None = None,
+    metric: Metric = "composite_score",
     bottom: Annotated[int, Query(ge=0, le=100, description="also list the bottom N")] = 0,
 ) -> RankingOut:
     """Units ranked for a month (per unit class), with last month's rank and score. A unit
@@ -236,8 +243,8 @@ async def flagged_for_talks(
     now: Now,
     who: Centre,
     month: Annotated[str | None, Query(description="the last month; YYYY-MM")] = None,
-    unit_class: str | None = None,
-    metric: str = "composite_score",
+    unit_class: UnitClass | None = None,
+    metric: Metric = "composite_score",
     n: Annotated[int | None, Query(ge=1, le=100, description="bottom N each month")] = None,
     months: Annotated[int | None, Query(ge=1, le=24, description="months running")] = None,
 ) -> FlaggedOut:
@@ -329,12 +336,10 @@ async def _topics(
     )
 
 
-Period = Annotated[str, Query(description="day, week, month, quarter or year")]
+Period = Annotated[Granularity, Query()]
 Day = Annotated[date | None, Query(alias="date", description="a day in the period; default today")]
 CategoryLevel = Annotated[int, Query(ge=1, le=5, description="category depth: 1 = top level")]
-AreaLevel = Annotated[
-    str | None, Query(description="district, street or community; default: the ticket's area")
-]
+AreaLevel = Annotated[AreaLevelName | None, Query(description="default: the ticket's own area")]
 
 
 @router.get("/hot-topics", response_model=TopicsOut)
@@ -437,14 +442,22 @@ MEDIA = {
 }
 
 
-@router.get("/reports/{kind}")
+@router.get(
+    "/reports/{kind}",
+    responses={
+        200: {
+            "description": "the report, in the format asked for",
+            "content": {"application/json": {}, MEDIA["csv"]: {}, MEDIA["xlsx"]: {}},
+        }
+    },
+)
 async def report(
-    kind: str,
+    kind: ReportKind,
     session: Session,
     now: Now,
     who: Centre,
     day: Day = None,
-    format: Annotated[str, Query(description="json, csv or xlsx")] = "json",
+    format: ReportFormat = "json",
 ) -> Response:
     """日统计 daily, 周报 weekly, 月分析 monthly, 季通报 quarterly, 年报告 annual: the period
     containing `date`, with the previous period beside it."""

@@ -3,9 +3,29 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
+
+# The closed sets the query parameters take, so a wrong value is a 422 naming the parameter.
+# Each matches the tuple the rules use (domain.GRANULARITIES, rankings.RANKABLE, reports.KINDS);
+# tests/services checks that they agree.
+Granularity = Literal["day", "week", "month", "quarter", "year"]
+AreaLevelName = Literal["district", "street", "community"]
+Metric = Literal[
+    "composite_score",
+    "response_rate",
+    "resolution_rate",
+    "satisfaction_rate",
+    "completion_rate",
+    "on_time_completion_rate",
+    "reopen_rate",
+    "return_rate",
+    "coordination_rate",
+    "callback_coverage",
+]
+ReportKind = Literal["daily", "weekly", "monthly", "quarterly", "annual"]
+ReportFormat = Literal["json", "csv", "xlsx"]
 
 
 class RateOut(BaseModel):

@@ -23,9 +23,13 @@ from callback.schemas import (
 )
 from shared.auth import Principal, Role, require
 from shared.clock import china_time
+from shared.problems import AUTHENTICATED, problem_responses
 from shared.runtime import current_time, session_dependency
 
-router = APIRouter(prefix="/api/v1", tags=["callback"])
+router = APIRouter(prefix="/api/v1", tags=["callback"], responses=problem_responses(*AUTHENTICATED))
+# An action on a callback: unknown (404), or not allowed in its status (409, with
+# `allowed_actions`; an attempt too soon also with `Retry-After`).
+ACTION = problem_responses(404, 409, 413)
 
 Session = Annotated[AsyncSession, Depends(session_dependency("callback"))]
 Now = Annotated[datetime, Depends(current_time)]
@@ -71,9 +75,7 @@ async def callback_queue(
     session: Session,
     now: Now,
     who: Staff,
-    status: Annotated[
-        str | None, Query(pattern="^(due|review|completed|unreachable|excluded)$")
-    ] = None,
+    status: Annotated[domain.CallbackStatus | None, Query()] = None,
     ticket_id: str | None = None,
     mine: Annotated[bool, Query(description="only the callbacks assigned to me")] = False,
     due_now: Annotated[bool, Query(description="only those due by now")] = False,
@@ -89,12 +91,14 @@ async def callback_queue(
     return [await _out(session, t) for t in tasks]
 
 
-@router.get("/callbacks/{callback_id}", response_model=CallbackOut)
+@router.get(
+    "/callbacks/{callback_id}", response_model=CallbackOut, responses=problem_responses(404)
+)
 async def get_callback(callback_id: str, session: Session, who: Staff) -> CallbackOut:
     return await _out(session, await service.get_callback(session, callback_id))
 
 
-@router.post("/callbacks/{callback_id}/result", response_model=CallbackOut)
+@router.post("/callbacks/{callback_id}/result", response_model=CallbackOut, responses=ACTION)
 async def record_result(
     callback_id: str, result: ResultIn, session: Session, now: Now, who: Operator
 ) -> CallbackOut:
@@ -106,7 +110,7 @@ async def record_result(
     return await _out(session, task)
 
 
-@router.post("/callbacks/{callback_id}/attempts", response_model=CallbackOut)
+@router.post("/callbacks/{callback_id}/attempts", response_model=CallbackOut, responses=ACTION)
 async def record_attempt(
     callback_id: str, body: AttemptIn, session: Session, now: Now, who: Operator
 ) -> CallbackOut:
@@ -120,7 +124,11 @@ async def record_attempt(
     return await _out(session, task)
 
 
-@router.post("/callbacks/{callback_id}/decline", response_model=CallbackOut)
+@router.post(
+    "/callbacks/{callback_id}/decline",
+    response_model=CallbackOut,
+    responses=problem_responses(404, 409),
+)
 async def decline(callback_id: str, session: Session, now: Now, who: Operator) -> CallbackOut:
     """The citizen declines callbacks: excluded from the rates, now and in later rounds."""
     async with session.begin():
@@ -128,7 +136,7 @@ async def decline(callback_id: str, session: Session, now: Now, who: Operator) -
     return await _out(session, task)
 
 
-@router.post("/callbacks/{callback_id}/decision", response_model=CallbackOut)
+@router.post("/callbacks/{callback_id}/decision", response_model=CallbackOut, responses=ACTION)
 async def decide(
     callback_id: str, body: DecisionIn, session: Session, now: Now, who: Operator
 ) -> CallbackOut:
@@ -140,7 +148,11 @@ async def decide(
     return await _out(session, task)
 
 
-@router.post("/callbacks/{callback_id}/rating-link", response_model=RatingLinkOut)
+@router.post(
+    "/callbacks/{callback_id}/rating-link",
+    response_model=RatingLinkOut,
+    responses=problem_responses(404, 409),
+)
 async def rating_link(
     callback_id: str, session: Session, now: Now, who: LinkSender
 ) -> RatingLinkOut:
@@ -151,7 +163,12 @@ async def rating_link(
     )
 
 
-@router.post("/ratings", response_model=CallbackOut)
+@router.post(
+    "/ratings",
+    response_model=CallbackOut,
+    # No bearer token: the link's token is the credential (forged 401, expired 410, used 409).
+    responses=problem_responses(409, 410, 413),
+)
 async def rate(body: RatingIn, session: Session, now: Now) -> CallbackOut:
     """The citizen rates the result. The link's token is the credential: bound to one ticket
     and round, expiring, usable once."""
@@ -160,13 +177,15 @@ async def rate(body: RatingIn, session: Session, now: Now) -> CallbackOut:
     return await _out(session, task)
 
 
-@router.post("/callbacks/samples", response_model=list[CallbackOut])
+@router.post(
+    "/callbacks/samples", response_model=list[CallbackOut], responses=problem_responses(413)
+)
 async def sample(body: SampleIn, session: Session, who: Supervisor) -> list[CallbackOut]:
     """Quality sampling (质检): recorded phone callbacks drawn at random."""
     return [await _out(session, t) for t in await service.sample(session, body.size, body.seed)]
 
 
-@router.post("/callbacks/{callback_id}/redo", response_model=CallbackOut)
+@router.post("/callbacks/{callback_id}/redo", response_model=CallbackOut, responses=ACTION)
 async def redo(
     callback_id: str, body: RedoIn, session: Session, now: Now, who: Supervisor
 ) -> CallbackOut:

@@ -22,9 +22,15 @@ from intake.schemas import AddInfoIn, CitizenTicketOut, CitizenTimelineOut, Look
 from shared.clock import Clock, china_time
 from shared.errors import DomainError
 from shared.http import client_address
+from shared.problems import problem_responses
 from shared.runtime import current_time, session_dependency
 
-router = APIRouter(prefix="/api/v1/miniprogram", tags=["intake: mini-program"])
+# No token: a wrong number or phone is 404, too many tries 429 (with Retry-After).
+router = APIRouter(
+    prefix="/api/v1/miniprogram",
+    tags=["intake: mini-program"],
+    responses=problem_responses(404, 413, 422, 429),
+)
 
 Session = Annotated[AsyncSession, Depends(session_dependency("intake"))]
 Now = Annotated[datetime, Depends(current_time)]
@@ -114,7 +120,9 @@ async def lookup(body: LookupIn, request: Request, session: Session) -> CitizenT
     return await citizen_view(session, ticket)
 
 
-@router.post("/tickets/{ticket_id}/info", response_model=CitizenTicketOut)
+@router.post(
+    "/tickets/{ticket_id}/info", response_model=CitizenTicketOut, responses=problem_responses(409)
+)
 async def add_info(
     ticket_id: str, body: AddInfoIn, request: Request, session: Session, now: Now
 ) -> CitizenTicketOut:

@@ -25,6 +25,7 @@ from intake.config import settings
 from intake.models import Ticket, TimelineEntry
 from intake.schemas import (
     CategoryScore,
+    Channel,
     CitizenOut,
     ClassifyIn,
     ClassifyOut,
@@ -40,11 +41,16 @@ from intake.schemas import (
 from shared.auth import Principal, Role, require
 from shared.clock import china_time
 from shared.errors import Forbidden, InvalidInput
+from shared.problems import AUTHENTICATED, problem_responses
 from shared.redaction import mask_name, redact, redact_optional
 from shared.runtime import current_time, session_dependency
 
-tickets = APIRouter(prefix="/api/v1/tickets", tags=["intake"])
-channel_reports = APIRouter(prefix="/api/v1", tags=["intake"])
+tickets = APIRouter(
+    prefix="/api/v1/tickets", tags=["intake"], responses=problem_responses(*AUTHENTICATED)
+)
+channel_reports = APIRouter(
+    prefix="/api/v1", tags=["intake"], responses=problem_responses(*AUTHENTICATED)
+)
 
 Session = Annotated[AsyncSession, Depends(session_dependency("intake"))]
 Now = Annotated[datetime, Depends(current_time)]
@@ -159,7 +165,7 @@ def _attachments_shown(ticket: Ticket, shown: Callable[[str], str]) -> list[dict
     ]
 
 
-@tickets.post("", status_code=201, response_model=TicketOut)
+@tickets.post("", status_code=201, response_model=TicketOut, responses=problem_responses(409, 413))
 async def receive_ticket(
     report: TicketIn,
     session: Session,
@@ -186,7 +192,7 @@ async def receive_ticket(
     return await full_ticket(session, accepted.ticket, who, timeline=accepted.timeline)
 
 
-@tickets.get("/{ticket_id}", response_model=TicketOut)
+@tickets.get("/{ticket_id}", response_model=TicketOut, responses=problem_responses(404))
 async def get_ticket(ticket_id: str, session: Session, who: Reader) -> TicketOut:
     """operator, supervisor, service, unit: a ticket with its status, lead unit, repeats and
     timeline. A unit sees only tickets it leads."""
@@ -200,10 +206,8 @@ async def get_ticket(ticket_id: str, session: Session, who: Reader) -> TicketOut
 async def list_tickets(
     session: Session,
     who: Reader,
-    status: Annotated[
-        str | None, Query(description="received, dispatched, in_progress, replied, closed …")
-    ] = None,
-    channel: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[domain.TicketStatus | None, Query()] = None,
+    channel: Annotated[Channel | None, Query()] = None,
     category: Annotated[
         str | None, Query(max_length=200, description="a taxonomy node: it and all below it")
     ] = None,
@@ -241,7 +245,7 @@ async def list_tickets(
     return [_summary(t, who) for t in found]
 
 
-@tickets.post("/by-caller", response_model=list[TicketSummary])
+@tickets.post("/by-caller", response_model=list[TicketSummary], responses=problem_responses(413))
 async def caller_history(
     phone: Annotated[str, Body(embed=True, min_length=1, max_length=32)],
     session: Session,
@@ -258,7 +262,9 @@ async def caller_history(
     return [_summary(t, who) for t in found]
 
 
-@tickets.post("/{ticket_id}/info", response_model=TicketOut)
+@tickets.post(
+    "/{ticket_id}/info", response_model=TicketOut, responses=problem_responses(404, 409, 413)
+)
 async def add_info(
     ticket_id: str, info: OperatorInfoIn, session: Session, now: Now, who: Operator
 ) -> TicketOut:
@@ -276,9 +282,14 @@ async def add_info(
     return await full_ticket(session, ticket, who)
 
 
-@channel_reports.post("/channels/{channel}/reports", status_code=201, response_model=ReportAccepted)
+@channel_reports.post(
+    "/channels/{channel}/reports",
+    status_code=201,
+    response_model=ReportAccepted,
+    responses=problem_responses(409, 413),
+)
 async def receive_channel_report(
-    channel: str,
+    channel: Channel,
     session: Session,
     now: Now,
     who: Reporter,
@@ -314,7 +325,7 @@ async def receive_channel_report(
     )
 
 
-@channel_reports.post("/classify", response_model=ClassifyOut)
+@channel_reports.post("/classify", response_model=ClassifyOut, responses=problem_responses(413))
 async def classify_text(body: ClassifyIn, session: Session, who: Reporter) -> ClassifyOut:
     """gateway, operator: suggest category, urgency and kind from the text, with the reasons;
     the operator accepts or overrides them in the report."""

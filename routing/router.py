@@ -20,8 +20,9 @@ from routing.routes import (
     tickets,
     whistles,
 )
+from shared.problems import AUTHENTICATED, problem_responses
 
-router = APIRouter(prefix="/api/v1", tags=["routing"])
+router = APIRouter(prefix="/api/v1", tags=["routing"], responses=problem_responses(*AUTHENTICATED))
 # In the order the routes were always declared, so the OpenAPI document keeps its order.
 for part in (directory, catalogue, standard_replies, tickets, assignments, returns, whistles):
     router.include_router(part.router)

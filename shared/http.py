@@ -5,20 +5,25 @@ body's size, and the client's address when the platform runs behind proxies.
   `HOTLINE_MAX_UPLOAD_BYTES`, default 12 MiB): a larger `Content-Length` is answered 413 before
   anything is read; a body without one (chunked) is counted while it streams in and refused with
   413 as soon as it passes the limit, so a 90 MB body is never read, let alone parsed.
+- **Control characters in the URL**: a path or a query parameter with NUL or another control
+  character (which PostgreSQL cannot compare, and no one can see) is answered 422 naming it
+  (`path`, `query.<name>`) before any route runs.
 - **Client address** (`HOTLINE_TRUSTED_PROXIES`, comma-separated CIDRs, default none):
   `client_address(request)` is the socket peer, unless the peer is a trusted proxy; then it is
   the nearest address in `X-Forwarded-For` that is not itself a trusted proxy. A client that
   is not behind a trusted proxy cannot choose its address by sending the header.
 
-`install_http_hygiene(app)` installs both; services/bootstrap.py calls it for every app.
+`install_http_hygiene(app)` installs them; services/bootstrap.py calls it for every app.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, HTTPException, Request, params
 from fastapi.routing import APIRoute
@@ -81,9 +86,24 @@ def upload_routes(routes: Iterable[Any]) -> tuple[re.Pattern[str], ...]:
     return tuple(found)
 
 
-class BodySizeLimit:
-    """Pure ASGI middleware: 413 for a body over the limit, checked on `Content-Length` and
-    again while the body streams in."""
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" for c in text)
+
+
+def control_in_url(scope: Scope) -> str | None:
+    """`path` or `query.<name>` when it holds a control character, else None."""
+    if _has_control(scope.get("path", "")):
+        return "path"
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
+        if _has_control(name) or _has_control(value):
+            return f"query.{name}"
+    return None
+
+
+class FrontDoor:
+    """Pure ASGI middleware: 422 for a control character in the URL; 413 for a body over the
+    limit, checked on `Content-Length` and again while the body streams in."""
 
     def __init__(
         self, app: ASGIApp, *, limit: int, upload_limit: int, routes: Sequence[Any] = ()
@@ -101,13 +121,24 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        where = control_in_url(scope)
+        if where is not None:
+            message = "must not contain control characters"
+            response = problem(
+                Request(scope),
+                422,
+                "Invalid input",
+                f"{where}: {message}",
+                errors=[{"field": where, "message": message, "type": "control_character"}],
+            )
+            await response(scope, receive, send)
+            return
         limit = self.limit_for(scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            request = Request(scope)
             detail = BodyTooLarge(limit).detail
             response = problem(
-                request,
+                Request(scope),
                 413,
                 "Content too large",
                 detail,
@@ -191,11 +222,11 @@ def client_address(request: Request) -> str:
 
 
 def install_http_hygiene(app: FastAPI, settings: HttpSettings | None = None) -> None:
-    """The body-size limit and the trusted proxies for `app`."""
+    """The URL check, the body-size limit and the trusted proxies for `app`."""
     settings = settings or HttpSettings()
     app.state.trusted_proxies = settings.proxies()
     app.add_middleware(
-        BodySizeLimit,
+        FrontDoor,
         limit=settings.max_body_bytes,
         upload_limit=settings.max_upload_bytes,
         routes=app.router.routes,

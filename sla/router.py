@@ -13,12 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import Principal, Role, require
 from shared.clock import aware, china_time
 from shared.errors import Forbidden, NotFound
+from shared.events.sla import SupervisionLevel, SupervisionReason
+from shared.problems import AUTHENTICATED, problem_responses
 from shared.runtime import current_time, session_dependency
 from sla import calendar_admin, policies, policy_admin, reads, supervising
 
 # `extensions` is also a route below (its name is the API's operation id); the module goes by
 # what it holds, the requests (延期申请).
 from sla import extensions as extension_requests
+from sla.domain import CaseStatus, ExtensionStatus
 from sla.models import (
     ClockHistory,
     DeadlineClock,
@@ -51,7 +54,9 @@ from sla.schemas import (
 )
 from sla.stored import load_policies, policy_of
 
-router = APIRouter(prefix="/api/v1/sla", tags=["sla"])
+router = APIRouter(prefix="/api/v1/sla", tags=["sla"], responses=problem_responses(*AUTHENTICATED))
+# A change: refused in the current state (409), with a body (413).
+CHANGE = problem_responses(404, 409, 413)
 
 Session = Annotated[AsyncSession, Depends(session_dependency("sla"))]
 Now = Annotated[datetime, Depends(current_time)]
@@ -161,7 +166,9 @@ def _history(h: ClockHistory) -> HistoryOut:
 # ------------------------------------------------------------------------------ clocks
 
 
-@router.get("/tickets/{ticket_id}/clocks", response_model=list[ClockOut])
+@router.get(
+    "/tickets/{ticket_id}/clocks", response_model=list[ClockOut], responses=problem_responses(404)
+)
 async def ticket_clocks(ticket_id: str, session: Session, who: Reader) -> list[ClockOut]:
     """The ticket's assignment clocks and deadlines; a unit sees only its own clocks."""
     return [
@@ -171,7 +178,7 @@ async def ticket_clocks(ticket_id: str, session: Session, who: Reader) -> list[C
     ]
 
 
-@router.get("/tickets/{ticket_id}", response_model=TicketSlaOut)
+@router.get("/tickets/{ticket_id}", response_model=TicketSlaOut, responses=problem_responses(404))
 async def ticket_sla(ticket_id: str, session: Session, who: Reader) -> TicketSlaOut:
     """Everything sla knows of a ticket: its round clocks (the citizen-facing expected time),
     the units' clocks, their history, extensions and supervision cases. A unit sees its own."""
@@ -296,7 +303,7 @@ async def list_policies(session: Session, who: Reader, now: Now) -> list[PolicyO
     ]
 
 
-@router.get("/policies/{code}", response_model=list[PolicyOut])
+@router.get("/policies/{code}", response_model=list[PolicyOut], responses=problem_responses(404))
 async def get_policy(code: Code, session: Session, who: Reader, now: Now) -> list[PolicyOut]:
     """A policy's versions, oldest first."""
     versions = await load_policies(session)
@@ -308,7 +315,12 @@ async def get_policy(code: Code, session: Session, who: Reader, now: Now) -> lis
     return [_policy_out(p, now, current) for p in mine]
 
 
-@router.put("/policies/{code}", response_model=PolicyOut, status_code=201)
+@router.put(
+    "/policies/{code}",
+    response_model=PolicyOut,
+    status_code=201,
+    responses=problem_responses(409, 413),
+)
 async def put_policy(
     code: Code, body: PolicyIn, session: Session, who: Supervisor, now: Now
 ) -> PolicyOut:
@@ -346,7 +358,7 @@ def raise_builtin(code: str) -> None:
     )
 
 
-@router.delete("/policies/{code}", response_model=PolicyOut)
+@router.delete("/policies/{code}", response_model=PolicyOut, responses=problem_responses(404, 409))
 async def retire_policy(
     code: Code,
     session: Session,
@@ -388,7 +400,7 @@ async def announce_calendar(session: Session, who: Supervisor, now: Now) -> dict
     return {"announced": "calendar.changed"}
 
 
-@router.put("/calendar/working-hours", response_model=YearOut)
+@router.put("/calendar/working-hours", response_model=YearOut, responses=problem_responses(413))
 async def working_hours(
     body: WorkingHoursIn, session: Session, who: Supervisor, now: Now
 ) -> YearOut:
@@ -406,7 +418,7 @@ async def calendar_year(year: Year, session: Session, who: Reader) -> YearOut:
     return _year_out(await calendar_admin.calendar_year(session, year))
 
 
-@router.put("/calendar/{year}", response_model=YearOut)
+@router.put("/calendar/{year}", response_model=YearOut, responses=problem_responses(413))
 async def load_year(
     year: Year, body: YearIn, session: Session, who: Supervisor, now: Now
 ) -> YearOut:
@@ -419,7 +431,7 @@ async def load_year(
     return _year_out(await calendar_admin.calendar_year(session, year), recomputed)
 
 
-@router.put("/calendar/days/{day}", response_model=YearOut)
+@router.put("/calendar/days/{day}", response_model=YearOut, responses=problem_responses(413))
 async def override_day(
     day: date, body: DayIn, session: Session, who: Supervisor, now: Now
 ) -> YearOut:
@@ -429,7 +441,7 @@ async def override_day(
     return _year_out(await calendar_admin.calendar_year(session, day.year), recomputed)
 
 
-@router.delete("/calendar/days/{day}", response_model=YearOut)
+@router.delete("/calendar/days/{day}", response_model=YearOut, responses=problem_responses(404))
 async def remove_override(day: date, session: Session, who: Supervisor, now: Now) -> YearOut:
     async with session.begin():
         recomputed = await calendar_admin.remove_override(session, day, now)
@@ -443,14 +455,14 @@ async def remove_override(day: date, session: Session, who: Supervisor, now: Now
 async def extensions(
     session: Session,
     who: Reader,
-    status: Annotated[str | None, Query(description="pending, approved, refused, lapsed")] = None,
+    status: Annotated[ExtensionStatus | None, Query()] = None,
 ) -> list[ExtensionOut]:
     """Extension requests (延期申请); a unit sees its own."""
     rows = await extension_requests.list_extensions(session, status, reads.unit_scope(who, None))
     return [_extension(e) for e in rows]
 
 
-@router.post("/extensions/{request_id}/decision", response_model=ExtensionOut)
+@router.post("/extensions/{request_id}/decision", response_model=ExtensionOut, responses=CHANGE)
 async def decide_extension(
     request_id: str, body: DecisionIn, session: Session, who: Decider, now: Now
 ) -> ExtensionOut:
@@ -475,11 +487,9 @@ async def decide_extension(
 async def supervision_cases(
     session: Session,
     who: Reader,
-    status: Annotated[str | None, Query(description="open or resolved")] = "open",
-    level: Annotated[str | None, Query(description="platform, phone, on_site, joint")] = None,
-    reason: Annotated[
-        str | None, Query(description="overdue, redispatched, cluster, unit_complaints")
-    ] = None,
+    status: Annotated[CaseStatus | None, Query()] = CaseStatus.OPEN,
+    level: Annotated[SupervisionLevel | None, Query()] = None,
+    reason: Annotated[SupervisionReason | None, Query()] = None,
     unit_id: str | None = None,
     area_code: str | None = None,
 ) -> list[CaseOut]:
@@ -495,7 +505,7 @@ async def supervision_cases(
     return [_case(c) for c in rows]
 
 
-@router.get("/supervision/{case_id}", response_model=CaseOut)
+@router.get("/supervision/{case_id}", response_model=CaseOut, responses=problem_responses(404))
 async def supervision_case(case_id: str, session: Session, who: Reader) -> CaseOut:
     case = await supervising.get_case(session, case_id)
     if who.role is Role.UNIT and case.unit_id != who.unit_id:
@@ -503,7 +513,7 @@ async def supervision_case(case_id: str, session: Session, who: Reader) -> CaseO
     return _case(case)
 
 
-@router.post("/supervision/{case_id}/resolve", response_model=CaseOut)
+@router.post("/supervision/{case_id}/resolve", response_model=CaseOut, responses=CHANGE)
 async def resolve_case(
     case_id: str, body: ResolveIn, session: Session, who: Supervisor, now: Now
 ) -> CaseOut:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from routing import reads, returns, workflow
+from routing.domain import AssignmentStatus
 from routing.routes.deps import Now, Reader, Session, UnitOnly
 from routing.routes.views import (
     assignment_out,
@@ -28,32 +29,35 @@ from routing.schemas import (
     ReturnOut,
 )
 from shared.clock import china_time
+from shared.problems import problem_responses
 
 router = APIRouter()
+# An action on an assignment: unknown (404), or not allowed in its status (409).
+ACTION = problem_responses(404, 409)
+ACTION_WITH_BODY = problem_responses(404, 409, 413)
 
 
 @router.get("/assignments", response_model=list[AssignmentOut])
 async def worklist(
     session: Session,
     who: Reader,
-    status: Annotated[
-        str | None,
-        Query(description="dispatched, signed, contacted, replied, return_requested, …"),
-    ] = None,
+    status: Annotated[AssignmentStatus | None, Query()] = None,
 ) -> list[AssignmentOut]:
     """The worklist: a unit sees its own assignments, the centre sees all."""
     kinds = await unit_kinds(session)
     return [assignment_out(a, t, kinds) for a, t in await reads.worklist(session, who, status)]
 
 
-@router.get("/assignments/{assignment_id}", response_model=AssignmentOut)
+@router.get(
+    "/assignments/{assignment_id}", response_model=AssignmentOut, responses=problem_responses(404)
+)
 async def get_assignment(assignment_id: str, session: Session, who: Reader) -> AssignmentOut:
     return await assignment_with_ticket(
         session, await reads.get_assignment(session, assignment_id, who)
     )
 
 
-@router.post("/assignments/{assignment_id}/sign", response_model=AssignmentOut)
+@router.post("/assignments/{assignment_id}/sign", response_model=AssignmentOut, responses=ACTION)
 async def sign(assignment_id: str, session: Session, now: Now, who: UnitOnly) -> AssignmentOut:
     """签收: the unit takes the ticket."""
     async with session.begin():
@@ -61,7 +65,7 @@ async def sign(assignment_id: str, session: Session, now: Now, who: UnitOnly) ->
     return await assignment_with_ticket(session, a)
 
 
-@router.post("/assignments/{assignment_id}/contact", response_model=AssignmentOut)
+@router.post("/assignments/{assignment_id}/contact", response_model=AssignmentOut, responses=ACTION)
 async def contact(assignment_id: str, session: Session, now: Now, who: UnitOnly) -> AssignmentOut:
     """首次联系: the unit has contacted the citizen (this is the response)."""
     async with session.begin():
@@ -69,7 +73,9 @@ async def contact(assignment_id: str, session: Session, now: Now, who: UnitOnly)
     return await assignment_with_ticket(session, a)
 
 
-@router.post("/assignments/{assignment_id}/reply", response_model=AssignmentOut)
+@router.post(
+    "/assignments/{assignment_id}/reply", response_model=AssignmentOut, responses=ACTION_WITH_BODY
+)
 async def reply(
     assignment_id: str, body: ReplyIn, session: Session, now: Now, who: UnitOnly
 ) -> AssignmentOut:
@@ -81,7 +87,12 @@ async def reply(
     return await assignment_with_ticket(session, a)
 
 
-@router.post("/assignments/{assignment_id}/notes", status_code=201, response_model=NoteOut)
+@router.post(
+    "/assignments/{assignment_id}/notes",
+    status_code=201,
+    response_model=NoteOut,
+    responses=ACTION_WITH_BODY,
+)
 async def add_note(
     assignment_id: str, body: NoteIn, session: Session, now: Now, who: UnitOnly
 ) -> NoteOut:
@@ -91,12 +102,21 @@ async def add_note(
     return note_out(n)
 
 
-@router.get("/assignments/{assignment_id}/notes", response_model=list[NoteOut])
+@router.get(
+    "/assignments/{assignment_id}/notes",
+    response_model=list[NoteOut],
+    responses=problem_responses(404),
+)
 async def notes(assignment_id: str, session: Session, who: Reader) -> list[NoteOut]:
     return [note_out(n) for n in await reads.notes(session, assignment_id, who)]
 
 
-@router.post("/assignments/{assignment_id}/extension", status_code=202, response_model=ExtensionOut)
+@router.post(
+    "/assignments/{assignment_id}/extension",
+    status_code=202,
+    response_model=ExtensionOut,
+    responses=ACTION_WITH_BODY,
+)
 async def request_extension(
     assignment_id: str, body: ExtensionIn, session: Session, now: Now, who: UnitOnly
 ) -> ExtensionOut:
@@ -112,7 +132,12 @@ async def request_extension(
     )
 
 
-@router.post("/assignments/{assignment_id}/return", status_code=202, response_model=ReturnOut)
+@router.post(
+    "/assignments/{assignment_id}/return",
+    status_code=202,
+    response_model=ReturnOut,
+    responses=ACTION_WITH_BODY,
+)
 async def request_return(
     assignment_id: str, body: ReturnIn, session: Session, now: Now, who: UnitOnly
 ) -> ReturnOut:
@@ -122,7 +147,11 @@ async def request_return(
     return await return_out(session, r)
 
 
-@router.post("/assignments/{assignment_id}/forward", response_model=AssignmentOut)
+@router.post(
+    "/assignments/{assignment_id}/forward",
+    response_model=AssignmentOut,
+    responses=ACTION_WITH_BODY,
+)
 async def forward(
     assignment_id: str, body: ForwardIn, session: Session, now: Now, who: UnitOnly
 ) -> AssignmentOut:

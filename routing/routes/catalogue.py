@@ -20,6 +20,7 @@ from routing.schemas import (
     RuleOut,
 )
 from shared.errors import InvalidInput
+from shared.problems import problem_responses
 
 router = APIRouter()
 
@@ -30,7 +31,12 @@ async def catalogue_versions(session: Session, now: Now, who: Centre) -> list[Ca
     return [catalogue_version_out(v, in_force) for v in versions]
 
 
-@router.post("/catalogue/versions", status_code=201, response_model=CatalogueVersionOut)
+@router.post(
+    "/catalogue/versions",
+    status_code=201,
+    response_model=CatalogueVersionOut,
+    responses=problem_responses(413),
+)
 async def create_catalogue(
     body: CatalogueIn, session: Session, now: Now, who: Admin
 ) -> CatalogueVersionOut:
@@ -40,7 +46,12 @@ async def create_catalogue(
     return catalogue_version_out(v, None)
 
 
-@router.post("/catalogue/import", status_code=201, response_model=CatalogueVersionOut)
+@router.post(
+    "/catalogue/import",
+    status_code=201,
+    response_model=CatalogueVersionOut,
+    responses=problem_responses(413),
+)
 async def import_catalogue(
     file: Annotated[UploadFile, File(description=".csv or .xlsx (sheet 'rules')")],
     session: Session,
@@ -60,7 +71,7 @@ async def import_catalogue(
     return catalogue_version_out(v, None)
 
 
-@router.get("/catalogue/rules", response_model=list[RuleOut])
+@router.get("/catalogue/rules", response_model=list[RuleOut], responses=problem_responses(404))
 async def catalogue_rules(
     session: Session, now: Now, who: Centre, version: int | None = None
 ) -> list[RuleOut]:
@@ -69,7 +80,7 @@ async def catalogue_rules(
     return [rule_out(r) for r in rules]
 
 
-@router.post("/catalogue/explain", response_model=ExplainOut)
+@router.post("/catalogue/explain", response_model=ExplainOut, responses=problem_responses(413))
 async def explain(body: ExplainIn, session: Session, now: Now, who: Centre) -> ExplainOut:
     """Which unit would lead a ticket, by which rule and why, and every rule that applies."""
     found = await catalogue_admin.explain(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
 
@@ -19,8 +19,11 @@ from routing.schemas import (
     UnitOut,
     UnitPatch,
 )
+from shared.problems import problem_responses
 
 router = APIRouter()
+# A change to an area or unit: unknown (404), refused in its state (409).
+CHANGE = problem_responses(404, 409, 413)
 
 
 @router.get("/areas", response_model=list[AreaOut])
@@ -29,19 +32,21 @@ async def list_areas(session: Session, who: Centre, parent: str | None = None) -
     return [area_out(a) for a in await directory.list_areas(session, parent)]
 
 
-@router.post("/areas", status_code=201, response_model=AreaOut)
+@router.post(
+    "/areas", status_code=201, response_model=AreaOut, responses=problem_responses(409, 413)
+)
 async def create_area(body: AreaIn, session: Session, now: Now, who: Admin) -> AreaOut:
     async with session.begin():
         area = await directory.create_area(session, body, who=who, now=now)
     return area_out(area)
 
 
-@router.get("/areas/{code}", response_model=AreaOut)
+@router.get("/areas/{code}", response_model=AreaOut, responses=problem_responses(404))
 async def get_area(code: str, session: Session, who: Centre) -> AreaOut:
     return area_out(await directory.get_area(session, code))
 
 
-@router.patch("/areas/{code}", response_model=AreaOut)
+@router.patch("/areas/{code}", response_model=AreaOut, responses=CHANGE)
 async def update_area(
     code: str, body: AreaPatch, session: Session, now: Now, who: Admin
 ) -> AreaOut:
@@ -50,7 +55,7 @@ async def update_area(
     return area_out(area)
 
 
-@router.delete("/areas/{code}", response_model=AreaOut)
+@router.delete("/areas/{code}", response_model=AreaOut, responses=problem_responses(404, 409))
 async def deactivate_area(code: str, session: Session, now: Now, who: Admin) -> AreaOut:
     """Deactivates an area with no active sub-areas or units (old tickets still name it)."""
     async with session.begin():
@@ -64,19 +69,21 @@ async def units(session: Session, who: Centre, area: str | None = None) -> list[
     return [unit_out(u) for u in await directory.list_units(session, area)]
 
 
-@router.post("/units", status_code=201, response_model=UnitOut)
+@router.post(
+    "/units", status_code=201, response_model=UnitOut, responses=problem_responses(409, 413)
+)
 async def create_unit(body: UnitIn, session: Session, now: Now, who: Admin) -> UnitOut:
     async with session.begin():
         unit = await directory.create_unit(session, body, who=who, now=now)
     return unit_out(unit)
 
 
-@router.get("/units/{unit_id}", response_model=UnitOut)
+@router.get("/units/{unit_id}", response_model=UnitOut, responses=problem_responses(404))
 async def get_unit(unit_id: str, session: Session, who: Centre) -> UnitOut:
     return unit_out(await directory.get_unit(session, unit_id))
 
 
-@router.patch("/units/{unit_id}", response_model=UnitOut)
+@router.patch("/units/{unit_id}", response_model=UnitOut, responses=CHANGE)
 async def update_unit(
     unit_id: str, body: UnitPatch, session: Session, now: Now, who: Admin
 ) -> UnitOut:
@@ -85,7 +92,7 @@ async def update_unit(
     return unit_out(unit)
 
 
-@router.delete("/units/{unit_id}", response_model=UnitOut)
+@router.delete("/units/{unit_id}", response_model=UnitOut, responses=problem_responses(404, 409))
 async def deactivate_unit(unit_id: str, session: Session, now: Now, who: Admin) -> UnitOut:
     """Deactivates a unit no rule in force names and that holds no open assignment."""
     async with session.begin():
@@ -93,7 +100,12 @@ async def deactivate_unit(unit_id: str, session: Session, now: Now, who: Admin) 
     return unit_out(unit)
 
 
-@router.post("/directory/import", status_code=201, response_model=ImportOut)
+@router.post(
+    "/directory/import",
+    status_code=201,
+    response_model=ImportOut,
+    responses=problem_responses(409, 413),
+)
 async def import_directory(
     file: Annotated[
         UploadFile, File(description=".csv (one table) or .xlsx (sheets areas, units)")
@@ -101,7 +113,7 @@ async def import_directory(
     session: Session,
     now: Now,
     who: Admin,
-    table: Annotated[str, Form(pattern="^(areas|units)$")] = "areas",
+    table: Annotated[Literal["areas", "units"], Form()] = "areas",
 ) -> ImportOut:
     """Bulk import of areas and units: all rows or, on any problem, none."""
     filename, content = await upload(file)

@@ -16,8 +16,11 @@ from routing.schemas import (
     WhistleIn,
     WhistleOut,
 )
+from shared.problems import problem_responses
 
 router = APIRouter()
+# An action on a ticket: unknown (404), or not allowed in its state (409).
+ACTION = problem_responses(404, 409, 413)
 
 
 @router.get("/routing/queue", response_model=list[RoutedTicketOut])
@@ -26,13 +29,17 @@ async def dispatch_queue(session: Session, who: Dispatcher) -> list[RoutedTicket
     return [await ticket_out(session, t.id, who) for t in await dispatcher.queue(session)]
 
 
-@router.get("/routing/tickets/{ticket_id}", response_model=RoutedTicketOut)
+@router.get(
+    "/routing/tickets/{ticket_id}", response_model=RoutedTicketOut, responses=problem_responses(404)
+)
 async def routed_ticket(ticket_id: str, session: Session, who: Reader) -> RoutedTicketOut:
     """A ticket's routing: counts, supervision, assignments (a unit sees only its own)."""
     return await ticket_out(session, ticket_id, who)
 
 
-@router.post("/routing/tickets/{ticket_id}/dispatch", response_model=RoutedTicketOut)
+@router.post(
+    "/routing/tickets/{ticket_id}/dispatch", response_model=RoutedTicketOut, responses=ACTION
+)
 async def manual_dispatch(
     ticket_id: str, body: DispatchIn, session: Session, now: Now, who: Dispatcher
 ) -> RoutedTicketOut:
@@ -42,7 +49,9 @@ async def manual_dispatch(
     return await ticket_out(session, ticket_id, who)
 
 
-@router.post("/routing/tickets/{ticket_id}/redispatch", response_model=RoutedTicketOut)
+@router.post(
+    "/routing/tickets/{ticket_id}/redispatch", response_model=RoutedTicketOut, responses=ACTION
+)
 async def redispatch(
     ticket_id: str, body: DispatchIn, session: Session, now: Now, who: Dispatcher
 ) -> RoutedTicketOut:
@@ -53,7 +62,10 @@ async def redispatch(
 
 
 @router.post(
-    "/routing/tickets/{ticket_id}/determinations", status_code=201, response_model=DeterminationOut
+    "/routing/tickets/{ticket_id}/determinations",
+    status_code=201,
+    response_model=DeterminationOut,
+    responses=ACTION,
 )
 async def determine(
     ticket_id: str, body: DeterminationIn, session: Session, now: Now, who: Dispatcher
@@ -64,12 +76,21 @@ async def determine(
     return determination_out(d)
 
 
-@router.get("/routing/tickets/{ticket_id}/determinations", response_model=list[DeterminationOut])
+@router.get(
+    "/routing/tickets/{ticket_id}/determinations",
+    response_model=list[DeterminationOut],
+    responses=problem_responses(404),
+)
 async def determinations(ticket_id: str, session: Session, who: Centre) -> list[DeterminationOut]:
     return [determination_out(d) for d in await returns.determinations(session, ticket_id)]
 
 
-@router.post("/routing/tickets/{ticket_id}/whistles", status_code=201, response_model=WhistleOut)
+@router.post(
+    "/routing/tickets/{ticket_id}/whistles",
+    status_code=201,
+    response_model=WhistleOut,
+    responses=ACTION,
+)
 async def blow_whistle(
     ticket_id: str, body: WhistleIn, session: Session, now: Now, who: UnitOnly
 ) -> WhistleOut:

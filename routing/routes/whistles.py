@@ -8,6 +8,7 @@ from routing import whistle
 from routing.routes.deps import Now, Reader, Session, UnitOnly
 from routing.routes.views import whistle_out
 from routing.schemas import WhistleOut, WhistleReportIn
+from shared.problems import problem_responses
 
 router = APIRouter()
 
@@ -19,13 +20,17 @@ async def list_whistles(
     return [whistle_out(w, s, now) for w, s in await whistle.list_whistles(session, who, ticket_id)]
 
 
-@router.get("/whistles/{whistle_id}", response_model=WhistleOut)
+@router.get("/whistles/{whistle_id}", response_model=WhistleOut, responses=problem_responses(404))
 async def get_whistle(whistle_id: str, session: Session, now: Now, who: Reader) -> WhistleOut:
     w, s = await whistle.get_whistle(session, whistle_id, who)
     return whistle_out(w, s, now)
 
 
-@router.post("/whistles/{whistle_id}/report", response_model=WhistleOut)
+@router.post(
+    "/whistles/{whistle_id}/report",
+    response_model=WhistleOut,
+    responses=problem_responses(404, 409, 413),
+)
 async def report(
     whistle_id: str, body: WhistleReportIn, session: Session, now: Now, who: UnitOnly
 ) -> WhistleOut:

@@ -425,3 +425,46 @@ def test_the_front_door_is_configured_from_the_environment(
     assert [str(n) for n in settings.proxies()] == ["10.0.0.0/8", "fd00::/8"]
     assert settings.max_body_bytes == 65536
     assert HttpSettings(trusted_proxies="").proxies() == ()
+
+
+# ---------------------------------------------------------------------------- closed sets, URLs
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/v1/tickets", {"status": "lost"}, "query.status"),
+        ("/api/v1/tickets", {"channel": "carrier-pigeon"}, "query.channel"),
+        ("/api/v1/assignments", {"status": "sleeping"}, "query.status"),
+        ("/api/v1/returns", {"status": "maybe"}, "query.status"),
+        ("/api/v1/sla/extensions", {"status": "forgotten"}, "query.status"),
+        ("/api/v1/sla/supervision", {"level": "galactic"}, "query.level"),
+        ("/api/v1/callbacks", {"status": "bored"}, "query.status"),
+        ("/api/v1/analytics/rates", {"unit_class": "ministry"}, "query.unit_class"),
+        ("/api/v1/analytics/rankings", {"metric": "happiness"}, "query.metric"),
+        ("/api/v1/analytics/hot-topics", {"period": "fortnight"}, "query.period"),
+        ("/api/v1/analytics/reports/fortnightly", {}, "path.kind"),
+        ("/api/v1/analytics/reports/monthly", {"format": "pdf"}, "query.format"),
+    ],
+)
+async def test_a_value_outside_a_closed_set_is_refused_naming_the_parameter(
+    client: httpx.AsyncClient, path: str, params: dict[str, str], field: str
+) -> None:
+    r = await client.get(path, params=params, headers=SUPERVISOR)
+    problem = assert_problem(r, 422, field)
+    assert field_of(problem) == [field]
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/tickets/2026%00", "path"),
+        ("/api/v1/tickets?q=%E5%B8%82%00", "query.q"),
+        ("/api/v1/tickets?category=%1B%5B2J", "query.category"),
+    ],
+)
+async def test_a_control_character_in_the_url_is_refused_naming_where(
+    client: httpx.AsyncClient, url: str, field: str
+) -> None:
+    problem = assert_problem(await client.get(url, headers=OPERATOR), 422, field)
+    assert field_of(problem) == [field]
