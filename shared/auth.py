@@ -44,6 +44,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
+from shared import audit
 from shared.errors import Forbidden, Unauthorized
 from shared.settings import DEV_AUTH_PRIVATE_KEY, PlatformSettings, platform_settings
 
@@ -547,6 +548,7 @@ async def current_principal(
     revocations = revocations_of(request.app)
     await revocations.refresh(request.app, platform)
     revocations.check(principal, claims)
+    audit.acting(principal.role.value, principal.subject)  # the events it causes name it
     return principal
 
 

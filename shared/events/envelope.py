@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared import tracing
+from shared import audit, tracing
 
 
 class Payload(BaseModel):
@@ -71,6 +71,9 @@ class Envelope(BaseModel):
     # W3C trace context (`traceparent`) of the use case that produced the event, so a consumer
     # continues the same trace (shared.tracing); None when nothing is traced.
     trace_context: dict[str, str] | None = None
+    # Who caused it (审计): a staff member's or service's `role:subject`, `citizen`, or None
+    # when the platform reacted by itself (shared.audit).
+    actor: str | None = None
 
     def data(self) -> Payload:
         """The payload parsed by its registered model (raises on unknown types or bad data)."""
@@ -101,6 +104,7 @@ def new_event(
         correlation_id=correlation_id or ticket_id,
         payload=payload.model_dump(mode="json"),
         trace_context=tracing.carrier(),
+        actor=audit.actor(),
     )
 
 
