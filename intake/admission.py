@@ -80,6 +80,9 @@ async def accept(session: AsyncSession, submission: Submission, *, now: datetime
                 accepted = await receive_ticket(session, submission, now=now)
             if accepted.repeat is None and not accepted.replayed:  # counted once committed
                 metrics.TICKETS_ACCEPTED.labels(accepted.ticket.channel).inc()
+                # A category the channel left to the classification help, or one given.
+                source = accepted.ticket.category_source or "given"
+                metrics.SUGGESTIONS.labels("prefilled" if source == "suggested" else "given").inc()
             return accepted
         except IntegrityError:
             if attempt == 2:

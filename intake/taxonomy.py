@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake import classify, modelstore
 from intake.directory import current as current_directory
 from intake.models import Category
+from shared import metrics
 from shared.errors import InvalidInput
 
 
@@ -67,4 +68,8 @@ async def suggest(session: AsyncSession, title: str, description: str) -> classi
     """智能分类: the category, urgency and kind the text suggests, with the reasons; the
     learned model in use (if any, `modelstore.in_use`) ranks the categories, the keyword rules
     answer when it is unsure or absent."""
-    return classify.suggest(title, description, await taxonomy(session), model=modelstore.in_use())
+    suggestion = classify.suggest(
+        title, description, await taxonomy(session), model=modelstore.in_use()
+    )
+    metrics.SUGGESTIONS.labels("shown" if suggestion.category else "none").inc()
+    return suggestion

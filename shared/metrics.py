@@ -95,7 +95,9 @@ TICKETS_ACCEPTED = Counter(
 )
 SUGGESTIONS = Counter(
     "hotline_intake_suggestions_total",
-    "Category suggestions: shown to an operator, and whether the ticket kept or overrode it.",
+    "Category suggestions: `shown` (or `none`) to an operator asking; on each new ticket, "
+    "`prefilled` from the suggestion or `given` by the operator or channel. Overrides by "
+    "category: GET /api/v1/classify/overrides.",
     ["outcome"],
 )
 TIMERS_DUE = Gauge(

@@ -78,6 +78,10 @@ async def test_metrics_move_as_a_ticket_flows(client: httpx.AsyncClient) -> None
     assert series(after, "hotline_intake_tickets_accepted_total", **phone) == (
         series(before, "hotline_intake_tickets_accepted_total", **phone) + 1
     )
+    given = {"outcome": "given"}  # the complaint named its category
+    assert series(after, "hotline_intake_suggestions_total", **given) == (
+        series(before, "hotline_intake_suggestions_total", **given) + 1
+    )
     assert 'hotline_consumer_lag_events{consumer="routing"}' in after
     assert "hotline_sla_timers_due" in after and "hotline_callbacks_due" in after
 
