@@ -140,12 +140,12 @@ def _locator(request: Request) -> Callable[[str], str]:
     has_body = route.body_field is not None
 
     def locate(field: str) -> str:
-        if field.split(".", 1)[0] in LOCATIONS and "." in field:
-            return field  # already placed
         head = field.split(".", 1)[0].split("[", 1)[0]
         if head in where:
             return f"{where[head]}.{field}"
-        return f"body.{field}" if has_body or field == "body" else field
+        if head in LOCATIONS:
+            return field  # already placed ("body" is the body as a whole)
+        return f"body.{field}" if has_body else field
 
     return locate
 

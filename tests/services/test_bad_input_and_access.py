@@ -10,11 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from intake.config import settings as intake_settings
 from shared.auth import Principal, Role, issue_token
 from shared.http import HttpSettings, forwarded_client, parse_networks
+from shared.problems import problem as problem_response
 from tests.slice import Clients, assignments_of, post_complaint
 from tests.support import COMPLAINT, GATEWAY, OPERATOR, SUPERVISOR, bearer, eventually
 
@@ -468,3 +469,22 @@ async def test_a_control_character_in_the_url_is_refused_naming_where(
 ) -> None:
     problem = assert_problem(await client.get(url, headers=OPERATOR), 422, field)
     assert field_of(problem) == [field]
+
+
+async def test_a_channel_report_that_is_not_an_object_is_named_body(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.post(
+        "/api/v1/channels/sms/reports",
+        content="你好".encode(),
+        headers={**GATEWAY, "Content-Type": "text/plain"},
+    )
+    assert field_of(assert_problem(r, 422, "body")) == ["body"]
+
+
+def test_not_ready_and_too_many_requests_say_when_to_come_back() -> None:
+    request = Request({"type": "http", "method": "GET", "path": "/readyz", "headers": []})
+    not_ready = problem_response(request, 503, "Not ready", "unreachable: bus")
+    assert not_ready.headers["Retry-After"] == "5"
+    limited = problem_response(request, 429, "Too many requests", "wait", retry_after=42)
+    assert limited.headers["Retry-After"] == "42"
