@@ -57,21 +57,21 @@ def check_new_account(username: str, kind: Kind, unit_id: str | None) -> None:
     if not NAME.match(username):
         raise InvalidInput(
             "username: 3–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit.",
-            errors=[{"field": "username", "problem": "not a valid account name"}],
+            errors=[{"field": "username", "message": "not a valid account name"}],
         )
     if kind is Kind.UNIT and not unit_id:
         raise InvalidInput(
             "unit_id: a unit account belongs to one unit.",
-            errors=[{"field": "unit_id", "problem": "required for a unit account"}],
+            errors=[{"field": "unit_id", "message": "required for a unit account"}],
         )
     if kind is not Kind.UNIT and unit_id:
         raise InvalidInput(
             "unit_id: only unit accounts belong to a unit.",
-            errors=[{"field": "unit_id", "problem": "only for unit accounts"}],
+            errors=[{"field": "unit_id", "message": "only for unit accounts"}],
         )
     if unit_id and not UNIT_ID.match(unit_id):
         raise InvalidInput(
-            "unit_id: not a unit id.", errors=[{"field": "unit_id", "problem": "not a unit id"}]
+            "unit_id: not a unit id.", errors=[{"field": "unit_id", "message": "not a unit id"}]
         )
 
 
@@ -85,7 +85,7 @@ def check_password(password: str, min_length: int, *, username: str = "") -> Non
         problem = "too few different characters"
     if problem:
         raise InvalidInput(
-            f"password: {problem}.", errors=[{"field": "password", "problem": problem}]
+            f"password: {problem}.", errors=[{"field": "password", "message": problem}]
         )
 
 

@@ -95,7 +95,7 @@ def _basic(request: Request) -> tuple[str, str] | None:
 def _missing(*names: str) -> InvalidInput:
     return InvalidInput(
         f"{', '.join(names)}: required for this grant type.",
-        errors=[{"field": n, "problem": "required"} for n in names],
+        errors=[{"field": n, "message": "required"} for n in names],
     )
 
 
@@ -228,7 +228,7 @@ async def revoke(
     if bool(body.token_id) == bool(body.subject):
         raise InvalidInput(
             "Name either token_id or subject.",
-            errors=[{"field": "token_id", "problem": "either token_id or subject"}],
+            errors=[{"field": "token_id", "message": "either token_id or subject"}],
         )
     async with session.begin():
         if body.token_id:

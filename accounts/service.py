@@ -332,7 +332,7 @@ async def _check_unit(session: AsyncSession, unit_id: str) -> None:
         what = "is retired" if unit else "is not in the directory routing announced"
         raise InvalidInput(
             f"unit_id: unit '{unit_id}' {what}.",
-            errors=[{"field": "unit_id", "problem": f"unknown unit {unit_id}"}],
+            errors=[{"field": "unit_id", "message": f"unknown unit {unit_id}"}],
         )
 
 
@@ -447,7 +447,7 @@ async def create_client(
         allowed = ", ".join(sorted(r.value for r in domain.CLIENT_ROLES))
         raise InvalidInput(
             f"role: a client acts as one of {allowed}.",
-            errors=[{"field": "role", "problem": f"one of {allowed}"}],
+            errors=[{"field": "role", "message": f"one of {allowed}"}],
         )
     domain.check_new_account(client_id, Kind.OPERATOR, None)
     secret = secret or domain.new_client_secret()

@@ -340,6 +340,28 @@ async def test_a_grant_without_its_fields_is_a_422(client: httpx.AsyncClient) ->
     assert_problem(r, 422)
 
 
+async def test_accounts_problems_name_each_field_with_a_message(client: httpx.AsyncClient) -> None:
+    """Each entry of a 422's `errors` has the one FieldProblem shape (field, message), as
+    documented (found by the fuzzing in tests/fuzz: accounts said `problem`)."""
+    wrong = [
+        await client.post("/api/v1/auth/token", data={"grant_type": "password", "username": "x"}),
+        await client.post("/api/v1/auth/revocations", headers=ADMIN, json={}),
+        await client.post(
+            "/api/v1/accounts",
+            headers=ADMIN,
+            json={"username": "-x", "display_name": "x", "kind": "operator", "password": PASSWORD},
+        ),
+        await client.post(
+            "/api/v1/clients",
+            headers=ADMIN,
+            json={"client_id": "sla-jobs", "name": "sla", "role": "admin"},
+        ),
+    ]
+    for r in wrong:
+        errors = assert_problem(r, 422)["errors"]
+        assert errors and all(set(e) == {"field", "message"} for e in errors), r.text
+
+
 async def test_the_demo_accounts_can_log_in(client: httpx.AsyncClient, app: Any) -> None:
     from services import demo
 
