@@ -295,7 +295,7 @@ async def list_accounts(
     unit_id: Annotated[str | None, Query(max_length=64)] = None,
     kind: Kind | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[AccountOut]:
     """Accounts, by name; a supervisor sees the accounts it may manage."""
     kinds = None if who.role is Role.ADMIN else sorted(domain.SUPERVISOR_MANAGES)

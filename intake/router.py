@@ -219,7 +219,7 @@ async def list_tickets(
     q: Annotated[str | None, Query(max_length=100, description="text in title/description")] = None,
     cluster: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[TicketSummary]:
     """operator, supervisor, service, unit: search tickets, newest first; a unit sees only the
     tickets it leads."""
@@ -251,7 +251,7 @@ async def caller_history(
     session: Session,
     who: Operator,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[TicketSummary]:
     """operator: a caller's tickets (来电历史), newest first, found through the blind index of
     the phone (stored only encrypted). The phone goes in the body, never in a URL that access

@@ -362,6 +362,12 @@ async def test_accounts_problems_name_each_field_with_a_message(client: httpx.As
         assert errors and all(set(e) == {"field", "message"} for e in errors), r.text
 
 
+async def test_an_offset_past_any_page_is_a_422_not_a_crash(client: httpx.AsyncClient) -> None:
+    """Found by the fuzzing in tests/fuzz: a 64-bit overflow of the offset was a 500."""
+    r = await client.get("/api/v1/accounts", params={"offset": str(2**63)}, headers=ADMIN)
+    assert assert_problem(r, 422)["errors"][0]["field"] == "query.offset"
+
+
 async def test_the_demo_accounts_can_log_in(client: httpx.AsyncClient, app: Any) -> None:
     from services import demo
 

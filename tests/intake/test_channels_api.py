@@ -301,6 +301,17 @@ async def test_operators_search_by_status_channel_category_area_time_and_text(
     )
 
 
+async def test_an_offset_past_any_page_is_a_422_not_a_crash(api: httpx.AsyncClient) -> None:
+    """Found by the fuzzing in tests/fuzz: an offset beyond a 64-bit integer reached the
+    database (SQLite: OverflowError, a 500)."""
+    huge = {"offset": str(2**63)}
+    problem(await api.get("/api/v1/tickets", params=huge, headers=OPERATOR), 422, "offset")
+    by_caller = await api.post(
+        "/api/v1/tickets/by-caller", params=huge, json={"phone": "13800135678"}, headers=OPERATOR
+    )
+    problem(by_caller, 422, "offset")
+
+
 async def test_expected_completion_comes_from_the_lead_deadline(api: httpx.AsyncClient) -> None:
     ticket_id = (await report(api, "phone", NATIVE["phone"])).json()["ticket_id"]
 
