@@ -40,7 +40,10 @@ def override_rates(
     *,
     min_confidence: float = classify.MIN_CONFIDENCE,
 ) -> list[OverrideRate]:
-    """Per final category, most overridden first."""
+    """Per final category, most overridden first (none without labelled tickets: the model
+    is not asked about an empty set)."""
+    if not labelled:
+        return []
     tickets: dict[str, int] = defaultdict(int)
     prefilled: dict[str, int] = defaultdict(int)
     overridden: dict[str, int] = defaultdict(int)

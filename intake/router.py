@@ -19,11 +19,13 @@ from intake import (
     open311,
     protection,
     reads,
+    suggestion_models,
     taxonomy,
 )
 from intake.config import settings
 from intake.models import Ticket, TimelineEntry
 from intake.schemas import (
+    CategoryCandidate,
     CategoryScore,
     Channel,
     CitizenOut,
@@ -336,10 +338,19 @@ async def classify_text(body: ClassifyIn, session: Session, who: Reporter) -> Cl
         kind=suggestion.kind,  # type: ignore[arg-type]
         reasons=suggestion.reasons,
         alternatives=[CategoryScore(category=c, score=s) for c, s in suggestion.alternatives],
+        source=suggestion.source,  # type: ignore[arg-type]
+        model_version=suggestion.model_version,
+        top=[
+            CategoryCandidate(
+                category=c.category, probability=c.probability, reasons=list(c.reasons)
+            )
+            for c in suggestion.top
+        ],
     )
 
 
 router = APIRouter()
+router.include_router(suggestion_models.router)
 router.include_router(tickets)
 router.include_router(channel_reports)
 router.include_router(miniprogram.router)

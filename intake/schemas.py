@@ -169,14 +169,48 @@ class CategoryScore(BaseModel):
     score: float
 
 
+class CategoryCandidate(BaseModel):
+    """One of the learned model's top categories, its probability and the terms that weighed
+    most for it."""
+
+    category: str
+    probability: float
+    reasons: list[str]
+
+
 class ClassifyOut(BaseModel):
-    """A suggestion the operator accepts or overrides; `reasons` say why."""
+    """A suggestion the operator accepts or overrides; `reasons` say why. `category` is
+    pre-filled only when the model (or, without one, the keyword rules) is sure enough; `top`
+    always lists the model's three best with their probabilities."""
 
     category: str | None
     urgency: Urgency
     kind: TicketKind
     reasons: list[str]
     alternatives: list[CategoryScore]
+    source: Literal["model", "keywords"] = "keywords"
+    model_version: str | None = None
+    top: list[CategoryCandidate] = []
+
+
+class ModelVersionOut(BaseModel):
+    """A stored suggestion model (docs/suggestions.md): how it was trained and how it scored on
+    the part of its data held out."""
+
+    name: str
+    in_use: bool
+    meta: dict[str, Any]
+    evaluation: dict[str, Any]
+
+
+class OverrideRateOut(BaseModel):
+    """How often operators overrode the model's pre-filled category, by final category."""
+
+    category: str
+    tickets: int
+    prefilled: int
+    overridden: int
+    rate: float
 
 
 class LookupIn(BaseModel):

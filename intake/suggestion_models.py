@@ -1,0 +1,86 @@
+"""The category suggestion's models (智能分类模型), for supervisors: which stored version is in
+use, choosing or rolling back one, and how often operators override what it pre-fills.
+Training is a command (`python -m services intake train`): seconds of CPU do not belong in a
+request. See docs/suggestions.md."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake import modelstore, overrides
+from intake.schemas import ModelVersionOut, OverrideRateOut
+from shared.auth import Principal, Role, require
+from shared.errors import Conflict, NotFound
+from shared.problems import AUTHENTICATED, problem_responses
+from shared.runtime import current_time, session_dependency
+
+router = APIRouter(
+    prefix="/api/v1/classify", tags=["intake"], responses=problem_responses(*AUTHENTICATED)
+)
+Session = Annotated[AsyncSession, Depends(session_dependency("intake"))]
+Now = Annotated[datetime, Depends(current_time)]
+Supervisor = Annotated[Principal, Depends(require(Role.SUPERVISOR))]
+VersionName = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+def _out(v: modelstore.Version) -> ModelVersionOut:
+    return ModelVersionOut(name=v.name, in_use=v.in_use, meta=v.meta, evaluation=v.evaluation)
+
+
+@router.get("/models", response_model=list[ModelVersionOut])
+async def models(who: Supervisor) -> list[ModelVersionOut]:
+    """supervisor: the stored models, newest first, each with its evaluation."""
+    return [_out(v) for v in modelstore.versions(modelstore.root())]
+
+
+@router.post(
+    "/models/{version}/use", response_model=ModelVersionOut, responses=problem_responses(404)
+)
+async def use_model(version: VersionName, who: Supervisor) -> ModelVersionOut:
+    """supervisor: put a stored model in use (the one before is remembered for rollback)."""
+    folder = modelstore.root()
+    try:
+        modelstore.choose(folder, version)
+    except modelstore.UnknownVersion as exc:
+        raise NotFound(str(exc), field="version") from None
+    return next(_out(v) for v in modelstore.versions(folder) if v.name == version)
+
+
+@router.post("/models/rollback", response_model=ModelVersionOut, responses=problem_responses(409))
+async def roll_back(who: Supervisor) -> ModelVersionOut:
+    """supervisor: go back to the model used before the one in use."""
+    folder = modelstore.root()
+    try:
+        name = modelstore.rollback(folder)
+    except modelstore.UnknownVersion as exc:
+        raise Conflict(str(exc), allowed_actions=["use"]) from None
+    return next(_out(v) for v in modelstore.versions(folder) if v.name == name)
+
+
+@router.get("/overrides", response_model=list[OverrideRateOut], responses=problem_responses(404))
+async def override_rates(
+    session: Session,
+    now: Now,
+    who: Supervisor,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> list[OverrideRateOut]:
+    """supervisor: per final category, how often operators overrode the pre-filled category
+    on the tickets of the last `days` days (the labels of the next training)."""
+    model = modelstore.in_use()
+    if model is None:
+        raise NotFound("No suggestion model is in use.", field="model")
+    rates = await overrides.from_tickets(session, model, since=now - timedelta(days=days))
+    return [
+        OverrideRateOut(
+            category=r.category,
+            tickets=r.tickets,
+            prefilled=r.prefilled,
+            overridden=r.overridden,
+            rate=round(r.rate, 4),
+        )
+        for r in rates
+    ]
