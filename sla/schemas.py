@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, WithJsonSchema
 
 from shared.calendar import LimitUnit
 from shared.events.intake import TicketKind, Urgency
@@ -171,9 +171,24 @@ class PolicyOut(BaseModel):
     recomputed_clocks: int | None = None
 
 
+# A local time of day (Asia/Shanghai) as served: "09:00:00". Not JSON Schema's `format: time`,
+# which is RFC 3339's full-time and requires an offset (found by the fuzzing in tests/fuzz).
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+            "description": "local time of day (Asia/Shanghai), HH:MM[:SS]",
+            "examples": ["09:00"],
+        }
+    ),
+]
+
+
 class PeriodIn(BaseModel):
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
 
 
 class WorkingHoursIn(BaseModel):

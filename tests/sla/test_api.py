@@ -3,6 +3,7 @@ lists, bad input (problem+json, nothing changes) and access by role."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -169,6 +170,21 @@ async def test_a_calendar_change_recomputes_open_clocks_and_never_closed_ones(
     r = await sla_client.delete("/api/v1/sla/calendar/days/2026-11-24", headers=SUPERVISOR)
     assert r.status_code == 200
     assert await deadlines(sla_client, "T1") == before
+
+
+async def test_working_hours_are_served_as_documented(
+    sla_app: FastAPI, sla_client: httpx.AsyncClient
+) -> None:
+    """Found by the fuzzing in tests/fuzz: the periods were documented as `format: time` (an
+    RFC 3339 time with an offset) but served as local times without one."""
+    r = await sla_client.put(
+        "/api/v1/sla/calendar/days/2026-11-24", json={"working": True}, headers=SUPERVISOR
+    )
+    assert r.status_code == 200, r.text
+    schema = sla_app.openapi()["components"]["schemas"]["PeriodIn"]["properties"]["start"]
+    assert "format" not in schema
+    served = [p[edge] for p in r.json()["working_hours"] for edge in ("start", "end")]
+    assert served and all(re.fullmatch(schema["pattern"], t) for t in served), served
 
 
 async def test_the_next_years_schedule_is_loaded_and_shown(
