@@ -70,7 +70,11 @@ Session = Depends(session_dependency("analytics"))
 Supervisor = Depends(require(Role.SUPERVISOR))
 
 
-@router.get("/tickets/{ticket_id}/audit", response_model=list[AuditEntry])
+@router.get(
+    "/tickets/{ticket_id}/audit",
+    response_model=list[AuditEntry],
+    responses=problem_responses(404),
+)
 async def ticket_audit(
     ticket_id: str = Path(max_length=64),
     session: AsyncSession = Session,
