@@ -26,7 +26,10 @@ def log_in(context: BrowserContext, username: str) -> Page:
     """Log in with the keyboard only: type, Tab, type, Enter."""
     page = context.new_page()
     page.goto("/web/login")
-    page.keyboard.type(username)  # the username field has the focus
+    # The username field takes the focus once the page is up; keys typed before that are lost
+    # (the login then failed now and then with 账号或密码不正确).
+    expect(page.get_by_label("账号")).to_be_focused()
+    page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(DEMO_PASSWORD)
     page.keyboard.press("Enter")
