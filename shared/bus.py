@@ -35,11 +35,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, InterfaceError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shared import metrics
-from shared.db import create_engine
+from shared.db import create_engine, is_outage
 from shared.events import Envelope
 from shared.settings import DEFAULT_CONSUMER_BATCH_SIZE
 
@@ -226,20 +224,6 @@ async def deliver_with_retry(
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
     return None
-
-
-def is_outage(error: BaseException) -> bool:
-    """Whether `error` says the database could not be reached (connection refused or dropped,
-    the server shutting down, no pooled connection in time), as opposed to an error of the
-    event or the handler."""
-    if isinstance(error, (ConnectionError, TimeoutError, PoolTimeout, InterfaceError)):
-        return True
-    if isinstance(error, DBAPIError):  # e.g. OperationalError: look at the driver's own error
-        if error.connection_invalidated:
-            return True
-        return is_outage(error.orig) if isinstance(error.orig, BaseException) else False
-    name = type(error).__name__  # asyncpg's, without importing the driver here
-    return name in ("CannotConnectNowError", "ConnectionDoesNotExistError", "AdminShutdownError")
 
 
 def note_failure(consumer: str, error: Exception) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
@@ -103,3 +105,17 @@ def insert_for(session: AsyncSession, table: Any) -> postgresql.Insert | sqlite.
 def dialect_name(session: AsyncSession) -> str:
     """ "postgresql" or "sqlite": the few statements that differ (locks, upserts) ask this."""
     return session.get_bind().dialect.name
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether `error` says the database could not be reached (connection refused or dropped,
+    the server shutting down, no pooled connection in time), as opposed to an error of the
+    event or the handler."""
+    if isinstance(error, (ConnectionError, TimeoutError, PoolTimeout, InterfaceError)):
+        return True
+    if isinstance(error, DBAPIError):  # e.g. OperationalError: look at the driver's own error
+        if error.connection_invalidated:
+            return True
+        return is_outage(error.orig) if isinstance(error.orig, BaseException) else False
+    name = type(error).__name__  # asyncpg's, without importing the driver here
+    return name in ("CannotConnectNowError", "ConnectionDoesNotExistError", "AdminShutdownError")

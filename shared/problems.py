@@ -28,6 +28,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.db import is_outage
 from shared.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -214,8 +215,22 @@ async def _on_http_error(request: Request, exc: Exception) -> ProblemResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> ProblemResponse:
+    if is_outage(exc):
+        # The service's database is restarting or every pooled connection is busy: nothing was
+        # written, and the same request will work shortly (the fault drills saw 500s here).
+        log.warning("database unavailable on %s: %r", request.url.path, exc)
+        return problem(
+            request,
+            503,
+            "Service unavailable",
+            "The service cannot reach its database right now; nothing was changed. Try again.",
+            retry_after=OUTAGE_RETRY_AFTER,
+        )
     log.exception("unhandled error on %s", request.url.path)
     return problem(request, 500, "Internal error", "An unexpected error occurred; it was logged.")
+
+
+OUTAGE_RETRY_AFTER = 5  # seconds: a restart or a burst of queued requests
 
 
 # ---------------------------------------------------------------------------- OpenAPI

@@ -96,7 +96,8 @@ async def test_a_database_outage_is_waited_out_not_dead_lettered() -> None:
     """Connection errors do not use up an event's attempts; an error of the event does."""
     from sqlalchemy.exc import OperationalError
 
-    from shared.bus import deliver_with_retry, is_outage
+    from shared.bus import deliver_with_retry
+    from shared.db import is_outage
 
     calls: list[str] = []
 
