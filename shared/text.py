@@ -62,7 +62,8 @@ def is_invisible(char: str) -> bool:
 
 def _strip_invisible(value: str) -> str:
     start, end = 0, len(value)
-    while start < end and _edge_invisible(value[start]):
+    # A variation selector at the start has no character before it to vary: it goes too.
+    while start < end and (_edge_invisible(value[start]) or is_invisible(value[start])):
         start += 1
     while end > start and _edge_invisible(value[end - 1]):
         end -= 1

@@ -178,3 +178,9 @@ def test_bidi_controls_are_removed_and_nothing_else(
     mixed = "".join(bidi[i % len(bidi)] + c for i, c in enumerate(visible))
     assert clean(mixed, kind) == clean(visible, kind)
     assert set(clean(mixed, kind)) <= set(unicodedata.normalize("NFC", visible)) | set(visible)
+
+
+def test_a_variation_selector_with_nothing_before_it_is_stripped() -> None:
+    # Found by hypothesis: U+E0100 leading a value survived and left it starting invisibly.
+    assert clean("\U000e0100早市占道", "line") == "早市占道"
+    assert clean("早市占道😀\ufe0f", "line").endswith("\ufe0f")  # an emoji keeps its selector
