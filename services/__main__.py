@@ -60,7 +60,9 @@ def _serve(argv: list[str]) -> None:
     if platform.load_demo and "accounts" in names:
         print(demo.login_help(base))
     sys.stdout.flush()
-    uvicorn.run(build_app(names), host=args.host, port=port, log_level="info")
+    # uvicorn's own proxy headers would trust X-Forwarded-For from 127.0.0.1 and rewrite the
+    # client address first; HOTLINE_TRUSTED_PROXIES (shared/http.py) is the one switch.
+    uvicorn.run(build_app(names), host=args.host, port=port, log_level="info", proxy_headers=False)
 
 
 def check_secrets(names: tuple[str, ...], platform: PlatformSettings) -> None:

@@ -15,7 +15,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
     args = parser.parse_args()
-    uvicorn.run(build(), host=args.host, port=args.port)
+    uvicorn.run(build(), host=args.host, port=args.port, proxy_headers=False)
 
 
 if __name__ == "__main__":
