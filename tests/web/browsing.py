@@ -33,7 +33,9 @@ def log_in(context: BrowserContext, username: str) -> Page:
     page.keyboard.press("Tab")
     page.keyboard.type(DEMO_PASSWORD)
     page.keyboard.press("Enter")
-    expect(page.get_by_role("button", name="退出登录")).to_be_visible()
+    # Logging in hashes the password (argon2id, on purpose slow): on a loaded machine it takes
+    # longer than an assertion's default 5 s.
+    expect(page.get_by_role("button", name="退出登录")).to_be_visible(timeout=30_000)
     return page
 
 

@@ -102,7 +102,11 @@ def browser() -> Iterator[object]:
     executable = shutil.which("chromium")
     if executable is None:
         missing("Debian's chromium", "`apt-get install -y chromium` (make test does it)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # The pages call the services, which share two cores with the whole suite: an assertion's
+    # default 5 s was sometimes too short under load (context timeouts are 15 s as well).
+    expect.set_options(timeout=15_000)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True)
