@@ -21,7 +21,7 @@ from sqlalchemy import String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.bus import Bus, Deliver
+from shared.bus import Bus, Deliver, RetryPolicy
 from shared.clock import FrozenClock
 from shared.db import new_metadata
 from shared.events import Envelope, Event, new_event
@@ -32,6 +32,7 @@ from shared.runtime import ServiceRuntime, ServiceSpec
 from shared.settings import PlatformSettings, ServiceSettings
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+RETRY = RetryPolicy(max_attempts=3, backoff_seconds=0.01)
 
 
 class Base(DeclarativeBase):

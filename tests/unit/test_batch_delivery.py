@@ -5,45 +5,27 @@ alone and dead-lettered while the rest of its batch is applied exactly once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, insert, select
 
-from shared.bus import EmbeddedBus, RetryPolicy, bus_log, bus_offsets
+from shared.bus import EmbeddedBus, bus_log, bus_offsets
 from shared.events import Envelope
 from shared.runtime import ServiceRuntime, to_apply
 from shared.settings import PlatformSettings
 from tests.unit.probe_consumer import (
     AT,
+    RETRY,
     Recorder,
     applied,
     claimed,
     closed,
-    create_tables,
     probe_runtime,
     seen,
     unhandled,
 )
-
-RETRY = RetryPolicy(max_attempts=3, backoff_seconds=0.01)
-
-
-@pytest.fixture
-async def bus(tmp_path: Path) -> AsyncIterator[EmbeddedBus]:
-    bus = EmbeddedBus(tmp_path / "bus.db", RETRY, poll_seconds=0.05)
-    yield bus
-    await bus.stop()
-
-
-@pytest.fixture
-async def runtime(tmp_path: Path, bus: EmbeddedBus) -> AsyncIterator[ServiceRuntime]:
-    runtime = probe_runtime(f"sqlite+aiosqlite:///{tmp_path / 'probe.db'}", bus, tmp_path)
-    await create_tables(runtime)
-    yield runtime
-    await runtime.dispose()
 
 
 class Statements:

@@ -4,38 +4,20 @@ its last error; a log that went backwards (the broker lost events) is a regressi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete
 
 from shared import metrics
-from shared.bus import EmbeddedBus, RetryPolicy, bus_log
+from shared.bus import EmbeddedBus, bus_log
 from shared.runtime import ServiceRuntime
-from tests.unit.probe_consumer import applied, closed, create_tables, probe_runtime
+from tests.unit.probe_consumer import RETRY, applied, closed
 from tests.unit.test_batch_delivery import committed_offset, eventually_true, queue
-
-RETRY = RetryPolicy(max_attempts=3, backoff_seconds=0.01)
 
 
 def value(metric: object, *labels: str) -> float:
     return float(metric.labels(*labels)._value.get())  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-async def bus(tmp_path: Path) -> AsyncIterator[EmbeddedBus]:
-    bus = EmbeddedBus(tmp_path / "bus.db", RETRY, poll_seconds=0.05)
-    yield bus
-    await bus.stop()
-
-
-@pytest.fixture
-async def runtime(tmp_path: Path, bus: EmbeddedBus) -> AsyncIterator[ServiceRuntime]:
-    runtime = probe_runtime(f"sqlite+aiosqlite:///{tmp_path / 'probe.db'}", bus, tmp_path)
-    await create_tables(runtime)
-    yield runtime
-    await runtime.dispose()
 
 
 async def test_a_stopped_consumer_shows_growing_lag_and_none_once_caught_up(
