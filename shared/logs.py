@@ -47,7 +47,8 @@ class ContextFilter(logging.Filter):
         ids = current()
         for name in CONTEXT_FIELDS:
             setattr(record, name, ids.get(name))
-        record.ids = " ".join(f"{k}={v}" for k, v in ids.items())
+        named = " ".join(f"{k}={v}" for k, v in ids.items())
+        record.ids = f" [{named}]" if named else ""
         return True
 
 
@@ -70,7 +71,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s [%(ids)s]"
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(ids)s"
 
 
 def configure(fmt: str = "text", level: int = logging.INFO) -> None:
@@ -81,5 +82,5 @@ def configure(fmt: str = "text", level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for chatty in ("aiokafka", "sqlalchemy.engine", "httpx", "jieba"):
+    for chatty in ("aiokafka", "alembic", "sqlalchemy.engine", "httpx", "jieba"):
         logging.getLogger(chatty).setLevel(logging.WARNING)

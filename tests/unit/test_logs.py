@@ -46,4 +46,7 @@ def test_text_lines_name_the_ids() -> None:
     log, out = capture("text")
     with logs.context(request_id="R9"):
         log.warning("accepted")
-    assert out.getvalue().rstrip().endswith("accepted [request_id=R9]")
+    log.warning("plain")
+    first, second = out.getvalue().splitlines()
+    assert first.endswith("accepted [request_id=R9]")
+    assert second.endswith("plain")  # no empty brackets when nothing is in force
