@@ -99,7 +99,12 @@ async def ping(engine: AsyncEngine) -> None:
 def insert_for(session: AsyncSession, table: Any) -> postgresql.Insert | sqlite.Insert:
     """An INSERT on the session's database that takes `on_conflict_do_nothing` / `_do_update`
     (the two dialects spell the same statement with their own classes)."""
-    return (postgresql if dialect_name(session) == "postgresql" else sqlite).insert(table)
+    return insert_in(dialect_name(session), table)
+
+
+def insert_in(dialect: str, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """`insert_for` by the dialect's name, for code holding a connection, not a session."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def dialect_name(session: AsyncSession) -> str:

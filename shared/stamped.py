@@ -16,10 +16,11 @@ from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, event, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
+
+from shared.db import insert_in
 
 T = TypeVar("T")
 
@@ -84,8 +85,9 @@ class Stamped(Generic[T]):
         # once (intake loading its taxonomy while it learns routing's areas) both found no
         # row and both inserted, and PostgreSQL refused the second.
         version = secrets.randbits(31)
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(self.stamps).values(name=self.name, version=version)
+        statement = insert_in(connection.dialect.name, self.stamps).values(
+            name=self.name, version=version
+        )
         connection.execute(
             statement.on_conflict_do_update(
                 index_elements=[self.stamps.c.name], set_={"version": statement.excluded.version}
