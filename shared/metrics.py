@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 __all__ = ["CONTENT_TYPE_LATEST", "render"]
 
@@ -115,6 +122,12 @@ CALLBACKS_DUE = Gauge("hotline_callbacks_due", "Callbacks (回访) waiting to be
 CALLBACKS_OVERDUE = Gauge(
     "hotline_callbacks_overdue", "Callbacks waiting longer than the callback window."
 )
+
+
+def dead_lettered(consumer: str) -> int:
+    """How many events `consumer` dead-lettered since this process started."""
+    value = REGISTRY.get_sample_value("hotline_consumer_dead_letters_total", {"consumer": consumer})
+    return int(value or 0)
 
 
 def render() -> bytes:

@@ -142,7 +142,7 @@ async def refresh(app: FastAPI) -> OpsStatus:
                 behind=lag.behind,
                 behind_seconds=round(lag.behind_seconds, 3),
                 log_regressions=lag.regressions,
-                dead_lettered=int(metrics.DEAD_LETTERS.labels(consumer)._value.get()),
+                dead_lettered=metrics.dead_lettered(consumer),
                 last_error=error,
                 last_error_at=when,
             )
