@@ -5,12 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, WithJsonSchema
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shared.calendar import LimitUnit
 from shared.events.intake import TicketKind, Urgency
 from shared.events.routing import UnitClass
 from shared.text import LINE, TEXT
+
+
+class _In(BaseModel):
+    """What a client sends: a field sla does not know is refused (422 naming it), not
+    silently dropped, as in the other services."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class TimerOut(BaseModel):
@@ -79,7 +86,7 @@ class ExtensionOut(BaseModel):
     complete_by_after: datetime | None
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(_In):
     approve: bool
     days: int | None = Field(
         default=None, description="working days granted; default: as requested"
@@ -105,7 +112,7 @@ class CaseOut(BaseModel):
     resolution: str | None
 
 
-class ResolveIn(BaseModel):
+class ResolveIn(_In):
     note: Annotated[str, Field(min_length=1, max_length=255), TEXT]
 
 
@@ -122,17 +129,17 @@ class TicketSlaOut(BaseModel):
     supervision: list[CaseOut]
 
 
-class LimitIn(BaseModel):
+class LimitIn(_In):
     amount: float
     unit: LimitUnit = Field(description="hours, working_hours or working_days")
 
 
-class ReminderIn(BaseModel):
+class ReminderIn(_In):
     fraction: float | None = Field(default=None, description="share of the budget, 0 < f < 1")
     hours_before: float | None = Field(default=None, description="calendar hours before")
 
 
-class PolicyIn(BaseModel):
+class PolicyIn(_In):
     name: Annotated[str, Field(max_length=64), LINE] = ""
     urgency: Urgency | None = None
     kind: TicketKind | None = None
@@ -186,22 +193,22 @@ LocalTime = Annotated[
 ]
 
 
-class PeriodIn(BaseModel):
+class PeriodIn(_In):
     start: LocalTime
     end: LocalTime
 
 
-class WorkingHoursIn(BaseModel):
+class WorkingHoursIn(_In):
     periods: list[PeriodIn]
 
 
-class YearIn(BaseModel):
+class YearIn(_In):
     holidays: list[date] = Field(description="official holidays (放假) of the year")
     make_up_days: list[date] = Field(default_factory=list, description="调休 working weekend days")
     note: Annotated[str, Field(max_length=255), TEXT] = ""
 
 
-class DayIn(BaseModel):
+class DayIn(_In):
     working: bool
     note: Annotated[str, Field(max_length=128), TEXT] = ""
 

@@ -340,6 +340,61 @@ async def test_bad_policies_are_refused_and_change_nothing(
     ).status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("PUT", "/api/v1/sla/policies/quick", {**ORDINARY, "deadline_days": 3}, "deadline_days"),
+        (
+            "PUT",
+            "/api/v1/sla/policies/quick",
+            {**ORDINARY, "sign": {"amount": 1, "unit": "hours", "per": "ticket"}},
+            "sign.per",
+        ),
+        (
+            "PUT",
+            "/api/v1/sla/policies/quick",
+            {**ORDINARY, "reminders": [{"fraction": 0.5, "percent": 50}]},
+            "reminders.0.percent",
+        ),
+        (
+            "PUT",
+            "/api/v1/sla/calendar/2027",
+            {"holidays": [], "holiday": ["2027-01-01"]},
+            "holiday",
+        ),
+        ("PUT", "/api/v1/sla/calendar/days/2026-11-24", {"working": False, "why": "x"}, "why"),
+        (
+            "PUT",
+            "/api/v1/sla/calendar/working-hours",
+            {"periods": [{"start": "09:00", "end": "12:00", "lunch": True}]},
+            "periods.0.lunch",
+        ),
+        ("POST", "/api/v1/sla/extensions/X1/decision", {"approve": True, "day": 5}, "day"),
+        ("POST", "/api/v1/sla/supervision/S1/resolve", {"note": "已办", "result": "ok"}, "result"),
+    ],
+)
+async def test_an_unknown_field_is_refused_by_name_and_changes_nothing(
+    sla_app: FastAPI,
+    sla_client: httpx.AsyncClient,
+    clock: FrozenClock,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    """A misspelt field (`holiday` for `holidays`) would otherwise be dropped silently and the
+    change made without it: sla's bodies forbid unknown fields, as the other services' do."""
+    await start_ticket(sla_app, clock)
+    before = await deadlines(sla_client)
+    r = await sla_client.request(method, path, json=body, headers=SUPERVISOR)
+    errors = problem(r, 422)["errors"]
+    assert [(e["field"], e["type"]) for e in errors] == [(f"body.{field}", "extra_forbidden")]
+    assert await deadlines(sla_client) == before
+    assert (
+        await sla_client.get("/api/v1/sla/policies/quick", headers=SUPERVISOR)
+    ).status_code == 404
+
+
 async def test_an_older_effective_date_than_the_latest_version_is_refused(
     sla_client: httpx.AsyncClient,
 ) -> None:
