@@ -61,12 +61,26 @@ async def candidates(
     since: datetime,
     threshold: float,
     metres: float,
+    citizen_index: str | None = None,
+    own_since: datetime | None = None,
     top: int = TOP,
 ) -> list[Candidate]:
-    """The open tickets `new` may be the same matter as, best first, for the operator."""
+    """The open tickets `new` may be the same matter as, best first, for the operator: those a
+    cluster would be looked for among (since `since`), and with `citizen_index` the caller's own
+    that a repeat would be (since `own_since`)."""
     olds: Sequence[domain.Matter] = await matters.cluster_candidates(
         session, category=new.category, area_code=new.area_code, since=since
     )
+    if citizen_index is not None:
+        seen = {m.ticket_id for m in olds}
+        own = await matters.own_open_matters(
+            session,
+            citizen_index=citizen_index,
+            category=new.category,
+            area_code=new.area_code,
+            since=own_since or since,
+        )
+        olds = [*olds, *(m for m in own if m.ticket_id not in seen)]
     return ranked(new, olds, threshold=threshold, metres=metres, top=top)
 
 

@@ -431,7 +431,20 @@ class CitizenFacts(Protocol):
     def anonymous(self) -> bool: ...
 
 
-class ReportFacts(Protocol):
+class PlaceFacts(Protocol):
+    """Where a report says it happened: what its area is found from (`area_of`)."""
+
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def area_code(self) -> str | None: ...
+    @property
+    def longitude(self) -> float | None: ...
+    @property
+    def latitude(self) -> float | None: ...
+
+
+class ReportFacts(PlaceFacts, Protocol):
     """What admission reads of a report in the unified form (intake.schemas.TicketIn)."""
 
     @property
@@ -442,14 +455,6 @@ class ReportFacts(Protocol):
     def title(self) -> str: ...
     @property
     def description(self) -> str: ...
-    @property
-    def address(self) -> str | None: ...
-    @property
-    def area_code(self) -> str | None: ...
-    @property
-    def longitude(self) -> float | None: ...
-    @property
-    def latitude(self) -> float | None: ...
     @property
     def answer(self) -> str | None: ...
     @property
@@ -568,7 +573,7 @@ def admit(
     )
 
 
-def area_of(report: ReportFacts, channel: ChannelContext, known: Known) -> str | None:
+def area_of(report: PlaceFacts, channel: ChannelContext, known: Known) -> str | None:
     """The report's area: the stated one, else the channel's if the gazetteer has it (a grid),
     else the deepest boundary containing the coordinates, else the gazetteer's names in the
     address, else in the channel's text."""

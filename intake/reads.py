@@ -23,6 +23,14 @@ async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket:
     return ticket
 
 
+async def tickets_by_id(session: AsyncSession, ids: Sequence[str]) -> dict[str, Ticket]:
+    """The tickets of these numbers that exist, by number."""
+    if not ids:
+        return {}
+    found = await session.scalars(select(Ticket).where(Ticket.id.in_(ids)))
+    return {t.id: t for t in found}
+
+
 async def timeline(session: AsyncSession, ticket_id: str) -> Sequence[TimelineEntry]:
     rows = await session.scalars(
         select(TimelineEntry)

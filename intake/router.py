@@ -19,6 +19,7 @@ from intake import (
     open311,
     protection,
     reads,
+    same_matter,
     suggestion_models,
     taxonomy,
 )
@@ -351,6 +352,7 @@ async def classify_text(body: ClassifyIn, session: Session, who: Reporter) -> Cl
 
 router = APIRouter()
 router.include_router(suggestion_models.router)
+router.include_router(same_matter.router)
 router.include_router(tickets)
 router.include_router(channel_reports)
 router.include_router(miniprogram.router)

@@ -213,6 +213,57 @@ class OverrideRateOut(BaseModel):
     rate: float
 
 
+class SameMatterIn(BaseModel):
+    """The report the operator is typing, as far as it goes: what (category, title,
+    description), where (address, area code, coordinates) and who (the caller)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    category: Annotated[str, Field(min_length=1, max_length=200), LINE] = Field(
+        examples=["城市管理/市容环境/占道经营"]
+    )
+    title: Annotated[str, Field(max_length=100), LINE] = ""
+    description: Annotated[str, Field(max_length=4000), TEXT] = ""
+    address: Annotated[str, Field(max_length=300), LINE] | None = None
+    area_code: Annotated[str, Field(max_length=32), LINE] | None = None
+    longitude: float | None = Field(default=None, description="WGS-84")
+    latitude: float | None = Field(default=None, description="WGS-84")
+    citizen: CitizenIn | None = Field(
+        default=None, description="the caller: their own open tickets are strong evidence"
+    )
+
+    @model_validator(mode="after")
+    def some_text(self) -> SameMatterIn:
+        if not self.title and not self.description:
+            raise ValueError("give the title or the description of the report")
+        return self
+
+
+class SameMatterCandidateOut(BaseModel):
+    """An open ticket the report may be the same matter as (同一诉求候选), for the operator to
+    confirm or not. Its texts are redacted (脱敏) for every reader."""
+
+    ticket_id: str
+    score: float = Field(description="text similarity, 0..1 (the same measure as repeats)")
+    same_citizen: bool = Field(description="the caller's own ticket: linked as a repeat")
+    cluster_id: str | None
+    title: str
+    summary: str = Field(description="the start of the description")
+    status: str
+    status_text: str
+    category: str
+    area_code: str | None
+    received_at: datetime
+
+
+class SameMatterOut(BaseModel):
+    """The best candidates first; empty when no open ticket is similar enough."""
+
+    area_code: str | None = Field(description="the area the report was compared in")
+    threshold: float = Field(description="the similarity another citizen's ticket needs")
+    candidates: list[SameMatterCandidateOut]
+
+
 class LookupIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -24,6 +24,7 @@ OWNER_OF_PREFIX: tuple[tuple[str, str], ...] = (
     ("/api/v1/tickets", "intake"),
     ("/api/v1/classify", "intake"),
     ("/api/v1/channels", "intake"),
+    ("/api/v1/same-matter", "intake"),
     ("/api/v1/sla", "sla"),
     ("/api/v1/callbacks", "callback"),
     ("/api/v1/ratings", "callback"),
