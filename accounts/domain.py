@@ -1,5 +1,6 @@
 """accounts' rules: kinds of account and the role each acts in, who may manage whom, the shape
-of names and passwords, refresh tokens. Pure: no database, no HTTP, no clock reads."""
+of names and passwords, refresh tokens, the login lockout. Pure: no database, no HTTP, no clock
+reads."""
 
 from __future__ import annotations
 
@@ -138,3 +139,52 @@ def same_digest(a: str, b: str) -> bool:
 def revocation_window(now: datetime, access_lifetime: timedelta, leeway: timedelta) -> datetime:
     """Revocations older than this concern only tokens that have expired anyway."""
     return now - access_lifetime - leeway
+
+
+# --- Login lockout (登录锁定): a password guesser gets a few tries, then ever longer waits.
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    max_failures: int  # failed logins in a row that lock the name
+    window: timedelta  # a failure this long after the last one (or the lock's end) starts afresh
+    first_lockout: timedelta
+    max_lockout: timedelta
+
+
+@dataclass(frozen=True)
+class LoginFailures:
+    """One account name's failed password logins since its last successful one. Kept for any
+    name tried, an account's or not, so that the answers never tell which names exist."""
+
+    count: int = 0
+    last_at: datetime | None = None
+    locked_until: datetime | None = None
+
+
+def after_failed_login(
+    failures: LoginFailures, policy: LockoutPolicy, now: datetime
+) -> LoginFailures:
+    """One more failed password login for a name. Failures add up while each comes within
+    `window` of the one before, or of the end of the lock it waited out; after a quiet `window`
+    the count starts again. The `max_failures`-th failure locks the name for `first_lockout`,
+    and each failure after it (once the lock is over) for twice as long as the one before, at
+    most `max_lockout`: someone who mistyped a few times waits a minute, a guesser gets one
+    try per hour. A lock is never shortened."""
+    quiet_since = max((t for t in (failures.last_at, failures.locked_until) if t), default=None)
+    fresh = failures.count == 0 or quiet_since is None or now - quiet_since >= policy.window
+    count = 1 if fresh else failures.count + 1
+    if count < policy.max_failures:
+        return LoginFailures(count, now, None if fresh else failures.locked_until)
+    doublings = min(count - policy.max_failures, 32)  # 2**32 first lockouts exceed any cap
+    until = now + min(policy.first_lockout * 2**doublings, policy.max_lockout)
+    if failures.locked_until is not None and failures.locked_until > until:
+        until = failures.locked_until
+    return LoginFailures(count, now, until)
+
+
+def locked_for(failures: LoginFailures, now: datetime) -> timedelta | None:
+    """How much longer the name is locked; None when it is not."""
+    if failures.locked_until is None or failures.locked_until <= now:
+        return None
+    return failures.locked_until - now

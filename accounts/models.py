@@ -1,5 +1,5 @@
-"""accounts' tables: people's accounts, service clients, refresh tokens, revoked token ids, and
-the units it learned from routing's directory events."""
+"""accounts' tables: people's accounts, service clients, refresh tokens, revoked token ids, the
+login lockout's failure counts, and the units it learned from routing's directory events."""
 
 from __future__ import annotations
 
@@ -85,6 +85,20 @@ class RevokedToken(Base):
     expires_at: Mapped[datetime] = mapped_column(Instant(), index=True)
     revoked_by: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(32))
+
+
+class LoginThrottle(Base):
+    """Failed password logins for one account name since its last successful one, and until
+    when the name is locked (登录锁定; accounts.domain.after_failed_login). In the database, so
+    every accounts process counts the same failures. Keyed by a digest of the name: names that
+    are no account, or a password typed into the name field, are not kept in clear."""
+
+    __tablename__ = "accounts_login_throttles"
+
+    subject: Mapped[str] = mapped_column(String(32), primary_key=True)  # auth.subject_digest
+    failures: Mapped[int]
+    last_failed_at: Mapped[datetime] = mapped_column(Instant(), index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(Instant())
 
 
 class KnownUnit(Base):

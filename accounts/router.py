@@ -41,6 +41,7 @@ from shared.auth import (
 )
 from shared.clock import SystemClock
 from shared.errors import InvalidInput
+from shared.problems import problem_responses
 from shared.runtime import session_dependency
 from shared.settings import PlatformSettings, platform_settings
 
@@ -99,7 +100,12 @@ def _missing(*names: str) -> InvalidInput:
     )
 
 
-@router.post("/api/v1/auth/token", response_model=TokenOut, response_model_exclude_none=True)
+@router.post(
+    "/api/v1/auth/token",
+    response_model=TokenOut,
+    response_model_exclude_none=True,
+    responses=problem_responses(401, 413, 422, 429),
+)
 async def token(
     request: Request,
     session: Session,
@@ -116,7 +122,16 @@ async def token(
     """Log in, OAuth 2.0 style (form-encoded): `grant_type=password` with `username` and
     `password` (people: an access token and a rotating refresh token); `client_credentials`
     with `client_id` and `client_secret`, in the form or as HTTP Basic (services, gateways);
-    `refresh_token` (a new access token and a new refresh token; the old one is used up)."""
+    `refresh_token` (a new access token and a new refresh token; the old one is used up).
+
+    A wrong name or password is a 401 with `"error": "invalid_grant"`. After
+    `ACCOUNTS_LOGIN_MAX_FAILURES` (5) failed password logins in a row for one account name, the
+    name is locked (登录锁定): every password login for it, with the right password too, is a
+    429 with `Retry-After` (seconds) and `"error": "invalid_grant"`, for
+    `ACCOUNTS_LOGIN_LOCKOUT_SECONDS` (60), then twice as long at each further failure, at most
+    `ACCOUNTS_LOGIN_LOCKOUT_MAX_SECONDS` (3600). Names that are no account are counted and
+    locked the same way, so the answers never tell which names exist. A successful login, or
+    an administrator's password reset, clears the count."""
     try:
         return _tokens_out(
             await _grant(
@@ -135,6 +150,10 @@ async def token(
     except service.RefreshReused as reused:
         async with session.begin():
             await service.revoke_family(session, reused.family, now)
+        raise
+    except service.LoginFailed as failed:
+        async with session.begin():
+            await service.count_failed_login(session, failed.username, now)
         raise
 
 

@@ -4,6 +4,8 @@ administer accounts and clients, serve the revocation list; learn units from rou
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,18 +14,29 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts import domain
 from accounts.config import AccountsSettings, settings
 from accounts.domain import Kind
-from accounts.models import Account, Client, KnownUnit, RefreshToken, RevokedToken
+from accounts.models import (
+    Account,
+    Client,
+    KnownUnit,
+    LoginThrottle,
+    RefreshToken,
+    RevokedToken,
+)
+from shared import metrics
 from shared.auth import Principal, Role, issue_token, subject_digest
-from shared.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from shared.db import insert_for
+from shared.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from shared.events import Event
 from shared.events.routing import UnitChanged
 from shared.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
 
 
 def hasher(s: AccountsSettings | None = None) -> PasswordHasher:
@@ -119,11 +132,19 @@ INVALID_LOGIN = "The account name or the password is wrong, or the account is di
 async def login(
     session: AsyncSession, username: str, password: str, platform: PlatformSettings, now: datetime
 ) -> Tokens:
+    """A password login. A locked name is refused before its password is even checked (the
+    right one too); a failure raises LoginFailed, for the caller to count; a success clears
+    the name's failures."""
+    throttle = await session.get(LoginThrottle, subject_digest(username))
+    _refuse_if_locked(throttle, now)
     account = await session.get(Account, username)
     usable = account is not None and not account.disabled
     ok = await verify_secret(account.password_hash if account else None, password)
     if not (ok and usable and account):
-        raise Unauthorized(INVALID_LOGIN, error="invalid_grant")
+        metrics.LOGINS_REFUSED.labels("invalid").inc()
+        raise LoginFailed(username)
+    if throttle is not None:
+        await session.delete(throttle)
     if hasher().check_needs_rehash(account.password_hash):
         account.password_hash = await hash_secret(password)
     refresh = await _new_refresh(session, account.username, None, platform, now)
@@ -131,6 +152,80 @@ async def login(
         _principal_of(account), platform, now, account.tokens_not_before, kind=account.kind
     )
     return Tokens(tokens.access_token, tokens.expires_in, tokens.principal, refresh)
+
+
+# --- Login lockout (登录锁定) ------------------------------------------------------------------
+
+
+class LoginFailed(Unauthorized):
+    """A wrong account name or password, to be counted towards the name's lockout in a
+    transaction of its own (this error rolls back the one it is raised in)."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(INVALID_LOGIN, error="invalid_grant")
+        self.username = username
+
+
+def _failures(row: LoginThrottle | None) -> domain.LoginFailures:
+    if row is None:
+        return domain.LoginFailures()
+    return domain.LoginFailures(row.failures, row.last_failed_at, row.locked_until)
+
+
+def _refuse_if_locked(row: LoginThrottle | None, now: datetime) -> None:
+    """429 with Retry-After while the name is locked. The answer is the same for every name,
+    an account's or not, and says nothing about the password."""
+    wait = domain.locked_for(_failures(row), now)
+    if wait is None:
+        return
+    metrics.LOGINS_REFUSED.labels("locked").inc()
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    raise TooManyRequests(
+        "Too many failed logins with this account name: it is locked for a while. "
+        f"Try again in {seconds} seconds.",
+        error="invalid_grant",
+        retry_after=seconds,
+    )
+
+
+async def count_failed_login(session: AsyncSession, username: str, now: datetime) -> None:
+    """One more failure for the name, under a row lock (PostgreSQL) so that concurrent
+    failures on several accounts processes all count; a new lock is logged and counted, with
+    the name's digest only."""
+    policy = settings().lockout_policy()
+    key = subject_digest(username)
+    # Create the row if it is missing and lock it: ON CONFLICT DO UPDATE takes the row lock
+    # (DO NOTHING would not), so the pruning below cannot delete it from under a counter.
+    await session.execute(
+        insert_for(session, LoginThrottle.__table__)
+        .values(subject=key, failures=0, last_failed_at=now, locked_until=None)
+        .on_conflict_do_update(index_elements=["subject"], set_={"subject": key})
+    )
+    row = await session.scalar(
+        select(LoginThrottle)
+        .where(LoginThrottle.subject == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None
+    before = _failures(row)
+    after = domain.after_failed_login(before, policy, now)
+    row.failures, row.last_failed_at, row.locked_until = after.count, now, after.locked_until
+    if after.locked_until is not None and after.locked_until != before.locked_until:
+        metrics.LOGIN_LOCKOUTS.inc()
+        log.warning(
+            "login locked for %d s after %d failed logins in a row (account name digest %s)",
+            math.ceil((after.locked_until - now).total_seconds()),
+            after.count,
+            key,
+        )
+    # Names nobody tried for longer than any failure is remembered are forgotten.
+    stale = now - policy.window - policy.max_lockout
+    await session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.last_failed_at < stale, LoginThrottle.subject != key
+        )
+    )
 
 
 async def client_credentials(
@@ -421,6 +516,10 @@ async def reset_password(
     account.password_hash = await hash_secret(password)
     account.password_changed_at = account.tokens_not_before = now
     await _revoke_refresh_of(session, account.username, now)
+    # The person has a new password from an administrator: a lockout on the name is lifted.
+    await session.execute(
+        delete(LoginThrottle).where(LoginThrottle.subject == subject_digest(account.username))
+    )
     return generated
 
 

@@ -43,3 +43,10 @@ class Conflict(DomainError):
 
     status = 409
     title = "Conflict"
+
+
+class TooManyRequests(DomainError):
+    """Wait before trying again: `retry_after` (seconds) becomes the Retry-After header."""
+
+    status = 429
+    title = "Too many requests"

@@ -122,6 +122,16 @@ CALLBACKS_DUE = Gauge("hotline_callbacks_due", "Callbacks (回访) waiting to be
 CALLBACKS_OVERDUE = Gauge(
     "hotline_callbacks_overdue", "Callbacks waiting longer than the callback window."
 )
+LOGINS_REFUSED = Counter(
+    "hotline_accounts_logins_refused_total",
+    "Password logins refused: `invalid` (wrong name or password, or a disabled account) or "
+    "`locked` (the name is locked after repeated failures, 登录锁定).",
+    ["reason"],
+)
+LOGIN_LOCKOUTS = Counter(
+    "hotline_accounts_login_lockouts_total",
+    "Account names locked after repeated failed password logins (each lock, growing).",
+)
 
 
 def dead_lettered(consumer: str) -> int:
