@@ -21,12 +21,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import clusters, domain, idempotency, matters, protection, reads
+from intake import clusters, domain, idempotency, matters, protection, reads, similarity
 from intake.config import settings
 from intake.directory import current as current_directory
 from intake.models import Repeat, Ticket, TimelineEntry, outbox
 from intake.schemas import TicketIn
 from shared import metrics
+from shared.errors import InvalidInput
 from shared.events.intake import RepeatLinked, TicketAnswered, TicketReceived
 from shared.redaction import redact, redact_optional
 from shared.settings import platform_settings
@@ -110,11 +111,22 @@ async def receive_ticket(
     admission = domain.admit(
         report, attachments, channel, await current_directory(session), _rules(submission)
     )
-    accepted = (
-        await _as_repeat(session, submission, admission, now) if admission.may_repeat else None
-    )
+    confirmed = await _confirmed(session, report.same_matter_of)
+    accepted = None
+    if confirmed is not None:
+        if domain.confirmed_as_repeat(
+            admission.matter, _matter_of(confirmed), answered=admission.answered
+        ):
+            score = similarity.similarity_of_terms(
+                admission.matter.terms, tuple((confirmed.terms or "").split())
+            )
+            accepted = await _link_repeat(session, submission, admission, confirmed, score, now)
+    elif admission.may_repeat:
+        accepted = await _as_repeat(session, submission, admission, now)
     if accepted is None:
-        accepted = await _as_new_ticket(session, submission, admission, attachments, now)
+        accepted = await _as_new_ticket(
+            session, submission, admission, attachments, now, same_matter_of=confirmed
+        )
     idempotency.remember(
         session,
         keys,
@@ -164,8 +176,21 @@ async def _as_repeat(
     if target is None:
         return None
     ticket_id, score = target
-    report = submission.report
     ticket = await reads.get_ticket(session, ticket_id)
+    return await _link_repeat(session, submission, admission, ticket, score, now)
+
+
+async def _link_repeat(
+    session: AsyncSession,
+    submission: Submission,
+    admission: domain.Admission,
+    ticket: Ticket,
+    score: float,
+    now: datetime,
+) -> Accepted:
+    """The report as a repeat of the citizen's open `ticket`: counted on it, not filed again."""
+    report, matter = submission.report, admission.matter
+    assert matter.citizen_ref is not None
     ticket.repeat_count = (ticket.repeat_count or 0) + 1
     ticket.updated_at = now
     repeat = Repeat(
@@ -212,21 +237,77 @@ async def _as_new_ticket(
     admission: domain.Admission,
     attachments: list[dict[str, Any]],
     now: datetime,
+    *,
+    same_matter_of: Ticket | None = None,
 ) -> Accepted:
-    """A new ticket, written once: the cluster it forms or joins is settled first."""
+    """A new ticket, written once: the cluster it forms or joins is settled first, with the
+    ticket an operator confirmed as the same matter (`same_matter_of`) among its members."""
     ticket_id = domain.new_ticket_id(now, secrets.token_hex(5))
     joined = None
+    confirmed = same_matter_of.id if same_matter_of is not None else None
     if admission.may_cluster:
         matter = replace(admission.matter, ticket_id=ticket_id, received_at=now)
-        joined = await clusters.join(session, matter, now=now)
+        joined = await clusters.join(session, matter, now=now, confirmed=confirmed)
     ticket = _ticket_row(ticket_id, submission, admission, attachments, now)
     ticket.cluster_id = joined.cluster_id if joined else None
+    ticket.same_matter_of = confirmed
     session.add(ticket)
     timeline = await _announce(session, ticket, submission, now)
+    if same_matter_of is not None:
+        here, there = _same_matter_lines(ticket, same_matter_of, now)
+        timeline.append(here)
+        session.add(there)
     if joined:
         timeline.append(await clusters.flag(session, joined, ticket_id=ticket.id, now=now))
     session.add_all(timeline)
     return Accepted(ticket, timeline=timeline)
+
+
+async def _confirmed(session: AsyncSession, ticket_id: str | None) -> Ticket | None:
+    """The open ticket an operator confirmed the report is the same matter as, if any."""
+    if ticket_id is None:
+        return None
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise InvalidInput(
+            f"same_matter_of: ticket '{ticket_id}' does not exist.", field="same_matter_of"
+        )
+    domain.check_confirmable(ticket.id, ticket.status)
+    return ticket
+
+
+def _matter_of(ticket: Ticket) -> domain.Matter:
+    return domain.Matter(
+        ticket_id=ticket.id,
+        category=ticket.category,
+        area_code=ticket.area_code,
+        terms=tuple((ticket.terms or "").split()),
+        longitude=ticket.longitude,
+        latitude=ticket.latitude,
+        citizen_ref=ticket.citizen_ref,
+        cluster_id=ticket.cluster_id,
+    )
+
+
+def _same_matter_lines(
+    ticket: Ticket, other: Ticket, now: datetime
+) -> tuple[TimelineEntry, TimelineEntry]:
+    """Both tickets say the operator found them one matter (not shown to citizens: each names
+    another citizen's ticket): the new ticket's line, and the other's."""
+    return (
+        TimelineEntry(
+            ticket_id=ticket.id,
+            at=now,
+            event_type="ticket.same_matter_confirmed",
+            text=f"话务员确认与工单{other.id}为同一诉求",
+        ),
+        TimelineEntry(
+            ticket_id=other.id,
+            at=now,
+            event_type="ticket.same_matter_confirmed",
+            text=f"另有市民反映同一诉求，话务员已确认（工单{ticket.id}）",
+        ),
+    )
 
 
 def _ticket_row(

@@ -31,10 +31,11 @@ class JoinedCluster:
 
 
 async def join(
-    session: AsyncSession, matter: domain.Matter, *, now: datetime
+    session: AsyncSession, matter: domain.Matter, *, now: datetime, confirmed: str | None = None
 ) -> JoinedCluster | None:
     """Form the cluster the report completes or grow the one it belongs to, in place: the work
-    stays the same however many reports the cluster already has."""
+    stays the same however many reports the cluster already has. `confirmed`: the ticket an
+    operator confirmed as the same matter counts as a member if it is among the candidates."""
     config = settings()
     candidates = await matters.cluster_candidates(
         session,
@@ -43,7 +44,11 @@ async def join(
         since=now - timedelta(days=config.cluster_window_days),
     )
     members = domain.cluster_members(
-        matter, candidates, threshold=config.same_matter_threshold, metres=config.same_place_metres
+        matter,
+        candidates,
+        threshold=config.same_matter_threshold,
+        metres=config.same_place_metres,
+        confirmed=confirmed,
     )
     growth = domain.cluster_growth(matter, members, config.cluster_min_reporters)
     if growth is None:

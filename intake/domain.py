@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from intake import similarity
 from shared.clock import CHINA
-from shared.errors import InvalidInput
+from shared.errors import Conflict, InvalidInput
 from shared.events import Payload, callback, routing, sla
 from shared.redaction import redact
 
@@ -372,15 +372,44 @@ def reporter_key(matter: Matter) -> str:
 
 
 def cluster_members(
-    new: Matter, open_tickets: Iterable[Matter], *, threshold: float, metres: float
+    new: Matter,
+    open_tickets: Iterable[Matter],
+    *,
+    threshold: float,
+    metres: float,
+    confirmed: str | None = None,
 ) -> list[Matter]:
-    """The open tickets of the same matter as `new` (itself excluded), any reporter."""
+    """The open tickets of the same matter as `new` (itself excluded), any reporter; the one an
+    operator `confirmed` as the same matter counts whatever its score."""
     return [
         old
         for old in open_tickets
         if old.ticket_id != new.ticket_id
-        and same_matter(new, old, threshold=threshold, metres=metres) is not None
+        and (
+            old.ticket_id == confirmed
+            or same_matter(new, old, threshold=threshold, metres=metres) is not None
+        )
     ]
+
+
+def confirmed_as_repeat(new: Matter, confirmed: Matter, *, answered: bool) -> bool:
+    """同一诉求 as an operator confirmed it (`same_matter_of`): the caller's own open ticket is
+    repeated (重复诉求: linked to it, not filed again); another citizen's is joined by a ticket
+    of the caller's own that names it (each citizen is answered and called back). An answer on
+    the spot is a ticket of its own either way."""
+    return not answered and bool(new.citizen_ref) and confirmed.citizen_ref == new.citizen_ref
+
+
+def check_confirmable(ticket_id: str, status: str) -> None:
+    """Only an open ticket can be confirmed as the same matter: one answered or closed since
+    the candidates were shown is refused (Conflict naming the field)."""
+    if status not in STATUS_OPEN:
+        raise Conflict(
+            f"same_matter_of: ticket {ticket_id} is no longer open ({STATUS_TEXT[status]}); "
+            "confirm another candidate or none.",
+            field="same_matter_of",
+            allowed_actions=["confirm_another", "confirm_none"],
+        )
 
 
 def is_cluster(members: Iterable[Matter], min_reporters: int) -> bool:
@@ -628,6 +657,7 @@ def classification(
 # Timeline lines a citizen does not see (internal supervision), or sees reworded.
 CITIZEN_HIDDEN = frozenset(
     {
+        "ticket.same_matter_confirmed",  # names another citizen's ticket
         "sla.breached",
         "ticket.cluster_flagged",
         "ticket.key_supervision",

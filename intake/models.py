@@ -70,6 +70,9 @@ class Ticket(Base):
     cluster_id: Mapped[str | None] = mapped_column(String(32), index=True)
     lead_assignment_id: Mapped[str | None] = mapped_column(String(64))
     expected_at: Mapped[datetime | None] = mapped_column(Instant())  # lead's completion deadline
+    # 同一诉求 (0005): another citizen's open ticket the operator confirmed this is the same
+    # matter as (the caller's own is linked as a repeat instead).
+    same_matter_of: Mapped[str | None] = mapped_column(String(32))
 
 
 class TimelineEntry(Base):

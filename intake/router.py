@@ -157,6 +157,7 @@ async def full_ticket(
             for r in repeats
         ],
         expected_at=china_time(ticket.expected_at),
+        same_matter_of=ticket.same_matter_of,
     )
 
 

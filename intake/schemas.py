@@ -77,6 +77,16 @@ class TicketIn(BaseModel):
         default=None,
         description="在线解答: an operator's answer given on the spot; closes a consultation at intake",
     )
+    same_matter_of: Annotated[str, Field(min_length=1, max_length=32), LINE] | None = Field(
+        default=None,
+        description=(
+            "同一诉求: the open ticket the operator confirmed this report is the same matter as "
+            "(one of POST /api/v1/same-matter/candidates). The caller's own: the report is "
+            "linked to it as a repeat (重复诉求, 200, no new ticket). Another citizen's: a new "
+            "ticket that names it and counts with it toward a cluster. 409 if it is no longer "
+            "open"
+        ),
+    )
 
 
 class CitizenOut(BaseModel):
@@ -131,6 +141,8 @@ class TicketOut(BaseModel):
     repeats: list[RepeatOut] = []
     cluster_id: str | None = None
     expected_at: datetime | None = None  # the lead unit's completion deadline, once known
+    # 同一诉求: another citizen's open ticket the operator confirmed this one is the same matter as.
+    same_matter_of: str | None = None
 
 
 class TicketSummary(BaseModel):

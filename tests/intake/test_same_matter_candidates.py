@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from intake import domain
 from shared.auth import Role
 from tests.support import COMPLAINT, GATEWAY, OPERATOR, SUPERVISOR, bearer
 
@@ -143,3 +144,76 @@ def test_the_route_is_documented_with_its_problems(intake_app: FastAPI) -> None:
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/SameMatterOut"
     }
+
+
+# ---------------------------------------------------------------------------- confirming one
+
+
+async def test_confirming_the_callers_own_ticket_links_the_report_as_a_repeat(
+    api: httpx.AsyncClient,
+) -> None:
+    own = await _ticket(api, SAME, CALLER)
+    body = {
+        **COMPLAINT,
+        "title": PARAPHRASE[0],
+        "description": PARAPHRASE[1],
+        "citizen": {"phone": CALLER},
+        "same_matter_of": own,
+    }
+    r = await api.post("/api/v1/tickets", json=body, headers=OPERATOR)
+    assert r.status_code == 200, r.text  # no new ticket: the caller's own, repeated
+    ticket = r.json()
+    assert ticket["id"] == own and ticket["repeat_count"] == 1
+    found = await api.get(f"/api/v1/tickets/{own}", headers=OPERATOR)
+    (repeat,) = found.json()["repeats"]
+    assert repeat["title"] == PARAPHRASE[0] and 0.40 < repeat["similarity"] < 1.0
+    listed = await api.get("/api/v1/tickets", headers=OPERATOR)
+    assert [t["id"] for t in listed.json()] == [own]
+
+
+async def test_confirming_another_citizens_ticket_files_one_that_names_it_and_clusters(
+    api: httpx.AsyncClient,
+) -> None:
+    weak = await _ticket(api, WEAK, OTHER)  # 0.34 to SAME: not the same matter by text alone
+    same = await _ticket(api, SAME, THIRD)
+    body = {**COMPLAINT, "citizen": {"phone": CALLER}, "same_matter_of": weak}
+    r = await api.post("/api/v1/tickets", json=body, headers=OPERATOR)
+    assert r.status_code == 201, r.text
+    ticket = r.json()
+    assert ticket["id"] not in (weak, same) and ticket["same_matter_of"] == weak
+    assert f"话务员确认与工单{weak}为同一诉求" in [e["text"] for e in ticket["timeline"]]
+    # The confirmed ticket counts toward the cluster: three people, one matter.
+    assert ticket["cluster_id"] is not None
+    others = [
+        (await api.get(f"/api/v1/tickets/{t}", headers=OPERATOR)).json() for t in (weak, same)
+    ]
+    assert {t["cluster_id"] for t in others} == {ticket["cluster_id"]}
+    assert f"另有市民反映同一诉求，话务员已确认（工单{ticket['id']}）" in [
+        e["text"] for e in others[0]["timeline"]
+    ]
+    # Citizens do not read another citizen's ticket number in their timeline.
+    assert domain.citizen_line("ticket.same_matter_confirmed", "…") is None
+
+
+async def test_without_a_confirmation_weak_evidence_links_nothing(api: httpx.AsyncClient) -> None:
+    weak = await _ticket(api, WEAK, OTHER)
+    await _ticket(api, SAME, THIRD)
+    body = {**COMPLAINT, "citizen": {"phone": CALLER}}
+    r = await api.post("/api/v1/tickets", json=body, headers=OPERATOR)
+    assert r.status_code == 201 and r.json()["cluster_id"] is None
+    assert r.json()["same_matter_of"] is None
+    assert (await api.get(f"/api/v1/tickets/{weak}", headers=OPERATOR)).json()["cluster_id"] is None
+
+
+async def test_only_an_open_ticket_can_be_confirmed(api: httpx.AsyncClient) -> None:
+    answered = await _ticket(
+        api, ("咨询早市", "请问早市几点结束？"), OTHER, kind="consultation", answer="七点前结束。"
+    )
+    cases = {"20260101DEADBEEF00": 422, answered: 409}
+    for ticket_id, status in cases.items():
+        body = {**COMPLAINT, "citizen": {"phone": CALLER}, "same_matter_of": ticket_id}
+        r = await api.post("/api/v1/tickets", json=body, headers=OPERATOR)
+        assert r.status_code == status, r.text
+        assert [e["field"] for e in r.json()["errors"]] == ["body.same_matter_of"]
+    listed = await api.get("/api/v1/tickets", headers=OPERATOR)
+    assert [t["id"] for t in listed.json()] == [answered]  # nothing filed
