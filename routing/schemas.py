@@ -126,6 +126,33 @@ class AreaOut(BaseModel):
     version: int
 
 
+class AreaProperties(BaseModel):
+    code: str
+    name: str
+    level: str
+    parent: str | None
+
+
+class Polygon(BaseModel):
+    type: Literal["Polygon"] = "Polygon"
+    coordinates: list[list[tuple[float, float]]]  # one closed ring: first point repeated last
+
+
+class AreaFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: str
+    properties: AreaProperties
+    geometry: Polygon
+
+
+class AreaMap(BaseModel):
+    """The directory's boundaries as a GeoJSON FeatureCollection (RFC 7946): what a map draws
+    without tiles (the big screen's districts and streets)."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[AreaFeature]
+
+
 class UnitIn(_In):
     """A handling unit (承办单位) tied to its area."""
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from routing import directory
 from routing.routes.deps import Admin, Centre, Now, Session, upload
-from routing.routes.views import area_out, directory_version_out, unit_out
+from routing.routes.views import area_map, area_out, directory_version_out, unit_out
 from routing.schemas import (
     AreaIn,
+    AreaMap,
     AreaOut,
     AreaPatch,
     DirectoryVersionOut,
@@ -19,6 +20,7 @@ from routing.schemas import (
     UnitOut,
     UnitPatch,
 )
+from shared.events.routing import AreaLevel
 from shared.problems import problem_responses
 
 router = APIRouter()
@@ -131,6 +133,26 @@ async def announce_directory(session: Session, now: Now, who: Admin) -> dict[str
     async with session.begin():
         areas, units = await directory.announce_directory(session, now)
     return {"areas": areas, "units": units}
+
+
+@router.get(
+    "/directory/map",
+    response_model=AreaMap,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+async def directory_map(
+    session: Session,
+    who: Centre,
+    level: Annotated[list[AreaLevel] | None, Query(description="only these levels")] = None,
+) -> Response:
+    """The active areas' boundaries as GeoJSON (RFC 7946) for maps drawn without tiles; areas
+    without a boundary are left out."""
+    areas = [
+        a
+        for a in await directory.list_areas(session)
+        if a.active and (not level or a.level in level)
+    ]
+    return Response(area_map(areas).model_dump_json(), media_type="application/geo+json")
 
 
 @router.get("/directory/versions", response_model=list[DirectoryVersionOut])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -28,12 +29,16 @@ from routing.reference import split
 from routing.returns import window_closes_at
 from routing.schemas import (
     AdditionOut,
+    AreaFeature,
+    AreaMap,
     AreaOut,
+    AreaProperties,
     AssignmentOut,
     CatalogueVersionOut,
     DeterminationOut,
     DirectoryVersionOut,
     NoteOut,
+    Polygon,
     ReturnOut,
     RoutedTicketOut,
     RuleOut,
@@ -106,6 +111,26 @@ def area_out(a: Area) -> AreaOut:
         boundary=[(p[0], p[1]) for p in a.boundary] if a.boundary else None,
         active=a.active,
         version=a.version,
+    )
+
+
+def area_map(areas: Iterable[Area]) -> AreaMap:
+    """The areas that have a boundary, as GeoJSON features; GeoJSON closes each ring by
+    repeating its first point, which the directory does not store."""
+    return AreaMap(
+        features=[
+            AreaFeature(
+                id=a.code,
+                properties=AreaProperties(
+                    code=a.code, name=a.name, level=a.level, parent=a.parent_code
+                ),
+                geometry=Polygon(
+                    coordinates=[[(p[0], p[1]) for p in [*a.boundary, a.boundary[0]]]]
+                ),
+            )
+            for a in areas
+            if a.boundary
+        ]
     )
 
 

@@ -48,7 +48,12 @@ async def intake_app(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[F
 
     async def learned() -> bool:
         async with app.state.runtimes["intake"].sessionmaker() as session:
-            return len((await directory.current(session)).boundaries) >= len(BOUNDARIES)
+            known = {b.area_code: b.ring for b in (await directory.current(session)).boundaries}
+        return all(
+            [tuple(p) for p in known.get(item["area_code"], ())]
+            == [tuple(p) for p in item["polygon"]]
+            for item in BOUNDARIES
+        )
 
     await eventually(learned, what="intake to learn the boundaries from routing's events")
     yield app
