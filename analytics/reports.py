@@ -77,16 +77,22 @@ def _change(now: float | None, before: float | None) -> float | None:
 
 
 async def build(
-    session: AsyncSession, kind: str, day: date, config: rates.MetricConfig
+    session: AsyncSession,
+    kind: str,
+    day: date,
+    config: rates.MetricConfig,
+    filters: Filters | None = None,
 ) -> dict[str, Any]:
     """The report of `kind` for the period containing `day`, with the previous period, by the
-    formula version `config` names."""
+    formula version `config` names; figures and hot topics within `filters` (an area), the
+    units' ranking city-wide."""
+    filters = filters or Filters()
     granularity = KINDS[kind]
     first = domain.period_start(day, granularity)
     last = domain.period_end(first, granularity)
     prev_first, prev_last = domain.previous_period(first, granularity)
-    now_t = await service.period_tally(session, first, last, Filters())
-    prev_t = await service.period_tally(session, prev_first, prev_last, Filters())
+    now_t = await service.period_tally(session, first, last, filters)
+    prev_t = await service.period_tally(session, prev_first, prev_last, filters)
     now_f, prev_f = service.figures(now_t, config), service.figures(prev_t, config)
     metrics = [
         {
@@ -132,7 +138,7 @@ async def build(
         granularity=granularity,
         category_level=2,
         area_level="district",
-        filters=Filters(),
+        filters=filters,
     )
     d = await directory.current(session)
     hot_rows = [
@@ -155,6 +161,8 @@ async def build(
         "period_to": last.isoformat(),
         "previous_from": prev_first.isoformat(),
         "previous_to": prev_last.isoformat(),
+        "area": filters.area_code,
+        "area_name": d.area_name(filters.area_code) if filters.area_code else None,
         "config_version": config.version,
         "metrics": metrics,
         "counts": counts,
@@ -217,10 +225,7 @@ def to_csv(report: dict[str, Any]) -> bytes:
     """Sections one after another, each with its Chinese header row; UTF-8 with a BOM."""
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow([report["title"]])
-    w.writerow(["统计期间", report["period_from"], report["period_to"]])
-    w.writerow(["对比期间", report["previous_from"], report["previous_to"]])
-    w.writerow(["口径版本", report["config_version"]])
+    w.writerows(_header(report))
     for key, label, columns in SECTIONS:
         w.writerow([])
         w.writerow([label])
@@ -230,8 +235,49 @@ def to_csv(report: dict[str, Any]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
+# Which cells hold a rate (shown as a percentage in Excel): a whole column of a section, or in
+# the metrics section the rows of a rate (its current, previous and change).
+PERCENT_COLUMNS = {
+    "ranking": {"response_rate", "resolution_rate", "satisfaction_rate"},
+    "hot_topics": {"change", "share"},
+}
+PERCENT = "0.00%"
+DECIMAL = "0.00"
+
+
+def number_format(section: str, row: dict[str, Any], column: str) -> str | None:
+    """Excel's number format for one cell of a report: rates as percentages (85.30%), the
+    other figures with two decimals, counts and text as they are."""
+    if section == "metrics" and column in ("current", "previous", "change"):
+        return PERCENT if row["metric"] in rates.RATE_NAMES else DECIMAL
+    if column in PERCENT_COLUMNS.get(section, ()):
+        return PERCENT
+    if column == "score":
+        return DECIMAL
+    return None
+
+
+def display_width(value: Any) -> int:
+    """How many columns a value takes in Excel: a Chinese character takes two."""
+    text = str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _header(report: dict[str, Any]) -> list[list[Any]]:
+    rows = [
+        [report["title"]],
+        ["统计期间", report["period_from"], report["period_to"]],
+        ["对比期间", report["previous_from"], report["previous_to"]],
+        ["口径版本", report["config_version"]],
+    ]
+    if report.get("area"):
+        rows.append(["区域", report["area_name"], report["area"]])
+    return rows
+
+
 def to_xlsx(report: dict[str, Any]) -> bytes:
-    """One sheet per section, Chinese headers; the title and periods on the first sheet."""
+    """One sheet per section, Chinese headers, rates as percentages, columns as wide as their
+    contents; the title and periods on the first sheet."""
     book = Workbook()
     first = True
     for key, label, columns in SECTIONS:
@@ -239,15 +285,22 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
         assert sheet is not None
         sheet.title = label
         if first:
-            sheet.append([report["title"]])
-            sheet.append(["统计期间", report["period_from"], report["period_to"]])
-            sheet.append(["对比期间", report["previous_from"], report["previous_to"]])
-            sheet.append(["口径版本", report["config_version"]])
+            for line in _header(report):
+                sheet.append(line)
             sheet.append([])
             first = False
         sheet.append([c for _, c in columns])
         for row in report[key]:
             sheet.append([_cell(row, n) for n, _ in columns])
+            for index, (name, _) in enumerate(columns, start=1):
+                fmt = number_format(key, row, name)
+                if fmt:
+                    sheet.cell(row=sheet.max_row, column=index).number_format = fmt
+        for index, (name, title) in enumerate(columns, start=1):
+            letter = sheet.cell(row=1, column=index).column_letter
+            cells = [title, *(_cell(row, name) for row in report[key])]
+            widest = max(display_width(c) + (3 if isinstance(c, float) else 0) for c in cells)
+            sheet.column_dimensions[letter].width = min(max(widest + 2, 8), 60)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

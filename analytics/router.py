@@ -13,7 +13,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics import directory, domain, rankings, rates, reports, service, topics, versions
+from analytics import (
+    directory,
+    domain,
+    rankings,
+    rates,
+    reports,
+    service,
+    today,
+    topics,
+    versions,
+)
 from analytics.config import settings
 from analytics.rates import Tally
 from analytics.schemas import (
@@ -34,6 +44,7 @@ from analytics.schemas import (
     RatesOut,
     ReportFormat,
     ReportKind,
+    TodayOut,
     TopicOut,
     TopicsOut,
 )
@@ -435,6 +446,20 @@ async def monthly_problem(
     )
 
 
+@router.get("/today", response_model=TodayOut)
+async def today_at_the_centre(session: Session, now: Now, who: Centre, day: Day = None) -> TodayOut:
+    """今日态势 for the big screen: the day's reports by hour (China time) and the tickets
+    still open now."""
+    day = day or now.astimezone(CHINA).date()
+    by_hour = await today.received_by_hour(session, day)
+    return TodayOut(
+        day=day,
+        received=sum(by_hour),
+        received_by_hour=by_hour,
+        open_tickets=await today.open_tickets(session),
+    )
+
+
 MEDIA = {
     "json": "application/json",
     "csv": "text/csv; charset=utf-8",
@@ -458,15 +483,23 @@ async def report(
     who: Centre,
     day: Day = None,
     format: ReportFormat = "json",
+    area: Annotated[
+        str | None, Query(description="an area code: figures and hot topics of this area only")
+    ] = None,
 ) -> Response:
     """日统计 daily, 周报 weekly, 月分析 monthly, 季通报 quarterly, 年报告 annual: the period
-    containing `date`, with the previous period beside it."""
+    containing `date`, with the previous period beside it; the units' ranking is city-wide."""
     config = await service.metric_config(session, now)
     if kind not in reports.KINDS:
         raise InvalidInput(f"kind: choose from {', '.join(reports.KINDS)}.", field="kind")
     if format not in MEDIA:
         raise InvalidInput(f"format: choose from {', '.join(MEDIA)}.", field="format")
-    body = await reports.build(session, kind, day or now.astimezone(CHINA).date(), config)
+    filters = await service.make_filters(
+        session, unit_id=None, unit_class=None, area_code=area, category=None, channel=None
+    )
+    body = await reports.build(
+        session, kind, day or now.astimezone(CHINA).date(), config, filters=filters
+    )
     if format == "json":
         return Response(json.dumps(body, ensure_ascii=False), media_type=MEDIA["json"])
     filename = f"report-{kind}-{body['period_from']}.{format}"

@@ -153,6 +153,15 @@ class MonthlyProblemOut(BaseModel):
     candidates: list[CandidateOut]
 
 
+class TodayOut(BaseModel):
+    """Today at the centre (今日态势): received by hour (China time) and tickets still open."""
+
+    day: date
+    received: int
+    received_by_hour: list[int]  # 24 counts, 0:00–1:00 first
+    open_tickets: int
+
+
 class ConfigVersionOut(BaseModel):
     version: str  # the label figures show as `config_version`
     digest: str  # SHA-256 of the canonical configuration: the version's identity
