@@ -8,7 +8,7 @@ import httpx
 from playwright.sync_api import BrowserContext, Page, expect
 
 from shared.auth import Role
-from tests.support import bearer
+from tests.support import COMPLAINT, bearer
 from tests.web.browsing import (
     ASSISTING_UNIT,
     CALLBACK_OPERATOR,
@@ -26,7 +26,15 @@ from tests.web.conftest import screenshot
 PHONE = "13900139001"
 
 
-def take_call(page: Page) -> str:
+def earlier_report(api: httpx.Client) -> str:
+    """Another citizen's open ticket of the same matter, for the desk to offer as a candidate."""
+    body = {**COMPLAINT, "citizen": {"name": "张先生", "phone": "13900139002"}}
+    r = api.post("/api/v1/tickets", json=body, headers=bearer(Role.OPERATOR))
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def take_call(page: Page, *, same_matter_of: str) -> str:
     page.goto("/web/desk")
     page.get_by_label("来电号码").fill(PHONE)
     page.get_by_label("来电号码").press("Tab")  # the caller's history comes by htmx
@@ -40,11 +48,18 @@ def take_call(page: Page) -> str:
     suggested.click()
     expect(page.get_by_label("诉求分类")).to_have_value("城市管理/市容环境/占道经营")
     page.get_by_label("事发地址").fill("滨江市江北区长安街道阳光社区东门")
+    page.get_by_label("事发地址").press("Tab")  # intake's same-matter candidates come by htmx
+    candidate = page.get_by_test_id("same-matter-candidate").filter(has_text=same_matter_of)
+    expect(candidate).to_contain_text("相似度")
+    expect(page.get_by_role("radio", name="都不是，受理为新工单")).to_be_checked()
+    candidate.get_by_role("radio").check()  # the operator confirms: the same matter
     assert_usable(page)
     screenshot(page, "desk")
     page.get_by_role("button", name="受理", exact=True).click()
     number = page.get_by_test_id("ticket-number")
     expect(number).to_be_visible()
+    # Another citizen's ticket: a ticket of the caller's own that names it.
+    expect(page.get_by_test_id("same-matter-link")).to_contain_text(same_matter_of)
     screenshot(page, "desk-accepted")
     return number.inner_text().strip()
 
@@ -87,9 +102,13 @@ def call_back(context: BrowserContext, ticket_id: str) -> None:
 
 
 def test_one_ticket_through_the_pages(context: BrowserContext, api: httpx.Client) -> None:
+    earlier = earlier_report(api)
     operator = log_in(context, OPERATOR)
-    ticket_id = take_call(operator)
+    ticket_id = take_call(operator, same_matter_of=earlier)
     operator.close()
+    assert ticket_id != earlier
+    confirmed = api.get(f"/api/v1/tickets/{ticket_id}", headers=bearer(Role.OPERATOR)).json()
+    assert confirmed["same_matter_of"] == earlier
 
     handle(context, ASSISTING_UNIT, ticket_id)
     handle(context, LEAD_UNIT, ticket_id, shot="worklist")

@@ -1,6 +1,6 @@
 """The operator desk (受理台): a new ticket as a call is taken — the caller's history by phone,
-intake's category suggestions with their reasons, open tickets of the same category to check
-for the same matter, an on-the-spot answer (在线解答) with 规范答复 templates — and the ticket
+intake's category suggestions with their reasons, intake's same-matter candidates (同一诉求候选)
+to confirm one or none, an on-the-spot answer (在线解答) with 规范答复 templates — and the ticket
 number to read back to the citizen."""
 
 from __future__ import annotations
@@ -32,6 +32,23 @@ def report_of(form: dict[str, str]) -> dict[str, Any]:
     }
     if form.get("answer"):
         body["answer"] = form["answer"]
+    if form.get("same_matter_of"):
+        body["same_matter_of"] = form["same_matter_of"]
+    return body
+
+
+def draft_of(form: dict[str, str]) -> dict[str, Any] | None:
+    """The report typed so far as intake's same-matter question (SameMatterIn), or None while
+    it has no category or no text to compare."""
+    if not form.get("category") or not (form.get("title") or form.get("description")):
+        return None
+    keys = ("category", "title", "description", "address", "area_code")
+    body: dict[str, Any] = {k: form[k] for k in keys if form.get(k)}
+    if form.get("citizen.phone") and form.get("citizen.anonymous") != "on":
+        body["citizen"] = {
+            "phone": form["citizen.phone"],
+            "name": form.get("citizen.name") or None,
+        }
     return body
 
 
@@ -75,7 +92,14 @@ async def take_call(request: Request, web: Session, api: Services) -> Response:
         if problem.status == 401:
             raise
         return _desk(request, web, values=form, problem=problem)
-    return render(request, "desk_done.html", web, ticket=ticket)
+    return render(
+        request,
+        "desk_done.html",
+        web,
+        ticket=ticket,
+        # The caller's own ticket confirmed: the report was linked to it as a repeat.
+        repeated=bool(form.get("same_matter_of")) and ticket["id"] == form["same_matter_of"],
+    )
 
 
 @router.get("/web/desk/history", response_class=HTMLResponse)
@@ -85,7 +109,8 @@ async def caller_history(request: Request, web: Session, api: Services) -> Respo
     phone = request.query_params.get("citizen.phone", "").strip()
     found, problem = (None, None)
     if phone:
-        found, problem = await attempt(api.get("/api/v1/tickets", phone=phone, limit=20))
+        # The phone goes in the body (intake keeps it out of URLs and access logs).
+        found, problem = await attempt(api.post("/api/v1/tickets/by-caller", {"phone": phone}))
     tickets = sorted(found or [], key=lambda t: t["status"] in FINISHED)
     return render(
         request, "partials/desk_history.html", web, tickets=tickets, problem=problem, phone=phone
@@ -94,11 +119,10 @@ async def caller_history(request: Request, web: Session, api: Services) -> Respo
 
 @router.post("/web/desk/suggest", response_class=HTMLResponse)
 async def suggest(request: Request, web: Session, api: Services) -> Response:
-    """htmx: intake's classification help (分类建议) for the text so far, with its reasons; and
-    open tickets of the suggested category, to check for the same matter (同一诉求)."""
+    """htmx: intake's classification help (分类建议) for the text so far, with its reasons."""
     allowed(web, OPERATOR)
     form = await form_of(request, web)
-    suggestion, problem, same = None, None, None
+    suggestion, problem = None, None
     if form.get("description"):
         suggestion, problem = await attempt(
             api.post(
@@ -106,26 +130,43 @@ async def suggest(request: Request, web: Session, api: Services) -> Response:
                 {"title": form.get("title", ""), "description": form["description"]},
             )
         )
-    category = form.get("category") or (suggestion or {}).get("category")
-    if category:
-        same, _ = await attempt(
-            api.get("/api/v1/tickets", category=category, status="dispatched", limit=5)
-        )
+    return render(
+        request, "partials/desk_suggestions.html", web, suggestion=suggestion, problem=problem
+    )
+
+
+@router.post("/web/desk/same-matter", response_class=HTMLResponse)
+async def same_matter(request: Request, web: Session, api: Services) -> Response:
+    """htmx: intake's same-matter candidates (同一诉求候选) for the report typed so far, each
+    to confirm (the report's `same_matter_of`), or none; a choice still listed stays chosen."""
+    allowed(web, OPERATOR)
+    form = await form_of(request, web)
+    draft = draft_of(form)
+    found, problem = None, None
+    if draft is not None:
+        found, problem = await attempt(api.post("/api/v1/same-matter/candidates", draft))
+    candidates = (found or {}).get("candidates", [])
+    chosen = form.get("same_matter_of", "")
     return render(
         request,
-        "partials/desk_suggestions.html",
+        "partials/desk_same_matter.html",
         web,
-        suggestion=suggestion,
+        asked=draft is not None,
+        found=found,
+        candidates=candidates,
+        chosen=chosen if any(c["ticket_id"] == chosen for c in candidates) else "",
         problem=problem,
-        same=same or [],
     )
 
 
 @router.get("/web/desk/category", response_class=HTMLResponse)
 async def pick_category(request: Request, web: Session, value: str = "") -> Response:
-    """htmx: the category field holding the suggestion the operator picked."""
+    """htmx: the category field holding the suggestion the operator picked (and the same-matter
+    candidates asked again for it)."""
     allowed(web, OPERATOR)
-    return render(request, "partials/desk_category.html", web, value=value, errors={})
+    response = render(request, "partials/desk_category.html", web, value=value, errors={})
+    response.headers["HX-Trigger"] = "category-picked"
+    return response
 
 
 @router.get("/web/desk/templates", response_class=HTMLResponse)
