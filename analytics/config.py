@@ -48,6 +48,9 @@ class AnalyticsSettings(ServiceSettings):
     # 末位约谈: units in the bottom N of their class this many months running are flagged.
     bottom_n: int = 3
     bottom_months: int = 3
+    # 分档: each class's ranked units fall into this many equal tiers by rank (1 = best), the
+    # tiered, class-based evaluation the 2025 national guidance asks for.
+    ranking_tiers: int = Field(default=4, ge=1, le=10)
 
 
 @lru_cache

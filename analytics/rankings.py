@@ -47,6 +47,14 @@ def rank_units(tallies: Mapping[str, Tally], metric: str, config: MetricConfig) 
     return out
 
 
+def tier_of(rank: int | None, ranked_units: int, tiers: int) -> int | None:
+    """分档: the tier (1 = best) of a rank when a class's ranked units are split by rank into
+    `tiers` bands of equal size; tied units share their rank's tier; unranked, no tier."""
+    if rank is None or ranked_units <= 0:
+        return None
+    return (rank - 1) * tiers // ranked_units + 1
+
+
 def bottom(ranked: Sequence[Ranked], n: int) -> list[Ranked]:
     """The units whose rank is among the last n ranks (ties at the boundary included)."""
     scored = [r for r in ranked if r.rank is not None]

@@ -211,12 +211,15 @@ async def monthly_ranking(
         )
     }
     known = await service.units(session)
+    ranked_units = sum(1 for r in ranked if r.rank is not None)
+    tiers = service.configuration().ranking_tiers
 
     def out(r: rankings.Ranked) -> RankedOut:
         before = previous.get(r.unit_id)
         name, cls = known.get(r.unit_id, (None, None))
         return RankedOut(
             rank=r.rank,
+            tier=rankings.tier_of(r.rank, ranked_units, tiers),
             unit_id=r.unit_id,
             unit_name=name,
             unit_class=cls,
@@ -242,7 +245,8 @@ async def monthly_ranking(
         unit_class=unit_class,
         metric=metric,
         config_version=config.version,
-        ranked_units=sum(1 for r in ranked if r.rank is not None),
+        ranked_units=ranked_units,
+        tiers=tiers,
         units=rows,
         bottom=bottoms,
     )

@@ -74,6 +74,7 @@ class RatesOut(FiguresOut):
 
 class RankedOut(BaseModel):
     rank: int | None
+    tier: int | None  # 分档 within the class: 1 = best (analytics.rankings.tier_of)
     unit_id: str
     unit_name: str | None
     unit_class: str | None
@@ -93,6 +94,7 @@ class RankingOut(BaseModel):
     metric: str
     config_version: str
     ranked_units: int  # units with a score
+    tiers: int  # how many tiers the ranked units are split into
     units: list[RankedOut]
     bottom: list[RankedOut] = []
 

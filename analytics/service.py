@@ -67,6 +67,7 @@ def configuration() -> versions.Configuration:
         spike_min_count=s.spike_min_count,
         bottom_n=s.bottom_n,
         bottom_months=s.bottom_months,
+        ranking_tiers=s.ranking_tiers,
     )
 
 

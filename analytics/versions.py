@@ -42,6 +42,7 @@ class Configuration:
     spike_min_count: int
     bottom_n: int
     bottom_months: int
+    ranking_tiers: int
 
     def document(self) -> dict[str, Any]:
         return {
@@ -61,6 +62,7 @@ class Configuration:
                 "spike_min_count": self.spike_min_count,
                 "bottom_n": self.bottom_n,
                 "bottom_months": self.bottom_months,
+                "ranking_tiers": self.ranking_tiers,
             },
         }
 

@@ -54,6 +54,8 @@ async def test_monthly_ranking_with_ties_and_trend(app: FastAPI, client: httpx.A
         (E, 4, 55.0),
     ]
     assert [u["unit_id"] for u in october["bottom"]] == [E]
+    assert october["tiers"] == 4  # four ranked streets, one tier each; the tie shares tier 1
+    assert [u["tier"] for u in october["units"]] == [1, 1, 3, 4]
     november_ = await get(client, "rankings", month="2026-11", unit_class="street", bottom=1)
     ranks = {u["unit_id"]: (u["rank"], u["previous_rank"], u["change"]) for u in november_["units"]}
     assert ranks == {C: (1, 1, 0.0), F: (2, 3, 0.0), D: (3, 1, -45.0), E: (3, 4, 0.0)}

@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 from openpyxl import load_workbook
 
+from analytics import rankings
 from shared.auth import Role
 from tests.analytics.streams import at, closed, deliver, handled_ticket, received
 from tests.analytics.test_api import get
@@ -91,3 +92,10 @@ async def test_the_excel_report_shows_rates_as_percentages_in_wide_enough_column
     first = ranking[2]
     assert first[header.index("满意率")].number_format == "0.00%"
     assert first[header.index("名次")].number_format == "General"
+
+
+def test_tiers_split_a_class_by_rank_into_equal_bands() -> None:
+    ranks = [rankings.tier_of(rank, 10, 4) for rank in range(1, 11)]
+    assert ranks == [1, 1, 1, 2, 2, 3, 3, 3, 4, 4]
+    assert rankings.tier_of(None, 10, 4) is None  # an unscored unit has no tier
+    assert rankings.tier_of(1, 1, 4) == 1 and rankings.tier_of(3, 3, 1) == 1
