@@ -318,6 +318,7 @@ def _ticket_row(
     now: datetime,
 ) -> Ticket:
     report, channel = submission.report, submission.channel
+    shown = report.suggestion
     return Ticket(
         id=ticket_id,
         channel=report.channel,
@@ -344,6 +345,10 @@ def _ticket_row(
         classification_reasons=channel.reasons or None,
         terms=" ".join(admission.matter.terms),
         repeat_count=0,
+        suggested_top=list(shown.top) if shown else None,
+        suggested_category=shown.top[0] if shown else None,
+        suggestion_source=shown.source if shown else None,
+        suggestion_model=shown.model_version if shown else None,
     )
 
 

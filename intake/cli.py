@@ -8,10 +8,12 @@
                                                              CSV to standard output: the rows plus
                                                              suggestion_1..3, probability_1..3
     python -m services intake models list | use VERSION | rollback | off
-    python -m services intake models overrides [--days N]
+    python -m services intake models overrides [--days N] [--replay]
                                                              per category: how often operators
                                                              chose another category than the
-                                                             model in use would pre-fill
+                                                             suggestion they were shown (with
+                                                             --replay: than the model in use
+                                                             would pre-fill now)
 
 (`python -m intake.cli …` runs the same.) Progress goes to standard error.
 """
@@ -22,12 +24,16 @@ import argparse
 import asyncio
 import csv
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import examples, learning, modelstore, overrides
+
+T = TypeVar("T")
 
 PREDICT_BATCH = 256
 
@@ -73,9 +79,10 @@ def _train(found: list[learning.Example], source: str, use: bool, folder: Path) 
     print(f"intake train: {name} {state}; {_summary(evaluation)}")
 
 
-async def _ticket_examples(days: int | None) -> list[learning.Example]:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
+async def _on_tickets(
+    days: int | None, read: Callable[[AsyncSession, datetime | None], Awaitable[T]]
+) -> T:
+    """`read` over intake's database (migrated first), with the tickets of the last `days`."""
     from intake.config import settings
     from shared import db, migrations
     from shared.settings import platform_settings
@@ -85,9 +92,13 @@ async def _ticket_examples(days: int | None) -> list[learning.Example]:
         await migrations.upgrade(engine, "intake")
         since = datetime.now(UTC) - timedelta(days=days) if days else None
         async with AsyncSession(engine) as session:
-            return await examples.from_tickets(session, since=since)
+            return await read(session, since)
     finally:
         await engine.dispose()
+
+
+async def _ticket_examples(days: int | None) -> list[learning.Example]:
+    return await _on_tickets(days, lambda s, since: examples.from_tickets(s, since=since))
 
 
 def predict(file: IO[str], out: IO[str], model: learning.CategoryModel) -> int:
@@ -119,17 +130,25 @@ def predict(file: IO[str], out: IO[str], model: learning.CategoryModel) -> int:
     return count
 
 
-def _overrides(folder: Path, days: int | None) -> None:
-    name = modelstore.current_name(folder)
-    if name is None:
-        raise SystemExit("intake models overrides: no model in use")
-    model = modelstore.load(folder, name)
-    rates = overrides.override_rates(model, asyncio.run(_ticket_examples(days)))
-    print(f"{'category':<40} {'tickets':>7} {'pre-filled':>10} {'overridden':>10} {'rate':>6}")
+def _overrides(folder: Path, days: int | None, replay: bool) -> None:
+    if replay:
+        name = modelstore.current_name(folder)
+        if name is None:
+            raise SystemExit("intake models overrides --replay: no model in use")
+        model = modelstore.load(folder, name)
+        rates = overrides.replayed(model, asyncio.run(_ticket_examples(days)))
+        shown = "pre-filled"
+    else:
+        rates = asyncio.run(_on_tickets(days, lambda s, since: overrides.as_shown(s, since=since)))
+        shown = "shown"
+    print(
+        f"{'category':<40} {'tickets':>7} {shown:>10} {'overridden':>10} {'not offered':>11} "
+        f"{'rate':>6}"
+    )
     for r in rates:
         print(
             f"{r.category:<40} {r.tickets:>7} {r.prefilled:>10} {r.overridden:>10} "
-            f"{100 * r.rate:5.1f}%"
+            f"{r.outside_top if not replay else '-':>11} {100 * r.rate:5.1f}%"
         )
 
 
@@ -141,7 +160,7 @@ def _models(args: argparse.Namespace, folder: Path) -> None:
         elif args.action == "rollback":
             print(f"intake models: rolled back to {modelstore.rollback(folder)}")
         elif args.action == "overrides":
-            _overrides(folder, args.days)
+            _overrides(folder, args.days, args.replay)
         elif args.action == "off":
             modelstore.stop_using(folder)
             print("intake models: none in use; the keyword rules suggest")
@@ -177,6 +196,11 @@ def main(argv: Sequence[str]) -> None:
     models.add_argument("action", choices=("list", "use", "rollback", "off", "overrides"))
     models.add_argument("version", nargs="?")
     models.add_argument("--days", type=int, help="with overrides: only the last N days")
+    models.add_argument(
+        "--replay",
+        action="store_true",
+        help="with overrides: against what the model in use would pre-fill now, not what was shown",
+    )
     args = parser.parse_args(list(argv))
     folder = modelstore.root(args.data_dir)
     if args.command == "train":

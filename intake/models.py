@@ -73,6 +73,13 @@ class Ticket(Base):
     # 同一诉求 (0005): another citizen's open ticket the operator confirmed this is the same
     # matter as (the caller's own is linked as a repeat instead).
     same_matter_of: Mapped[str | None] = mapped_column(String(32))
+    # The category suggestion the operator was shown when choosing the category (0006): the
+    # categories offered, best first, the first of them, where they came from (model |
+    # keywords) and the model version. None: nothing recorded (a channel, an older ticket).
+    suggested_top: Mapped[list[str] | None] = mapped_column(JSON)
+    suggested_category: Mapped[str | None] = mapped_column(String(200))
+    suggestion_source: Mapped[str | None] = mapped_column(String(16))
+    suggestion_model: Mapped[str | None] = mapped_column(String(64))
 
 
 class TimelineEntry(Base):

@@ -35,6 +35,7 @@ from intake.schemas import (
     OperatorInfoIn,
     RepeatOut,
     ReportAccepted,
+    SuggestionShown,
     TicketIn,
     TicketOut,
     TicketSummary,
@@ -158,6 +159,17 @@ async def full_ticket(
         ],
         expected_at=china_time(ticket.expected_at),
         same_matter_of=ticket.same_matter_of,
+        suggestion=_suggestion_shown(ticket),
+    )
+
+
+def _suggestion_shown(ticket: Ticket) -> SuggestionShown | None:
+    if not ticket.suggested_top or ticket.suggestion_source not in ("model", "keywords"):
+        return None
+    return SuggestionShown(
+        top=ticket.suggested_top,
+        source=ticket.suggestion_source,  # type: ignore[arg-type]
+        model_version=ticket.suggestion_model,
     )
 
 

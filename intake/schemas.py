@@ -54,6 +54,29 @@ class AttachmentIn(BaseModel):
     sha256: Annotated[str, Field(max_length=64), LINE] | None = None
 
 
+class SuggestionShown(BaseModel):
+    """What intake's classification help showed the operator when the category was chosen (the
+    desk's last `POST /api/v1/classify` before the ticket was taken): the categories offered,
+    best first, and where they came from. The override rate compares the ticket's category with
+    the first (GET /api/v1/classify/overrides)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    top: list[Annotated[str, Field(min_length=1, max_length=200), LINE]] = Field(
+        min_length=1,
+        max_length=3,
+        description="the categories offered, best first (the first is the one pre-filled or "
+        "offered first)",
+        examples=[["城市管理/市容环境/占道经营", "城市管理/市容环境/垃圾清运"]],
+    )
+    source: Literal["model", "keywords"] = Field(
+        description="the learned model was sure enough, or the keyword rules answered"
+    )
+    model_version: Annotated[str, Field(max_length=64), LINE] | None = Field(
+        default=None, description="the model in use then (none: no model)"
+    )
+
+
 class TicketIn(BaseModel):
     """A report as a channel gateway posts it."""
 
@@ -85,6 +108,14 @@ class TicketIn(BaseModel):
             "linked to it as a repeat (重复诉求, 200, no new ticket). Another citizen's: a new "
             "ticket that names it and counts with it toward a cluster. 409 if it is no longer "
             "open"
+        ),
+    )
+    suggestion: SuggestionShown | None = Field(
+        default=None,
+        description=(
+            "the category suggestion the operator was shown when choosing `category`, as shown "
+            "(not recomputed here: the text, the model in use or the taxonomy may have changed "
+            "since); what the override rate is measured on"
         ),
     )
 
@@ -143,6 +174,7 @@ class TicketOut(BaseModel):
     expected_at: datetime | None = None  # the lead unit's completion deadline, once known
     # 同一诉求: another citizen's open ticket the operator confirmed this one is the same matter as.
     same_matter_of: str | None = None
+    suggestion: SuggestionShown | None = None  # the category suggestion shown when it was chosen
 
 
 class TicketSummary(BaseModel):
@@ -216,13 +248,17 @@ class ModelVersionOut(BaseModel):
 
 
 class OverrideRateOut(BaseModel):
-    """How often operators overrode the model's pre-filled category, by final category."""
+    """How often operators chose another category than the suggestion they were shown, by the
+    category they chose (改判率), over the tickets whose category an operator or channel gave."""
 
-    category: str
-    tickets: int
-    prefilled: int
-    overridden: int
-    rate: float
+    category: str = Field(description="the category the operator chose")
+    tickets: int = Field(description="tickets of that category")
+    prefilled: int = Field(
+        description="of those, taken with a category suggestion shown (recorded with the ticket)"
+    )
+    overridden: int = Field(description="of those, where the category is not the one offered first")
+    outside_top: int = Field(description="of those, where it is none of the categories offered")
+    rate: float = Field(description="overridden / prefilled (0 when nothing was shown)")
 
 
 class SameMatterIn(BaseModel):

@@ -1,5 +1,5 @@
 """The category suggestion's models (智能分类模型), for supervisors: which stored version is in
-use, choosing or rolling back one, and how often operators override what it pre-fills.
+use, choosing or rolling back one, and how often operators override the suggestion shown.
 Training is a command (`python -m services intake train`): seconds of CPU do not belong in a
 request. See docs/suggestions.md."""
 
@@ -61,25 +61,30 @@ async def roll_back(who: Supervisor) -> ModelVersionOut:
     return next(_out(v) for v in modelstore.versions(folder) if v.name == name)
 
 
-@router.get("/overrides", response_model=list[OverrideRateOut], responses=problem_responses(404))
+@router.get("/overrides", response_model=list[OverrideRateOut])
 async def override_rates(
     session: Session,
     now: Now,
     who: Supervisor,
     days: Annotated[int, Query(ge=1, le=366)] = 30,
+    model_version: Annotated[
+        str | None,
+        Query(max_length=64, description="only the suggestions this model version made"),
+    ] = None,
 ) -> list[OverrideRateOut]:
-    """supervisor: per final category, how often operators overrode the pre-filled category
-    on the tickets of the last `days` days (the labels of the next training)."""
-    model = modelstore.in_use()
-    if model is None:
-        raise NotFound("No suggestion model is in use.", field="model")
-    rates = await overrides.from_tickets(session, model, since=now - timedelta(days=days))
+    """supervisor: per category the operators chose, on the tickets received in the last
+    `days` days, how often they chose another category than the suggestion they were shown
+    (recorded with each ticket by the desk), most overridden first. Categories the
+    classification help filled in by itself are nobody's choice and are not counted."""
+    since = now - timedelta(days=days)
+    rates = await overrides.as_shown(session, since=since, model_version=model_version)
     return [
         OverrideRateOut(
             category=r.category,
             tickets=r.tickets,
             prefilled=r.prefilled,
             overridden=r.overridden,
+            outside_top=r.outside_top,
             rate=round(r.rate, 4),
         )
         for r in rates

@@ -88,6 +88,6 @@ def test_override_rates_count_only_what_would_have_been_prefilled() -> None:
         learning.Example("暖气不热", "家里暖气不热", WAGES),  # the operator chose otherwise
         learning.Example("工资拖欠", "公司拖欠工资", WAGES),
     ]
-    rates = {r.category: r for r in overrides.override_rates(model, relabelled, min_confidence=0)}
+    rates = {r.category: r for r in overrides.replayed(model, relabelled, min_confidence=0)}
     assert rates[WAGES].tickets == 2 and rates[WAGES].prefilled == 2
     assert rates[WAGES].overridden == 1 and rates[WAGES].rate == 0.5
