@@ -109,6 +109,10 @@ def test_one_ticket_through_the_pages(context: BrowserContext, api: httpx.Client
     assert ticket_id != earlier
     confirmed = api.get(f"/api/v1/tickets/{ticket_id}", headers=bearer(Role.OPERATOR)).json()
     assert confirmed["same_matter_of"] == earlier
+    # What the desk offered went with the ticket, as shown: the override rate's record.
+    shown = confirmed["suggestion"]
+    assert shown["top"][0] == confirmed["category"] == "城市管理/市容环境/占道经营"
+    assert shown["source"] in ("model", "keywords") and 1 <= len(shown["top"]) <= 3
 
     handle(context, ASSISTING_UNIT, ticket_id)
     handle(context, LEAD_UNIT, ticket_id, shot="worklist")

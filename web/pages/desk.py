@@ -17,6 +17,7 @@ from web.pages.common import Services, Session, allowed, attempt, form_of, rende
 
 router = APIRouter()
 FINISHED = ("closed", "answered")  # listed after the caller's open tickets
+TOP = 3  # categories offered to pick from
 
 
 def report_of(form: dict[str, str]) -> dict[str, Any]:
@@ -34,7 +35,24 @@ def report_of(form: dict[str, str]) -> dict[str, Any]:
         body["answer"] = form["answer"]
     if form.get("same_matter_of"):
         body["same_matter_of"] = form["same_matter_of"]
+    top = [
+        form[f"suggestion.top_{i}"] for i in range(1, TOP + 1) if form.get(f"suggestion.top_{i}")
+    ]
+    if top and form.get("suggestion.source"):
+        body["suggestion"] = {
+            "top": top,
+            "source": form["suggestion.source"],
+            "model_version": form.get("suggestion.model_version") or None,
+        }
     return body
+
+
+def offered(suggestion: dict[str, Any]) -> list[str]:
+    """The categories the desk offers to pick from, best first: the suggested one, then its
+    alternatives, at most `TOP` (and exactly what goes with the ticket as shown)."""
+    first = [suggestion["category"]] if suggestion.get("category") else []
+    rest = [a["category"] for a in suggestion.get("alternatives", []) if a["category"] not in first]
+    return [*first, *rest][:TOP]
 
 
 def draft_of(form: dict[str, str]) -> dict[str, Any] | None:
@@ -119,7 +137,8 @@ async def caller_history(request: Request, web: Session, api: Services) -> Respo
 
 @router.post("/web/desk/suggest", response_class=HTMLResponse)
 async def suggest(request: Request, web: Session, api: Services) -> Response:
-    """htmx: intake's classification help (分类建议) for the text so far, with its reasons."""
+    """htmx: intake's classification help (分类建议) for the text so far, with its reasons; the
+    categories offered go with the ticket as shown (the true override rate)."""
     allowed(web, OPERATOR)
     form = await form_of(request, web)
     suggestion, problem = None, None
@@ -131,7 +150,12 @@ async def suggest(request: Request, web: Session, api: Services) -> Response:
             )
         )
     return render(
-        request, "partials/desk_suggestions.html", web, suggestion=suggestion, problem=problem
+        request,
+        "partials/desk_suggestions.html",
+        web,
+        suggestion=suggestion,
+        offered=offered(suggestion) if suggestion else [],
+        problem=problem,
     )
 
 
