@@ -516,7 +516,7 @@ async def report(
 
 
 @router.get("/config-versions", response_model=list[ConfigVersionOut])
-async def config_versions(session: Session, now: Now, who: Centre) -> list[ConfigVersionOut]:
+async def config_versions(session: Session, now: Now, who: Reader) -> list[ConfigVersionOut]:
     """口径版本: every formula version with its whole configuration, oldest first, so the
     `config_version` a figure names can be looked up. The one in force is marked."""
     config = await service.metric_config(session, now)

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from web import session
 from web.client import ApiProblem
-from web.pages import auth, callbacks, desk, dispatch, docs, tickets, worklist
+from web.pages import auth, callbacks, dashboard, desk, dispatch, docs, screen, tickets, worklist
 from web.pages.common import PageForbidden, render
 from web.settings import DEV_SESSION_SECRET, web_settings
 
@@ -69,7 +69,7 @@ def install(app: FastAPI, *, api_docs: bool = True) -> None:
     app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
     if api_docs:
         app.include_router(docs.router, include_in_schema=False)
-    for module in (auth, worklist, tickets, desk, dispatch, callbacks):
+    for module in (auth, worklist, tickets, desk, dispatch, callbacks, dashboard, screen):
         app.include_router(module.router, include_in_schema=False)
     app.add_exception_handler(session.LoginRequired, _login_required)
     app.add_exception_handler(session.CsrfRejected, _csrf_rejected)

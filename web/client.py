@@ -101,7 +101,7 @@ class ServiceClient:
         base = self.urls.get(owner_of(path))
         return base.rstrip("/") + path if base else IN_PROCESS_BASE + path
 
-    async def request(
+    async def send(
         self,
         method: str,
         path: str,
@@ -110,7 +110,9 @@ class ServiceClient:
         json: Any = None,
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> Any:
+    ) -> httpx.Response:
+        """The call with the user's token; a problem answer or an unreachable service is an
+        ApiProblem."""
         headers = {**(headers or {})}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -128,10 +130,30 @@ class ServiceClient:
             ) from None
         if response.status_code >= 400:
             raise _problem(response)
+        return response
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """The call's JSON answer (None when it has no body)."""
+        response = await self.send(
+            method, path, params=params, json=json, data=data, headers=headers
+        )
         return response.json() if response.content else None
 
     async def get(self, path: str, **params: Any) -> Any:
         return await self.request("GET", path, params=params)
+
+    async def download(self, path: str, **params: Any) -> httpx.Response:
+        """A file the service makes (an Excel or CSV report): its response as it came."""
+        return await self.send("GET", path, params=params)
 
     async def post(
         self, path: str, json: Any = None, headers: Mapping[str, str] | None = None

@@ -90,3 +90,38 @@ STAGE = {"sign": "签收", "response": "首次联系", "completion": "办结"}
 def label(table: dict[str, str], code: object) -> str:
     """The label, or the code itself for a value added since (never a blank cell)."""
     return table.get(str(code), str(code)) if code is not None else ""
+
+
+METRIC = {
+    "response_rate": "响应率",
+    "resolution_rate": "解决率",
+    "satisfaction_rate": "满意率",
+    "completion_rate": "办结率",
+    "on_time_completion_rate": "按时办结率",
+    "reopen_rate": "重办率",
+    "return_rate": "退单率",
+    "coordination_rate": "协同解决率",
+    "callback_coverage": "回访率",
+    "average_handling_days": "平均办理时长（工作日）",
+    "composite_score": "综合得分",
+}
+UNIT_CLASS = {
+    "district": "区县",
+    "street": "街道乡镇",
+    "department": "市级部门",
+    "enterprise": "公共服务企业",
+    "community": "社区村",
+}
+SUPERVISION_LEVEL = {
+    "platform": "平台督办",
+    "phone": "电话督办",
+    "on_site": "现场督办",
+    "joint": "联合督办",
+}
+SUPERVISION_REASON = {
+    "overdue": "超期",
+    "redispatched": "多次派单",
+    "cluster": "群体诉求",
+    "unit_complaints": "单位被投诉",
+}
+AREA_LEVEL = {"city": "市", "district": "区", "street": "街道", "community": "社区", "grid": "网格"}

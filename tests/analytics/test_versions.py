@@ -94,8 +94,12 @@ async def test_a_changed_configuration_is_a_new_version(
     assert [v["version"] for v in await listed(client)] == ["2026.1", "2026.2"]
 
 
-async def test_the_versions_are_for_the_centre(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_the_versions_are_for_the_centre_and_the_units_measured_by_them(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     r = await client.get("/api/v1/analytics/config-versions", headers=bearer(Role.UNIT, B))
+    assert r.status_code == 200 and r.json()[0]["configuration"]["formulas"]["satisfaction_rate"]
+    r = await client.get("/api/v1/analytics/config-versions", headers=bearer(Role.GATEWAY))
     assert r.status_code == 403
 
 

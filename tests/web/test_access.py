@@ -15,15 +15,23 @@ from tests.web.browsing import (
 )
 from tests.web.conftest import screenshot
 
-EVERY_PAGE = {"/web/desk", "/web/dispatch", "/web/callbacks", "/web/worklist", "/web/tickets"}
+EVERY_PAGE = {
+    "/web/desk",
+    "/web/dispatch",
+    "/web/callbacks",
+    "/web/worklist",
+    "/web/tickets",
+    "/web/dashboard",
+    "/web/screen",
+}
 
 
 @pytest.mark.parametrize(
     ("username", "pages"),
     [
         (OPERATOR, {"/web/desk", "/web/dispatch", "/web/callbacks", "/web/tickets"}),
-        (unit_login(LEAD_UNIT), {"/web/worklist"}),
-        (SUPERVISOR, {"/web/tickets"}),
+        (unit_login(LEAD_UNIT), {"/web/worklist", "/web/dashboard"}),
+        (SUPERVISOR, {"/web/dashboard", "/web/screen", "/web/tickets"}),
     ],
 )
 def test_each_role_sees_only_its_pages(
