@@ -41,13 +41,21 @@ from shared.auth import (
 )
 from shared.clock import SystemClock
 from shared.errors import InvalidInput
-from shared.problems import problem_responses
+from shared.problems import AUTHENTICATED, WITH_BODY, problem_responses
 from shared.runtime import session_dependency
 from shared.settings import PlatformSettings, platform_settings
 
 router = APIRouter(tags=["accounts"])
 
 Session = Annotated[AsyncSession, Depends(session_dependency("accounts"))]
+
+# The problems the routes that take a token may answer (a route adds its own: 404, 409 …).
+SIGNED_IN = problem_responses(*AUTHENTICATED)
+SIGNED_IN_WITH_BODY = problem_responses(*AUTHENTICATED, *WITH_BODY)
+
+
+def signed_in(*statuses: int, body: bool = False) -> dict[int | str, dict[str, Any]]:
+    return {**(SIGNED_IN_WITH_BODY if body else SIGNED_IN), **problem_responses(*statuses)}
 
 
 def wall_time() -> datetime:
@@ -190,7 +198,7 @@ async def _grant(
     return tokens
 
 
-@router.post("/api/v1/auth/logout", status_code=204)
+@router.post("/api/v1/auth/logout", status_code=204, responses=signed_in(body=True))
 async def logout(
     request: Request,
     session: Session,
@@ -207,13 +215,13 @@ async def logout(
     revocations_of(request.app).invalidate()
 
 
-@router.get("/api/v1/auth/me", response_model=MeOut)
+@router.get("/api/v1/auth/me", response_model=MeOut, responses=signed_in())
 async def me(who: Anyone) -> MeOut:
     """Who the bearer token says you are."""
     return MeOut(subject=who.subject, role=who.role, unit_id=who.unit_id, issuer=who.issuer)
 
 
-@router.post("/api/v1/auth/password", status_code=204)
+@router.post("/api/v1/auth/password", status_code=204, responses=signed_in(404, body=True))
 async def change_password(
     request: Request, session: Session, now: Now, who: Anyone, body: PasswordChangeIn
 ) -> None:
@@ -239,7 +247,7 @@ async def revocation_list(session: Session, platform: Platform, now: Now) -> dic
     return await service.revocations(session, platform, now)
 
 
-@router.post("/api/v1/auth/revocations", status_code=204)
+@router.post("/api/v1/auth/revocations", status_code=204, responses=signed_in(404, body=True))
 async def revoke(
     request: Request, session: Session, platform: Platform, now: Now, who: Admin, body: RevokeIn
 ) -> None:
@@ -288,7 +296,12 @@ def _account_out(account: Account) -> AccountOut:
     )
 
 
-@router.post("/api/v1/accounts", status_code=201, response_model=AccountCreated)
+@router.post(
+    "/api/v1/accounts",
+    status_code=201,
+    response_model=AccountCreated,
+    responses=signed_in(409, body=True),
+)
 async def create_account(session: Session, now: Now, who: Admin, body: AccountIn) -> AccountCreated:
     """Create an account: centre staff, or staff of any unit in the directory. Supervisors
     create operators', dispatchers', callback operators' and units' accounts; admins any."""
@@ -307,7 +320,7 @@ async def create_account(session: Session, now: Now, who: Admin, body: AccountIn
     return AccountCreated(**_account_out(account).model_dump(), temporary_password=generated)
 
 
-@router.get("/api/v1/accounts", response_model=list[AccountOut])
+@router.get("/api/v1/accounts", response_model=list[AccountOut], responses=signed_in())
 async def list_accounts(
     session: Session,
     who: Admin,
@@ -330,12 +343,14 @@ async def _managed(session: AsyncSession, who: Principal, username: str) -> Acco
     return account
 
 
-@router.get("/api/v1/accounts/{username}", response_model=AccountOut)
+@router.get("/api/v1/accounts/{username}", response_model=AccountOut, responses=signed_in(404))
 async def get_account(session: Session, who: Admin, username: str) -> AccountOut:
     return _account_out(await _managed(session, who, username))
 
 
-@router.post("/api/v1/accounts/{username}/disable", response_model=AccountOut)
+@router.post(
+    "/api/v1/accounts/{username}/disable", response_model=AccountOut, responses=signed_in(404)
+)
 async def disable_account(
     request: Request, session: Session, now: Now, who: Admin, username: str
 ) -> AccountOut:
@@ -347,7 +362,9 @@ async def disable_account(
     return _account_out(account)
 
 
-@router.post("/api/v1/accounts/{username}/enable", response_model=AccountOut)
+@router.post(
+    "/api/v1/accounts/{username}/enable", response_model=AccountOut, responses=signed_in(404)
+)
 async def enable_account(session: Session, now: Now, who: Admin, username: str) -> AccountOut:
     async with session.begin():
         account = await _managed(session, who, username)
@@ -355,7 +372,11 @@ async def enable_account(session: Session, now: Now, who: Admin, username: str) 
     return _account_out(account)
 
 
-@router.post("/api/v1/accounts/{username}/password", response_model=PasswordResetOut)
+@router.post(
+    "/api/v1/accounts/{username}/password",
+    response_model=PasswordResetOut,
+    responses=signed_in(404, body=True),
+)
 async def reset_password(
     request: Request,
     session: Session,
@@ -389,7 +410,12 @@ def _client_out(client: Client) -> ClientOut:
     )
 
 
-@router.post("/api/v1/clients", status_code=201, response_model=ClientCreated)
+@router.post(
+    "/api/v1/clients",
+    status_code=201,
+    response_model=ClientCreated,
+    responses=signed_in(409, body=True),
+)
 async def create_client(
     session: Session, now: Now, who: ClientAdmin, body: ClientIn
 ) -> ClientCreated:
@@ -407,12 +433,14 @@ async def create_client(
     return ClientCreated(**_client_out(client).model_dump(), client_secret=secret)
 
 
-@router.get("/api/v1/clients", response_model=list[ClientOut])
+@router.get("/api/v1/clients", response_model=list[ClientOut], responses=signed_in())
 async def list_clients(session: Session, who: ClientAdmin) -> list[ClientOut]:
     return [_client_out(c) for c in await service.list_clients(session)]
 
 
-@router.post("/api/v1/clients/{client_id}/disable", response_model=ClientOut)
+@router.post(
+    "/api/v1/clients/{client_id}/disable", response_model=ClientOut, responses=signed_in(404)
+)
 async def disable_client(
     request: Request, session: Session, now: Now, who: ClientAdmin, client_id: str
 ) -> ClientOut:

@@ -34,6 +34,7 @@ from intake.models import Category, Ticket
 from shared.auth import Principal, Role
 from shared.clock import china_time
 from shared.errors import DomainError, InvalidInput, NotFound
+from shared.problems import problem_responses
 from shared.redaction import redact, redact_optional
 from shared.runtime import current_time, session_dependency
 
@@ -49,6 +50,33 @@ CLOSED = frozenset(
 )
 DEFAULT_DAYS = 90
 MAX_RESULTS = 1000
+
+
+# How Open311's errors are documented: its own error list, in the format the path names.
+ERROR_LIST = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+        "required": ["code", "description"],
+    },
+}
+TITLES = {400: "Bad request", 403: "Forbidden (api_key)", 404: "Not found"}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for Open311's errors: `[{"code": …, "description": …}]` in JSON, or
+    `<errors><error>…` in XML (not problem+json: GeoReport v2 clients read this)."""
+    return {
+        status: {
+            "description": TITLES[status],
+            "content": {
+                "application/json": {"schema": ERROR_LIST},
+                "text/xml": {"schema": {"type": "string"}},
+            },
+        }
+        for status in statuses
+    }
 
 
 class BadRequest(DomainError):
@@ -188,7 +216,7 @@ def _service_row(category: Category) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- endpoints
 
 
-@router.get("/services.{fmt}")
+@router.get("/services.{fmt}", responses=errors(400))
 async def services(fmt: str, session: Session) -> Response:
     """public: the service list (the taxonomy's leaves)."""
 
@@ -199,7 +227,7 @@ async def services(fmt: str, session: Session) -> Response:
     return await answer(fmt, produce)
 
 
-@router.get("/services/{code}.{fmt}")
+@router.get("/services/{code}.{fmt}", responses=errors(400, 404))
 async def service_definition(code: str, fmt: str, session: Session) -> Response:
     """public: one service's definition (no extra attributes: `metadata` is false)."""
 
@@ -227,7 +255,9 @@ def render_one(fmt: str, root: str, row: Mapping[str, Any]) -> Response:
     return JSONResponse(dict(row))
 
 
-@router.post("/requests.{fmt}")
+@router.post(
+    "/requests.{fmt}", status_code=201, responses={**errors(400, 403), **problem_responses(413)}
+)
 async def create_request(fmt: str, request: Request, session: Session, now: Now) -> Response:
     """gateway (by `api_key`): create a service request from form fields."""
 
@@ -273,7 +303,7 @@ async def create_request(fmt: str, request: Request, session: Session, now: Now)
     return await answer(fmt, produce)
 
 
-@router.get("/requests.{fmt}")
+@router.get("/requests.{fmt}", responses=errors(400))
 async def requests(fmt: str, request: Request, session: Session, now: Now) -> Response:
     """public: service requests, filtered by `service_request_id` (comma-separated; the other
     filters are then ignored), `service_code`, `start_date`, `end_date` (W3C datetimes) and
@@ -323,7 +353,7 @@ async def requests(fmt: str, request: Request, session: Session, now: Now) -> Re
     return await answer(fmt, produce)
 
 
-@router.get("/requests/{request_id}.{fmt}")
+@router.get("/requests/{request_id}.{fmt}", responses=errors(400, 404))
 async def one_request(request_id: str, fmt: str, session: Session) -> Response:
     """public: one service request (of a published channel)."""
 
@@ -338,7 +368,7 @@ async def one_request(request_id: str, fmt: str, session: Session) -> Response:
     return await answer(fmt, produce)
 
 
-@router.get("/tokens/{token}.{fmt}")
+@router.get("/tokens/{token}.{fmt}", responses=errors(400, 404))
 async def token(token: str, fmt: str, session: Session) -> Response:
     """public: the service request a token from `POST requests` stands for."""
 

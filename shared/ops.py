@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from shared import logs, metrics, tracing
 from shared.auth import Principal, Role, require
+from shared.problems import problem_responses
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -164,7 +165,7 @@ async def prometheus_metrics(request: Request) -> Response:
     return Response(metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)
 
 
-@router.get("/api/v1/ops/status", response_model=OpsStatus)
+@router.get("/api/v1/ops/status", response_model=OpsStatus, responses=problem_responses(401, 403))
 async def ops_status(request: Request, who: Principal = Watcher) -> OpsStatus:
     """supervisor, service: each consumer's lag and last error, each outbox's backlog, dead
     letters, and what looks wrong."""

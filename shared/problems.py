@@ -204,8 +204,28 @@ async def _on_validation_error(request: Request, exc: Exception) -> ProblemRespo
     return problem(request, 422, "Invalid input", _summary(errors), errors=errors)
 
 
+# FastAPI's answer to a body it cannot decode at all (not UTF-8, a broken multipart form).
+BODY_PARSE_ERROR = "There was an error parsing the body"
+
+
+def _unreadable_body(exc: StarletteHTTPException) -> dict[str, Any] | None:
+    """FastAPI answers a body it cannot decode with a bare 400. It is invalid input like a body
+    that is not JSON, so it is the same documented 422 naming the body (found by fuzzing)."""
+    if exc.status_code != 400 or exc.detail != BODY_PARSE_ERROR or exc.__cause__ is None:
+        return None
+    reason = "it is not UTF-8 text" if isinstance(exc.__cause__, UnicodeError) else "malformed"
+    return {
+        "field": "body",
+        "message": f"the body cannot be read ({reason})",
+        "type": "body_unreadable",
+    }
+
+
 async def _on_http_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
+    unreadable = _unreadable_body(exc)
+    if unreadable:
+        return problem(request, 422, "Invalid input", _summary([unreadable]), errors=[unreadable])
     title = TITLES.get(exc.status_code, "HTTP error")
     errors = [{"field": "body", "message": str(exc.detail)}] if exc.status_code == 413 else []
     response = problem(request, exc.status_code, title, str(exc.detail), errors=errors)
@@ -262,6 +282,20 @@ AUTHENTICATED = (401, 403, 422)
 WITH_BODY = (413, 422)
 
 
+FASTAPI_VALIDATION_SCHEMA = {"$ref": "#/components/schemas/HTTPValidationError"}
+
+
+def _own_format(response: Mapping[str, Any]) -> bool:
+    """Whether a documented 4xx/5xx is already problem+json, or in a format the route
+    documented as its own (Open311's error list). What FastAPI fills in by itself (an empty
+    application/json schema, or its HTTPValidationError for 422) is not what is sent."""
+    content = response.get("content", {})
+    if PROBLEM_JSON in content:
+        return True
+    schemas = [media.get("schema") or {} for media in content.values()]
+    return any(schema and schema != FASTAPI_VALIDATION_SCHEMA for schema in schemas)
+
+
 def _document(app: FastAPI) -> None:
     """The app's OpenAPI document with `Problem` among its schemas, and FastAPI's default 422
     (documented as application/json `HTTPValidationError`) as what is really sent."""
@@ -279,7 +313,7 @@ def _document(app: FastAPI) -> None:
                 if not isinstance(operation, dict):
                     continue
                 for status, response in operation.get("responses", {}).items():
-                    if status[:1] in "45" and PROBLEM_JSON not in response.get("content", {}):
+                    if status[:1] in "45" and not _own_format(response):
                         response["content"] = {
                             PROBLEM_JSON: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}
                         }

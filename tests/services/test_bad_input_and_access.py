@@ -283,8 +283,9 @@ async def test_a_huge_streamed_body_is_refused_once_past_the_limit(
         ("早市摊贩占道经营".encode(), "text/plain"),
         (b"", "application/json"),
         (b"[1, 2]", "application/json"),
+        (b'{"title": "\xff\xfe"}', "application/json"),
     ],
-    ids=["truncated JSON", "a form", "plain text", "empty", "an array"],
+    ids=["truncated JSON", "a form", "plain text", "empty", "an array", "not UTF-8"],
 )
 async def test_a_body_that_is_not_a_json_object_is_named_body(
     client: httpx.AsyncClient, content: bytes, content_type: str
