@@ -23,6 +23,7 @@ class Kind(StrEnum):
     DISPATCHER = "dispatcher"  # 派单员
     CALLBACK_OPERATOR = "callback_operator"  # 回访员
     SUPERVISOR = "supervisor"  # 督办、考评
+    LEADER = "leader"  # 领导: reads the figures and screens, changes nothing
     UNIT = "unit"  # staff of one handling unit (承办单位)
     ADMIN = "admin"  # administers accounts and service clients
 
@@ -32,6 +33,7 @@ ROLE_OF: dict[Kind, Role] = {
     Kind.DISPATCHER: Role.OPERATOR,
     Kind.CALLBACK_OPERATOR: Role.OPERATOR,
     Kind.SUPERVISOR: Role.SUPERVISOR,
+    Kind.LEADER: Role.LEADER,
     Kind.UNIT: Role.UNIT,
     Kind.ADMIN: Role.ADMIN,
 }

@@ -61,10 +61,14 @@ router = APIRouter(
 
 Session = Annotated[AsyncSession, Depends(session_dependency("analytics"))]
 Now = Annotated[datetime, Depends(current_time)]
+# Leaders (领导) read what the centre reads; no route here changes anything.
 Reader = Annotated[
-    Principal, Depends(require(Role.SUPERVISOR, Role.OPERATOR, Role.SERVICE, Role.UNIT))
+    Principal,
+    Depends(require(Role.SUPERVISOR, Role.OPERATOR, Role.SERVICE, Role.UNIT, Role.LEADER)),
 ]
-Centre = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.OPERATOR, Role.SERVICE))]
+Centre = Annotated[
+    Principal, Depends(require(Role.SUPERVISOR, Role.OPERATOR, Role.SERVICE, Role.LEADER))
+]
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 AREA_LEVELS = ("district", "street", "community")

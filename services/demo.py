@@ -54,6 +54,7 @@ DEMO_ACCOUNTS = (
     ("operator-02", "回访员 02", "callback_operator"),
     ("dispatcher-01", "派单员 01", "dispatcher"),
     ("supervisor-01", "督办员 01", "supervisor"),
+    ("leader-01", "领导 01", "leader"),
 )
 DEMO_CLIENTS = (
     ("gateway-12345", "12345 channel gateway", "gateway"),

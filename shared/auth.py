@@ -56,6 +56,7 @@ class Role(StrEnum):
     OPERATOR = "operator"  # hotline-centre operators, dispatchers and callback staff
     UNIT = "unit"  # a handling unit (承办单位), scoped to its unit id
     SUPERVISOR = "supervisor"  # the centre's supervisors and evaluators
+    LEADER = "leader"  # leaders (领导): read the figures, the dashboard and the big screen only
     SERVICE = "service"  # another service of the platform
     CITIZEN = "citizen"  # the mini-program acting for one citizen
     ADMIN = "admin"  # administers accounts and service clients, nothing else

@@ -60,8 +60,10 @@ CHANGE = problem_responses(404, 409, 413)
 
 Session = Annotated[AsyncSession, Depends(session_dependency("sla"))]
 Now = Annotated[datetime, Depends(current_time)]
+# Leaders (领导) read deadlines and supervision cases; nothing here is personal data.
 Reader = Annotated[
-    Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.SERVICE, Role.UNIT))
+    Principal,
+    Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.SERVICE, Role.UNIT, Role.LEADER)),
 ]
 Centre = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.SERVICE))]
 Decider = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR))]

@@ -6,6 +6,7 @@ ROLE = {
     "operator": "话务/派单/回访员",
     "unit": "承办单位",
     "supervisor": "督办/考评",
+    "leader": "领导（只读）",
     "gateway": "渠道网关",
     "service": "平台服务",
     "citizen": "市民",

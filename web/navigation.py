@@ -18,7 +18,8 @@ class Page:
 
 OPERATOR = frozenset({Role.OPERATOR.value})
 UNIT = frozenset({Role.UNIT.value})
-SUPERVISOR = frozenset({Role.SUPERVISOR.value})
+# Supervisors and leaders (领导, read-only) look at the figures; leaders do nothing else.
+WATCHERS = frozenset({Role.SUPERVISOR.value, Role.LEADER.value})
 CENTRE_READERS = frozenset({Role.OPERATOR.value, Role.SUPERVISOR.value})
 
 PAGES: tuple[Page, ...] = (
@@ -26,8 +27,8 @@ PAGES: tuple[Page, ...] = (
     Page("dispatch", "/web/dispatch", "派单", OPERATOR),
     Page("callbacks", "/web/callbacks", "回访", OPERATOR),
     Page("worklist", "/web/worklist", "承办", UNIT),
-    Page("dashboard", "/web/dashboard", "督查看板", SUPERVISOR | UNIT),
-    Page("screen", "/web/screen", "数据大屏", SUPERVISOR),
+    Page("dashboard", "/web/dashboard", "督查看板", WATCHERS | UNIT),
+    Page("screen", "/web/screen", "数据大屏", WATCHERS),
     Page("tickets", "/web/tickets", "工单查询", CENTRE_READERS),
 )
 # The ticket page is reached from the lists; a unit sees the tickets it handles.

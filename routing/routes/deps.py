@@ -19,6 +19,10 @@ Reader = Annotated[
     Principal, Depends(require(Role.UNIT, Role.OPERATOR, Role.SUPERVISOR, Role.SERVICE))
 ]
 Centre = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.SERVICE))]
+# The areas and their map are also for leaders (领导), who read the figures by area.
+AreaReader = Annotated[
+    Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.SERVICE, Role.LEADER))
+]
 Dispatcher = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR))]
 Admin = Annotated[Principal, Depends(require(Role.SUPERVISOR))]
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from routing import directory
-from routing.routes.deps import Admin, Centre, Now, Session, upload
+from routing.routes.deps import Admin, AreaReader, Centre, Now, Session, upload
 from routing.routes.views import area_map, area_out, directory_version_out, unit_out
 from routing.schemas import (
     AreaIn,
@@ -29,7 +29,7 @@ CHANGE = problem_responses(404, 409, 413)
 
 
 @router.get("/areas", response_model=list[AreaOut])
-async def list_areas(session: Session, who: Centre, parent: str | None = None) -> list[AreaOut]:
+async def list_areas(session: Session, who: AreaReader, parent: str | None = None) -> list[AreaOut]:
     """The administrative hierarchy: city › district › street/township › community › grid."""
     return [area_out(a) for a in await directory.list_areas(session, parent)]
 
@@ -44,7 +44,7 @@ async def create_area(body: AreaIn, session: Session, now: Now, who: Admin) -> A
 
 
 @router.get("/areas/{code}", response_model=AreaOut, responses=problem_responses(404))
-async def get_area(code: str, session: Session, who: Centre) -> AreaOut:
+async def get_area(code: str, session: Session, who: AreaReader) -> AreaOut:
     return area_out(await directory.get_area(session, code))
 
 
@@ -142,7 +142,7 @@ async def announce_directory(session: Session, now: Now, who: Admin) -> dict[str
 )
 async def directory_map(
     session: Session,
-    who: Centre,
+    who: AreaReader,
     level: Annotated[list[AreaLevel] | None, Query(description="only these levels")] = None,
 ) -> Response:
     """The active areas' boundaries as GeoJSON (RFC 7946) for maps drawn without tiles; areas

@@ -14,6 +14,7 @@ OPERATOR = "operator-01"
 CALLBACK_OPERATOR = "operator-02"
 DISPATCHER = "dispatcher-01"
 SUPERVISOR = "supervisor-01"
+LEADER = "leader-01"  # 领导: reads the dashboard and the big screen only
 LEAD_UNIT = "U-BJ01-CG"  # 江北区城管委: leads street-vending tickets in 长安街道 (rule R005)
 ASSISTING_UNIT = "U-BJ0101"  # 长安街道办事处 assists
 

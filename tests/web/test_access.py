@@ -7,6 +7,7 @@ from playwright.sync_api import BrowserContext, expect
 
 from tests.web.browsing import (
     LEAD_UNIT,
+    LEADER,
     OPERATOR,
     SUPERVISOR,
     assert_usable,
@@ -32,6 +33,7 @@ EVERY_PAGE = {
         (OPERATOR, {"/web/desk", "/web/dispatch", "/web/callbacks", "/web/tickets"}),
         (unit_login(LEAD_UNIT), {"/web/worklist", "/web/dashboard"}),
         (SUPERVISOR, {"/web/dashboard", "/web/screen", "/web/tickets"}),
+        (LEADER, {"/web/dashboard", "/web/screen"}),
     ],
 )
 def test_each_role_sees_only_its_pages(

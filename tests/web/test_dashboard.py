@@ -19,7 +19,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from shared.auth import Role
 from tests.analytics.streams import at, handled_ticket
 from tests.support import COMPLAINT, bearer
-from tests.web.browsing import SUPERVISOR, assert_usable, log_in, unit_login
+from tests.web.browsing import LEADER, SUPERVISOR, assert_usable, log_in, unit_login
 from tests.web.conftest import Platform, screenshot
 
 # A month of its own (other browser tests write today's tickets): four street offices, one
@@ -167,6 +167,29 @@ def test_a_unit_sees_only_its_own_figures_and_rank(
     for path in ("/web/screen", "/web/screen/data.json", "/web/dashboard/report.xlsx"):
         response = page.goto(path)
         assert response is not None and response.status in (403, 404), path
+
+
+def test_a_leader_reads_the_figures_and_changes_nothing(
+    context: BrowserContext, api: httpx.Client, march: None
+) -> None:
+    page = log_in(context, LEADER)
+    expect(page).to_have_url("/web/dashboard")
+    page.goto(f"/web/dashboard?month={MONTH}&area=BJ01")
+    figures = rates(api, bearer(Role.LEADER), area="BJ01")
+    assert shown_rates(page) == {name: percent(figures[name]["value"]) for name in SHOWN_RATES}
+    assert page.locator("[data-unit-class='street'] tbody tr").count() == 4  # ranked city-wide
+    leader = bearer(Role.LEADER)
+    for method, path in (
+        ("POST", "/api/v1/tickets"),
+        ("GET", "/api/v1/tickets"),
+        ("POST", "/api/v1/sla/supervision/x/resolve"),
+        ("GET", "/api/v1/callbacks"),
+        ("GET", "/api/v1/assignments"),
+    ):
+        r = api.request(method, path, json={}, headers=leader)
+        assert r.status_code == 403, (method, path, r.status_code)
+    response = page.goto("/web/tickets")
+    assert response is not None and response.status == 403
 
 
 def test_bad_month_is_shown_beside_the_field(context: BrowserContext, march: None) -> None:

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 from shared.auth import Role
 from shared.clock import CHINA
 from web.client import ApiProblem, ServiceClient
-from web.navigation import page
+from web.navigation import TICKET_READERS, page
 from web.pages.common import Services, Session, allowed, attempt, render
 
 router = APIRouter()
@@ -229,6 +229,7 @@ async def dashboard(
         problem=figures_problem,
         errors=figures_problem.field_errors() if figures_problem else {},
         centre=centre,
+        ticket_links=web.role in TICKET_READERS,
         month=label,
         area=area_code or "",
         figures=figures,
