@@ -15,7 +15,6 @@ from web import session
 from web.client import ApiProblem
 from web.pages import auth, callbacks, dashboard, desk, dispatch, docs, screen, tickets, worklist
 from web.pages.common import PageForbidden, render
-from web.settings import DEV_SESSION_SECRET, web_settings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -30,7 +29,12 @@ def _to_login(request: Request, expired: bool) -> Response:
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:
-    return _to_login(request, expired=False)
+    assert isinstance(exc, session.LoginRequired)
+    expired = exc.message == "expired"
+    response = _to_login(request, expired=expired)
+    if expired:
+        session.clear_cookie(response)
+    return response
 
 
 async def _api_problem(request: Request, exc: Exception) -> Response:
@@ -61,12 +65,11 @@ async def _csrf_rejected(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI, *, api_docs: bool = True) -> None:
     """The pages, their static files and the offline API docs on `app`. FastAPI has already
     added its CDN-backed /docs and /redoc routes; they are replaced by the vendored ones."""
-    if web_settings().session_secret == DEV_SESSION_SECRET:
-        log.warning("WEB_SESSION_SECRET is not set: session cookies are signed with a public key")
     app.router.routes[:] = [
         r for r in app.router.routes if getattr(r, "path", None) not in DOCS_PATHS
     ]
     app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
+    app.add_middleware(session.RenewedCookie)
     if api_docs:
         app.include_router(docs.router, include_in_schema=False)
     for module in (auth, worklist, tickets, desk, dispatch, callbacks, dashboard, screen):

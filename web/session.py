@@ -1,5 +1,9 @@
 """The browser's session (会话): a signed, HttpOnly, SameSite=Strict cookie holding the user's
-access token, and a CSRF token that every form post must echo.
+access and refresh tokens, and a CSRF token that every form post must echo.
+
+A session lasts `WEB_SESSION_HOURS`; the access token inside it is short-lived and renewed with
+the refresh token a minute before it expires (`renewed`; the page's dependency asks accounts,
+and `RenewedCookie` hands the browser the new cookie on whatever response the page makes).
 
 The token stays server-bound in the cookie (scripts cannot read it) and is sent to the
 services as a bearer token; the services verify it. The role and unit read from it here only
@@ -14,11 +18,12 @@ import hmac
 import json
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import jwt
 from fastapi import Request, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web.settings import web_settings
 
@@ -47,7 +52,8 @@ class WebSession:
     username: str
     role: str
     unit_id: str | None
-    expires: float
+    expires: float  # the session's end
+    token_expires: float  # the access token's `exp`: renewed before it
 
 
 def _sign(payload: bytes) -> str:
@@ -73,12 +79,22 @@ def decode(cookie: str | None, now: float | None = None) -> WebSession | None:
     return session if session.expires > (now or time.time()) else None
 
 
+RENEW_SECONDS = 60  # renew the access token when it has less than this left
+
+
+def _claims(token: str) -> dict[str, Any]:
+    """The token's claims, read unverified: only to pick the navigation and to know when to
+    renew; every service verifies the token on every call."""
+    return dict(jwt.decode(token, options={"verify_signature": False}))
+
+
 def start(username: str, token: str, refresh_token: str | None = None) -> WebSession:
-    """A new session for a token the accounts service issued. Its claims are read unverified:
-    only to pick the navigation; every service verifies the token on every call."""
-    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    hours = web_settings().session_hours
-    expires = min(float(claims.get("exp", time.time() + hours * 3600)), time.time() + hours * 3600)
+    """A new session for a token the accounts service issued. Without a refresh token it ends
+    with the access token."""
+    claims = _claims(token)
+    now = time.time()
+    token_expires = float(claims.get("exp", now + 300))
+    end = now + web_settings().session_hours * 3600
     return WebSession(
         token=token,
         refresh_token=refresh_token,
@@ -86,7 +102,22 @@ def start(username: str, token: str, refresh_token: str | None = None) -> WebSes
         username=username,
         role=str(claims.get("role", "")),
         unit_id=str(claims["unit"]) if claims.get("unit") else None,
-        expires=expires,
+        expires=end if refresh_token else min(end, token_expires),
+        token_expires=token_expires,
+    )
+
+
+def needs_renewal(session: WebSession, now: float | None = None) -> bool:
+    return session.token_expires - (now or time.time()) < RENEW_SECONDS
+
+
+def renewed(session: WebSession, token: str, refresh_token: str | None) -> WebSession:
+    """The same session (user, CSRF token, end) with the tokens a refresh returned."""
+    return replace(
+        session,
+        token=token,
+        refresh_token=refresh_token or session.refresh_token,
+        token_expires=float(_claims(token).get("exp", time.time() + 300)),
     )
 
 
@@ -100,6 +131,34 @@ def set_cookie(response: Response, session: WebSession) -> None:
         secure=web_settings().cookie_secure,
         path="/",
     )
+
+
+def cookie_header(session: WebSession) -> tuple[bytes, bytes]:
+    """The Set-Cookie header of `set_cookie`, for a response already made."""
+    carrier = Response()
+    set_cookie(carrier, session)
+    return next((k, v) for k, v in carrier.raw_headers if k == b"set-cookie")
+
+
+class RenewedCookie:
+    """ASGI middleware: when the page renewed the session's tokens (`request.state.renewed`),
+    the response carries the new cookie, whatever the page returned."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/web/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cookie(message: Message) -> None:
+            renewal = scope.get("state", {}).get("renewed")
+            if message["type"] == "http.response.start" and renewal is not None:
+                message = {**message, "headers": [*message["headers"], cookie_header(renewal)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
 
 
 def clear_cookie(response: Response) -> None:

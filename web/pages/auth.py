@@ -13,11 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from web import session
 from web.client import ApiProblem, ServiceClient, http_client
 from web.navigation import home_of
-from web.pages.common import Services, Session, attempt, form_of, render
+from web.pages.common import TOKEN_PATH, Services, Session, attempt, form_of, render
 from web.settings import web_settings
 
 router = APIRouter()
-TOKEN_PATH = "/api/v1/auth/token"
 
 
 def _login_page(request: Request, error: str = "", username: str = "", status: int = 200):  # type: ignore[no-untyped-def]

@@ -42,7 +42,37 @@ TEMPLATES.env.globals.update(
     csrf_field=CSRF_FIELD,
 )
 
-Session = Annotated[WebSession, Depends(session.current)]
+TOKEN_PATH = "/api/v1/auth/token"
+
+
+async def signed_in(
+    request: Request, http: Annotated[httpx.AsyncClient, Depends(http_client)]
+) -> WebSession:
+    """The user's session, its access token renewed with the refresh token when it is about to
+    expire (the response then carries the new cookie: session.RenewedCookie). A refresh the
+    accounts service refuses (used up, revoked, expired) ends the session."""
+    web = session.current(request)
+    if not session.needs_renewal(web):
+        return web
+    if not web.refresh_token:
+        raise session.LoginRequired()
+    accounts = ServiceClient(http, web_settings().service_urls, token=None)
+    try:
+        answer = await accounts.request(
+            "POST",
+            TOKEN_PATH,
+            data={"grant_type": "refresh_token", "refresh_token": web.refresh_token},
+        )
+    except ApiProblem as problem:
+        if problem.status >= 500:
+            raise
+        raise session.LoginRequired("expired") from None
+    fresh = session.renewed(web, str(answer["access_token"]), answer.get("refresh_token"))
+    request.state.renewed = fresh
+    return fresh
+
+
+Session = Annotated[WebSession, Depends(signed_in)]
 
 
 async def service_client(
