@@ -69,8 +69,11 @@ def check_secrets(names: tuple[str, ...], platform: PlatformSettings) -> None:
     """Refuse to serve with a development secret, except in the embedded demo (a warning)."""
     from services.bootstrap import load_specs
     from shared.settings import default_secrets, secrets_message
+    from web.settings import web_settings
 
-    missing = default_secrets(platform, {s.name: s.settings for s in load_specs(names)})
+    # Every process serves the pages beside its services (web.install): their cookie key too.
+    settings = {s.name: s.settings for s in load_specs(names)} | {"web": web_settings()}
+    missing = default_secrets(platform, settings)
     if missing and not platform.demo:
         print(f"refusing to start: {secrets_message(missing)}", file=sys.stderr)
         raise SystemExit(2)

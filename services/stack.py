@@ -65,6 +65,7 @@ def local_secrets() -> dict[str, str]:
         "INTAKE_OPEN311_API_KEYS": json.dumps({secrets.token_urlsafe(24): "open311"}),
         "INTAKE_ENCRYPTION_KEYS": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
         "INTAKE_BLIND_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "WEB_SESSION_SECRET": secrets.token_urlsafe(32),
     }
     return {name: value for name, value in made.items() if not os.environ.get(name)}
 

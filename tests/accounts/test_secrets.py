@@ -27,6 +27,7 @@ SECRETS = (
     "INTAKE_OPEN311_API_KEYS",
     "INTAKE_ENCRYPTION_KEYS",
     "INTAKE_BLIND_INDEX_KEY",
+    "WEB_SESSION_SECRET",
 )
 
 
@@ -103,6 +104,7 @@ def test_a_real_start_outside_the_demo_is_refused(tmp_path: Path) -> None:
         "HOTLINE_AUTH_PRIVATE_KEY",
         "HOTLINE_CITIZEN_REF_SECRET",
         "CALLBACK_RATING_SECRET",
+        "WEB_SESSION_SECRET",
     ):
         assert name in done.stderr
     assert not (tmp_path / "intake.db").exists()  # nothing was started
