@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from fastapi import Request
 
+from web import labels
 from web.settings import web_settings
 
 # Which service owns which path prefix (longest prefix first where they nest).
@@ -82,7 +83,9 @@ def _problem(response: httpx.Response) -> ApiProblem:
         body = {}
     return ApiProblem(
         status=response.status_code,
-        title=str(body.get("title", response.reason_phrase)),
+        title=labels.PROBLEM_TITLE.get(
+            response.status_code, str(body.get("title", response.reason_phrase))
+        ),
         detail=str(body.get("detail", response.text[:300])),
         errors=list(body.get("errors") or []),
         body=body,

@@ -93,6 +93,22 @@ def label(table: dict[str, str], code: object) -> str:
     return table.get(str(code), str(code)) if code is not None else ""
 
 
+# A service's problem as a page titles it (the services' own titles are English).
+PROBLEM_TITLE = {
+    400: "请求有误",
+    401: "需要重新登录",
+    403: "无权进行此操作",
+    404: "没有找到",
+    409: "当前状态不允许此操作",
+    413: "内容过大",
+    415: "格式不支持",
+    422: "输入有误",
+    429: "操作过于频繁，请稍后再试",
+    500: "系统出错",
+    502: "服务暂不可用",
+    503: "服务暂不可用",
+    504: "服务响应超时",
+}
 METRIC = {
     "response_rate": "响应率",
     "resolution_rate": "解决率",

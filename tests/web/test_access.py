@@ -87,3 +87,10 @@ def test_api_docs_render_from_vendored_assets(context: BrowserContext) -> None:
     expect(page.locator("h1", has_text="12345 hotline").first).to_be_visible()
     expect(page.get_by_text("Receive Ticket").first).to_be_attached()
     screenshot(page, "redoc", full_page=False)
+
+
+def test_a_services_problem_is_titled_in_chinese(context: BrowserContext) -> None:
+    page = log_in(context, SUPERVISOR)
+    response = page.goto("/web/tickets/T-NO-SUCH-TICKET")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("没有找到")
