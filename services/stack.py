@@ -151,6 +151,11 @@ class LocalStack:
         }
         if "accounts" in self.ports:  # services fetch the revocation list from accounts
             env.setdefault("HOTLINE_AUTH_ACCOUNTS_URL", self.url("accounts"))
+        # Every process serves the pages (web.install): they reach the other services here.
+        env.setdefault(
+            "WEB_SERVICE_URLS",
+            json.dumps({other: self.url(other) for other in self.ports if other != name}),
+        )
         for other in SERVICE_NAMES:
             env[f"{other.upper()}_DATABASE_URL"] = (
                 f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.database(other)}"

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from shared.auth import Role
 from shared.clock import CHINA
+from shared.events.routing import UnitClass
 from web.client import ApiProblem, ServiceClient
 from web.navigation import TICKET_READERS, page
 from web.pages.common import Services, Session, allowed, attempt, render
@@ -36,7 +37,7 @@ SHOWN_RATES = (
     "reopen_rate",
     "return_rate",
 )
-UNIT_CLASSES = ("district", "street", "department", "enterprise", "community")
+UNIT_CLASSES: tuple[str, ...] = get_args(UnitClass)  # routing's, ranked class by class
 EXPORTS = {"xlsx", "csv"}
 
 
