@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics import directory, domain, rates, service, topics
 from analytics.aggregates import Filters
 from analytics.config import settings
+from shared.terms import METRIC_NAMES, UNIT_CLASS_NAMES
 
 KINDS = {
     "daily": "day",
@@ -30,19 +31,6 @@ TITLES = {
     "quarterly": "12345热线季度通报",
     "annual": "12345热线年度报告",
 }
-METRIC_NAMES = {
-    "response_rate": "响应率",
-    "resolution_rate": "解决率",
-    "satisfaction_rate": "满意率",
-    "completion_rate": "办结率",
-    "on_time_completion_rate": "按时办结率",
-    "reopen_rate": "重办率",
-    "return_rate": "退单率",
-    "coordination_rate": "协同解决率",
-    "callback_coverage": "回访率",
-    "average_handling_days": "平均办理时长(工作日)",
-    "composite_score": "综合得分",
-}
 COUNT_NAMES = {
     "received": "受理量",
     "answered": "直接办结",
@@ -55,13 +43,6 @@ COUNT_NAMES = {
     "reopened": "重办量",
     "returned": "退单量",
     "excluded": "剔除量",
-}
-CLASS_NAMES = {
-    "district": "区县",
-    "street": "街道乡镇",
-    "department": "部门",
-    "enterprise": "企业",
-    "community": "社区村",
 }
 
 
@@ -215,7 +196,7 @@ SECTIONS = (
 def _cell(row: dict[str, Any], name: str) -> Any:
     v = row.get(name)
     if name == "unit_class":
-        return CLASS_NAMES.get(v or "", v)
+        return UNIT_CLASS_NAMES.get(v or "", v)
     if name == "spike":
         return "是" if v else "否"
     return "" if v is None else v

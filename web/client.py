@@ -135,20 +135,9 @@ class ServiceClient:
             raise _problem(response)
         return response
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        data: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Any:
-        """The call's JSON answer (None when it has no body)."""
-        response = await self.send(
-            method, path, params=params, json=json, data=data, headers=headers
-        )
+    async def request(self, method: str, path: str, **options: Any) -> Any:
+        """The call's JSON answer (None when it has no body); `options` as for `send`."""
+        response = await self.send(method, path, **options)
         return response.json() if response.content else None
 
     async def get(self, path: str, **params: Any) -> Any:

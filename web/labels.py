@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shared.terms import METRIC_NAMES, UNIT_CLASS_NAMES
+
 ROLE = {
     "operator": "话务/派单/回访员",
     "unit": "承办单位",
@@ -109,26 +111,8 @@ PROBLEM_TITLE = {
     503: "服务暂不可用",
     504: "服务响应超时",
 }
-METRIC = {
-    "response_rate": "响应率",
-    "resolution_rate": "解决率",
-    "satisfaction_rate": "满意率",
-    "completion_rate": "办结率",
-    "on_time_completion_rate": "按时办结率",
-    "reopen_rate": "重办率",
-    "return_rate": "退单率",
-    "coordination_rate": "协同解决率",
-    "callback_coverage": "回访率",
-    "average_handling_days": "平均办理时长（工作日）",
-    "composite_score": "综合得分",
-}
-UNIT_CLASS = {
-    "district": "区县",
-    "street": "街道乡镇",
-    "department": "市级部门",
-    "enterprise": "公共服务企业",
-    "community": "社区村",
-}
+METRIC = METRIC_NAMES
+UNIT_CLASS = UNIT_CLASS_NAMES
 SUPERVISION_LEVEL = {
     "platform": "平台督办",
     "phone": "电话督办",

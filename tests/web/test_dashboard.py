@@ -21,6 +21,7 @@ from tests.analytics.streams import at, handled_ticket
 from tests.support import COMPLAINT, bearer
 from tests.web.browsing import LEADER, SUPERVISOR, assert_usable, log_in, unit_login
 from tests.web.conftest import Platform, screenshot
+from web.pages.dashboard import SHOWN_RATES
 
 # A month of its own (other browser tests write today's tickets): four street offices, one
 # ticket each in March 2026 and one in February, with different verdicts; one in 江南区.
@@ -28,14 +29,6 @@ MONTH = "2026-03"
 C, D, E, F = "U-BJ0102", "U-BJ0103", "U-BJ0201", "U-BJ0202"
 VERDICTS = {C: "satisfied", D: "basically_satisfied", E: "dissatisfied", F: "satisfied"}
 AREAS = {C: "BJ010201", D: "BJ010301", E: "BJ020101", F: "BJ020201"}
-SHOWN_RATES = (
-    "response_rate",
-    "resolution_rate",
-    "satisfaction_rate",
-    "on_time_completion_rate",
-    "reopen_rate",
-    "return_rate",
-)
 DEMO_CITY = json.loads(
     (Path(__file__).resolve().parents[2] / "services" / "demo_city.json").read_text("utf-8")
 )
