@@ -24,7 +24,7 @@ import httpx
 
 from services import SERVICE_NAMES
 from services.bootstrap import build_app
-from services.stack import ADMIN_DSN, LocalStack, free_port
+from services.stack import ADMIN_DSN, LocalStack, free_port, local_secrets
 from shared.settings import PlatformSettings
 
 READY_SECONDS = 120.0
@@ -194,7 +194,13 @@ async def embedded(workdir: Path, data_dir: Path | None = None) -> AsyncIterator
     if data_dir is None:
         data_dir = workdir / f"embedded-{uuid.uuid4().hex[:8]}"
         await _load_directory(data_dir)
-    env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir), "HOTLINE_LOAD_DEMO": "false"}
+    # Not the demo, so it refuses development secrets: fresh ones, as `make up` makes them.
+    env = {
+        **os.environ,
+        **local_secrets(),
+        "HOTLINE_DATA_DIR": str(data_dir),
+        "HOTLINE_LOAD_DEMO": "false",
+    }
     # Embedded means no broker and SQLite files: drop what would make it distributed.
     env.pop("HOTLINE_KAFKA_BOOTSTRAP", None)
     for name in SERVICE_NAMES:
