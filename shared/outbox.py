@@ -4,9 +4,13 @@ a relay publishes them afterwards. No dual writes; nothing is lost while the bro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -14,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Row,
     String,
     Table,
     Text,
@@ -23,12 +28,13 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from shared import metrics
 from shared.bus import Bus, stop_tasks, wait_for_wakeup
 from shared.clock import Clock
-from shared.db import Instant, dialect_name
+from shared.db import Instant
 from shared.events import Envelope, Payload, new_event
 
 log = logging.getLogger(__name__)
@@ -89,34 +95,68 @@ class Outbox:
         return envelope
 
 
+class PublishTimeout(TimeoutError):
+    """The bus did not confirm a batch in time. The publish goes on in the background; the
+    relay waits for it again before it reads anything new."""
+
+
 class OutboxRelay:
     """Publishes a service's outbox in insertion order, then marks the rows published.
 
-    A crash between publishing and marking publishes the batch again; consumers' inboxes make
-    that harmless. On PostgreSQL an advisory lock lets only one replica relay at a time, which
-    keeps each ticket's events in order.
+    No transaction is open while the bus publishes: the rows are read in one short transaction,
+    published, and marked published in a second one, so a hung broker holds no database
+    connection that the service's requests need (docs/faults.md). The relay waits at most
+    `publish_timeout` for the bus; a batch it timed out on stays in flight (the producer may
+    still deliver it) and is waited for again before anything new is read, so a slow broker is
+    not sent the same batch over and over.
+
+    Delivery is at least once: a crash, or a failed mark, between publishing and marking
+    publishes the batch again; consumers' inboxes drop the repeats.
+
+    On PostgreSQL only one replica of a service relays at a time, which keeps each ticket's
+    events in order: the relay holds a session-level advisory lock on one connection of its
+    own, outside the service's pool, and reads and marks on that connection. The connection is
+    idle, with no transaction, while the bus publishes. If it breaks, the server releases the
+    lock; the relay drops the connection and tries for the lock again on a new one. (Between
+    the break and its next statement another replica may take over and publish the same rows:
+    duplicates at worst, which the inboxes drop.) SQLite is embedded, one process: no lock,
+    and each short transaction takes the engine's own connection for its moment.
     """
 
     def __init__(
         self,
         outbox: Outbox,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         bus: Bus,
         clock: Clock,
         *,
         poll_seconds: float = 0.5,
         batch_size: int = 200,
+        publish_timeout: float = 10.0,
     ) -> None:
         self.outbox = outbox
-        self.sessionmaker = sessionmaker
+        self.engine = engine
         self.bus = bus
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
+        self.publish_timeout = publish_timeout
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._lock_key = zlib.crc32(f"outbox:{outbox.producer}".encode())
+        self._one_at_a_time = asyncio.Lock()
+        # PostgreSQL: the relay's own connection (no pool) and whether it holds the lock.
+        self._link_engine: AsyncEngine | None = None
+        self._link: AsyncConnection | None = None
+        self._leading = False
+        # The batch handed to the bus and not yet marked: the publish and the rows' ids.
+        self._in_flight: tuple[asyncio.Task[None], list[int]] | None = None
+
+    @property
+    def leading(self) -> bool:
+        """Whether this relay may publish (always on SQLite; on PostgreSQL, holding the lock)."""
+        return self.engine.dialect.name != "postgresql" or self._leading
 
     def nudge(self) -> None:
         self._wake.set()
@@ -137,35 +177,127 @@ class OutboxRelay:
                 pass
         except Exception as exc:  # the broker may be gone; the rows wait for the next start
             log.warning("outbox %s: final drain failed: %s", self.outbox.producer, exc)
+        if self._in_flight is not None:
+            # Unmarked: published again at the next start (at least once).
+            publish, self._in_flight = self._in_flight[0], None
+            await stop_tasks([publish])
+            if publish.done() and not publish.cancelled():
+                publish.exception()  # seen here, not reported as never retrieved
+        await self._drop_link()
+        if self._link_engine is not None:
+            await self._link_engine.dispose()
+            self._link_engine = None
 
     async def publish_pending(self) -> int:
-        """Publish one batch; returns how many events it published."""
-        table = self.outbox.table
-        async with self.sessionmaker() as session, session.begin():
-            if dialect_name(session) == "postgresql":
-                locked = await session.scalar(
-                    select(func.pg_try_advisory_xact_lock(self._lock_key))
-                )
-                if not locked:
+        """Publish one batch; returns how many events it published (and marked). Raises
+        `PublishTimeout` when the bus has not confirmed the batch within `publish_timeout`."""
+        async with self._one_at_a_time:
+            if self._in_flight is None:
+                if not await self._lead():
                     return 0
-            rows = (
-                await session.execute(
-                    select(table.c.id, table.c.body)
-                    .where(table.c.published_at.is_(None))
-                    .order_by(table.c.id)
-                    .limit(self.batch_size)
+                rows = await self._read()
+                if not rows:
+                    return 0
+                publish = asyncio.create_task(
+                    self.bus.publish([Envelope.model_validate_json(r.body) for r in rows]),
+                    name=f"outbox-publish-{self.outbox.producer}",
                 )
-            ).all()
-            if not rows:
-                return 0
-            await self.bus.publish([Envelope.model_validate_json(r.body) for r in rows])
-            await session.execute(
-                update(table)
-                .where(table.c.id.in_([r.id for r in rows]))
-                .values(published_at=self.clock.now())
+                self._in_flight = (publish, [r.id for r in rows])
+            publish, ids = self._in_flight
+            # asyncio.wait, not wait_for: a timeout leaves the publish running (not cancelled).
+            await asyncio.wait([publish], timeout=self.publish_timeout)
+            if not publish.done():
+                # Wake the relay's loop as soon as the bus answers, rather than after its backoff.
+                publish.add_done_callback(lambda _: self._wake.set())
+                raise PublishTimeout(
+                    f"the bus has not confirmed {len(ids)} events in {self.publish_timeout:g} s"
+                )
+            if publish.cancelled() or publish.exception() is not None:
+                self._in_flight = None  # the rows are read and published again
+                publish.result()
+            await self._mark(ids)  # if this fails, the next call marks again (not republish)
+            self._in_flight = None
+        metrics.OUTBOX_PUBLISHED.labels(self.outbox.producer).inc(len(ids))
+        return len(ids)
+
+    async def _read(self) -> Sequence[Row[Any, Any]]:
+        table = self.outbox.table
+        async with self._transaction() as conn:
+            result = await conn.execute(
+                select(table.c.id, table.c.body)
+                .where(table.c.published_at.is_(None))
+                .order_by(table.c.id)
+                .limit(self.batch_size)
             )
-        metrics.OUTBOX_PUBLISHED.labels(self.outbox.producer).inc(len(rows))
-        return len(rows)
+            return result.all()
+
+    async def _mark(self, ids: list[int]) -> None:
+        table = self.outbox.table
+        async with self._transaction() as conn:
+            await conn.execute(
+                update(table).where(table.c.id.in_(ids)).values(published_at=self.clock.now())
+            )
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One short transaction: on PostgreSQL on the relay's own connection (an error drops
+        it, and with it the lock), on SQLite on the engine's."""
+        if self.engine.dialect.name != "postgresql":
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        assert self._link is not None and self._leading, "the relay reads only while leading"
+        try:
+            async with self._link.begin():
+                yield self._link
+        except BaseException:  # a cancellation too: a connection cut off mid-statement is dropped
+            await self._drop_link()
+            raise
+
+    async def _lead(self) -> bool:
+        """On PostgreSQL: whether this relay holds (or has just taken) the outbox's lock."""
+        if self.engine.dialect.name != "postgresql":
+            return True
+        if self._leading:
+            return True
+        if self._link is None:
+            if self._link_engine is None:
+                # Its own engine without a pool: this connection never counts against (or
+                # waits for) the service's pool.
+                self._link_engine = create_async_engine(
+                    self.engine.url,
+                    poolclass=NullPool,
+                    hide_parameters=True,
+                    connect_args={"server_settings": {"application_name": self.application_name}},
+                )
+            self._link = await self._link_engine.connect()
+        try:
+            async with self._link.begin():  # the lock is the session's: it outlives the commit
+                self._leading = bool(
+                    await self._link.scalar(select(func.pg_try_advisory_lock(self._lock_key)))
+                )
+        except BaseException:
+            await self._drop_link()
+            raise
+        if self._leading:
+            log.info("outbox %s: this replica relays", self.outbox.producer)
+        return self._leading
+
+    @property
+    def application_name(self) -> str:
+        """How the relay's connection names itself to PostgreSQL (pg_stat_activity)."""
+        return f"outbox-relay-{self.outbox.producer}"
+
+    async def _drop_link(self) -> None:
+        link, self._link, self._leading = self._link, None, False
+        if link is None:
+            return
+        try:
+            await link.invalidate()  # closes the connection: the server releases the lock
+        except Exception as exc:
+            log.debug("outbox %s: dropping the relay's connection: %r", self.outbox.producer, exc)
+        with contextlib.suppress(Exception):
+            await link.close()
 
     async def _run(self) -> None:
         backoff = self.poll_seconds

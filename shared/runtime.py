@@ -96,11 +96,12 @@ class ServiceRuntime:
         )
         self.relay = OutboxRelay(
             spec.outbox,
-            self.sessionmaker,
+            self.engine,
             bus,
             clock,
             poll_seconds=platform.outbox_poll_seconds,
             batch_size=platform.outbox_batch_size,
+            publish_timeout=platform.outbox_publish_timeout_seconds,
         )
         self.batch_size = platform.consumer_batch_size
         self.handlers = spec.handlers_by_key()

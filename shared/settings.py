@@ -50,6 +50,9 @@ class PlatformSettings(BaseSettings):
     consumer_batch_size: int = Field(DEFAULT_CONSUMER_BATCH_SIZE, ge=1, le=5000)
     outbox_poll_seconds: float = 0.5
     outbox_batch_size: int = 200
+    # How long the relay waits for the bus to confirm a batch before it lets go (it holds no
+    # database transaction meanwhile; the batch stays in flight and is waited for again).
+    outbox_publish_timeout_seconds: float = Field(10.0, gt=0)
     # Logs: readable text, or one JSON object per line for a log pipeline (shared/logs.py).
     log_format: Literal["text", "json"] = "text"
     # Traces: exporting is off by default; "console" prints finished spans (shared/tracing.py).

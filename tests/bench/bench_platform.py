@@ -97,7 +97,7 @@ async def relay(data_dir: Path, n: int) -> tuple[float, float]:
             )
     bus = EmbeddedBus(data_dir / "bus.db", RetryPolicy())
     await bus.start()
-    r = OutboxRelay(outbox, sessions, bus, SystemClock(), batch_size=500)
+    r = OutboxRelay(outbox, engine, bus, SystemClock(), batch_size=500)
     start = time.perf_counter()
     while await r.publish_pending():
         pass

@@ -46,9 +46,20 @@ async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSess
 
 
 def relay(
-    sessions: async_sessionmaker[AsyncSession], bus: RecordingBus, batch: int = 200
+    sessions: async_sessionmaker[AsyncSession],
+    bus: RecordingBus,
+    batch: int = 200,
+    publish_timeout: float = 10.0,
 ) -> OutboxRelay:
-    return OutboxRelay(outbox, sessions, bus, FrozenClock(AT), batch_size=batch)  # type: ignore[arg-type]
+    engine = sessions.kw["bind"]
+    return OutboxRelay(
+        outbox,
+        engine,
+        bus,  # type: ignore[arg-type]
+        FrozenClock(AT),
+        batch_size=batch,
+        publish_timeout=publish_timeout,
+    )
 
 
 async def emit(
