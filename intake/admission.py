@@ -342,6 +342,8 @@ def _ticket_row(
         attachments=attachments,
         channel_refs=_refs(channel),
         category_source=channel.category_source,
+        kind_source=channel.kind_source,
+        urgency_source=channel.urgency_source,
         classification_reasons=channel.reasons or None,
         terms=" ".join(admission.matter.terms),
         repeat_count=0,

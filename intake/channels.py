@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from intake import modelstore
 from intake.classify import CategoryNode, suggest
+from intake.config import settings
 from intake.domain import ChannelContext, classification, normalize_phone, title_from
 from intake.schemas import TicketIn
 from shared.errors import InvalidInput
@@ -526,9 +527,13 @@ def unify(
     classification help's suggestion (`domain.classification`), and what the channel knew
     besides."""
     fields = dict(normalised.ticket)
-    # The learned model in use, if any, as the operators' suggestion has (docs/suggestions.md).
+    # The learned models in use, if any, as the operators' suggestion has (docs/suggestions.md).
     suggestion = suggest(
-        fields["title"], fields["description"], taxonomy, model=modelstore.in_use()
+        fields["title"],
+        fields["description"],
+        taxonomy,
+        modelstore.all_in_use(),
+        min_confidence=settings().suggestion_min_confidence,
     )
     chosen = classification(
         fields.get("category"), fields.get("kind"), fields.get("urgency"), suggestion
@@ -546,4 +551,6 @@ def unify(
         area_text=normalised.area_text,
         category_source=chosen.source,
         reasons=chosen.reasons,
+        kind_source=chosen.kind_source,
+        urgency_source=chosen.urgency_source,
     )

@@ -13,9 +13,16 @@ text, and say why. Pure; an operator accepts or overrides the suggestion.
   configured with the taxonomy. A keyword found in the title counts double. A node's score is
   the sum over its path (a leaf inherits its parents' evidence); the best score wins, ties
   going to the shallower node (claim no more than the text says).
-- Urgency: emergency words (燃气泄漏, 着火, 被困 …) make it an emergency; words of long-standing,
-  multi-party matters (多年, 历史遗留 …) make it complex; otherwise ordinary.
-- Kind: cue words for 咨询, 求助, 举报, 建议, 表扬; a complaint otherwise.
+- Urgency and kind, learned: when a model is in use for them, its top 3 with probabilities and
+  reasons; its best is pre-filled at `min_confidence` or more, else the rules below answer. An
+  emergency word the rules see is never overruled: the model may raise an urgency, not lower
+  an emergency (a missed emergency costs more than a second look).
+- Urgency, rules: emergency words (燃气泄漏, 着火, 被困 …) make it an emergency; words of
+  long-standing, multi-party matters (多年, 历史遗留 …) make it complex; otherwise ordinary.
+- Kind, rules: cue words for 咨询, 求助, 举报, 建议, 表扬; a complaint otherwise.
+- Lead unit, learned: the units the centre finally dispatched such reports to (the text, the
+  category and the address), top 3 with probabilities: a suggestion for the dispatcher, never
+  pre-filled; routing's catalogue still decides dispatch.
 """
 
 from __future__ import annotations
@@ -63,7 +70,8 @@ CATCH_ALL = frozenset(
 # Two-character pieces too common in category names to tie a name to a topic.
 COMMON_PIECES = frozenset({"管理", "服务", "建设", "问题", "其他", "公共", "综合", "事项", "保障"})
 
-# Pre-fill the learned suggestion only at this probability or more.
+# Pre-fill the learned suggestion only at this probability or more (the default of
+# INTAKE_SUGGESTION_MIN_CONFIDENCE, which intake passes as `min_confidence`).
 MIN_CONFIDENCE = 0.6
 TOP = 3  # learned candidates shown
 ALL = 10_000  # ask the model for every category (to add them up per level)
@@ -112,7 +120,8 @@ class CategoryNode:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A learned suggestion: a category, its probability and the terms that weighed most."""
+    """A learned suggestion: a label (`category`: a category path, or an urgency, a kind or a
+    unit id for those models), its probability and the terms that weighed most."""
 
     category: str
     probability: float
@@ -129,6 +138,44 @@ class Model(Protocol):
     ) -> Iterable[Candidate]: ...
 
 
+class ContextModel(Protocol):
+    """A learned model that also reads a context beside the text (the lead unit's)."""
+
+    info: dict[str, object]
+
+    def suggest(
+        self,
+        title: str,
+        description: str,
+        *,
+        top: int = ...,
+        explain: int = ...,
+        context: str = ...,
+    ) -> Iterable[Candidate]: ...
+
+
+@dataclass(frozen=True)
+class Models:
+    """The learned models in use, by what they suggest (`modelstore.all_in_use`); None: none."""
+
+    category: Model | None = None
+    urgency: Model | None = None
+    kind: Model | None = None
+    lead_unit: ContextModel | None = None
+
+
+@dataclass(frozen=True)
+class Learned:
+    """What a learned model said of one field besides the category (urgency, kind, lead unit):
+    its top 3, best first, and who chose the value: "model" (sure enough), "keywords" (the
+    rules), or "none" (nothing is chosen: the lead unit is only suggested)."""
+
+    source: str = "keywords"
+    top: list[Candidate] = field(default_factory=list)
+    model_version: str | None = None
+    names: Mapping[str, str] = field(default_factory=dict)  # label → name (units' names)
+
+
 @dataclass(frozen=True)
 class Suggestion:
     category: str | None
@@ -140,6 +187,9 @@ class Suggestion:
     source: str = "keywords"  # "model" (pre-filled by the learned model) or "keywords"
     top: list[Candidate] = field(default_factory=list)  # the model's top 3, best first
     model_version: str | None = None
+    urgency_learned: Learned = field(default_factory=Learned)
+    kind_learned: Learned = field(default_factory=Learned)
+    lead_unit: Learned = field(default_factory=lambda: Learned(source="none"))
 
 
 def _pieces(name: str) -> set[str]:
@@ -221,6 +271,11 @@ def suggest_kind(text: str) -> tuple[str, list[str]]:
     return "complaint", []
 
 
+URGENCY_NAMES = {
+    "emergency": "紧急（马上办）",
+    "ordinary": "一般（快速办）",
+    "complex": "复杂（研究办）",
+}
 KIND_NAMES = {
     "consultation": "咨询",
     "help": "求助",
@@ -260,23 +315,137 @@ def surest_ancestor(ranked: Iterable[Candidate], min_confidence: float) -> Candi
     return Candidate(path, round(probability, 4))
 
 
+def version_of(model: Model | ContextModel | None) -> str | None:
+    return str(model.info.get("version") or "") or None if model is not None else None
+
+
+def choose_learned(
+    model: Model | None,
+    title: str,
+    description: str,
+    rules: tuple[str, list[str]],
+    names: Mapping[str, str],
+    min_confidence: float,
+    *,
+    floor: str | None = None,
+) -> tuple[str, list[str], Learned]:
+    """A field the rules can always answer (urgency, kind): the model's best when it is sure
+    enough, else the rules'. `floor`: a value of the rules no model overrules (emergency)."""
+    value, why = rules
+    if model is None:
+        return value, why, Learned()
+    top = list(model.suggest(title, description, top=TOP, explain=TOP))
+    version = version_of(model)
+    learned_ = Learned("keywords", top, version)
+    if not top:
+        return value, why, learned_
+    best = top[0]
+    if floor is not None and value == floor and best.category != floor:
+        return (
+            value,
+            [*why, f"紧急词优先于模型{version or ''}（{names.get(best.category, best.category)}）"],
+            learned_,
+        )
+    if best.probability < min_confidence:
+        return value, why, learned_
+    because = "、".join(best.reasons)
+    model_why = (
+        f"模型{version or ''}：{names.get(best.category, best.category)}（{best.probability:.0%}）"
+    )
+    return (
+        best.category,
+        [model_why + (f"，依据 {because}" if because else "")],
+        Learned("model", top, version),
+    )
+
+
+def unit_context(category: str | None, address: str | None) -> str:
+    """What the lead-unit model reads beside the text: the category and the address, which
+    routing's catalogue dispatches by (category × area × keywords)."""
+    return "。".join(part for part in (category, address) if part)
+
+
+def suggest_lead_unit(
+    model: ContextModel | None,
+    title: str,
+    description: str,
+    category: str | None,
+    address: str | None,
+) -> Learned:
+    """The units the centre finally dispatched such reports to, top 3: a suggestion only."""
+    if model is None:
+        return Learned(source="none")
+    top = list(
+        model.suggest(
+            title, description, top=TOP, explain=TOP, context=unit_context(category, address)
+        )
+    )
+    names = model.info.get("unit_names")
+    return Learned("model", top, version_of(model), names if isinstance(names, dict) else {})
+
+
 def suggest(
     title: str,
     description: str,
     taxonomy: Iterable[CategoryNode],
-    model: Model | None = None,
+    model: Model | Models | None = None,
     *,
     min_confidence: float = MIN_CONFIDENCE,
+    category: str | None = None,
+    address: str | None = None,
 ) -> Suggestion:
-    """Category, urgency and kind for a report, each with its reasons: the model's category
-    when it is sure enough, else the keyword rules' (see the module docstring)."""
-    nodes = tuple(taxonomy)
+    """Category, urgency and kind for a report, each with its reasons: a model's when it is
+    sure enough, else the rules' (see the module docstring); and the lead units a model
+    suggests. `model` is the category model alone, or every model in use (`Models`);
+    `category` (the one chosen, when there is one) and `address` help the lead-unit model."""
+    models = model if isinstance(model, Models) else Models(category=model)
     text = f"{title}\n{description}"
-    urgency, urgency_why = suggest_urgency(text)
-    kind, kind_why = suggest_kind(text)
+    urgency, urgency_why, urgency_learned = choose_learned(
+        models.urgency,
+        title,
+        description,
+        suggest_urgency(text),
+        URGENCY_NAMES,
+        min_confidence,
+        floor="emergency",
+    )
+    kind, kind_why, kind_learned = choose_learned(
+        models.kind, title, description, suggest_kind(text), KIND_NAMES, min_confidence
+    )
+    found = suggest_category_of(
+        title, description, tuple(taxonomy), models.category, min_confidence
+    )
+    lead_unit = suggest_lead_unit(
+        models.lead_unit, title, description, category or found.category, address
+    )
+    return Suggestion(
+        category=found.category,
+        urgency=urgency,
+        kind=kind,
+        reasons=[*found.reasons, *urgency_why, *kind_why],
+        alternatives=found.alternatives,
+        score=found.score,
+        source=found.source,
+        top=found.top,
+        model_version=found.model_version,
+        urgency_learned=urgency_learned,
+        kind_learned=kind_learned,
+        lead_unit=lead_unit,
+    )
+
+
+def suggest_category_of(
+    title: str,
+    description: str,
+    nodes: tuple[CategoryNode, ...],
+    model: Model | None,
+    min_confidence: float,
+) -> Suggestion:
+    """The category alone (urgency and kind left empty): the model's when it is sure enough,
+    else the surest ancestor, else the keyword rules'."""
     ranked = learned(title, description, nodes, model) if model is not None else []
     top = ranked[:TOP]
-    version = str(model.info.get("version") or "") or None if model else None
+    version = version_of(model)
     best = top[0] if top and top[0].probability >= min_confidence else None
     if best is not None:
         why = f"模型{version or ''}：{best.category}（{best.probability:.0%}），依据 " + "、".join(
@@ -291,9 +460,9 @@ def suggest(
     if best is not None:
         return Suggestion(
             category=best.category,
-            urgency=urgency,
-            kind=kind,
-            reasons=[why, *urgency_why, *kind_why],
+            urgency="",
+            kind="",
+            reasons=[why],
             alternatives=[(c.category, c.probability) for c in top if c is not best],
             score=best.probability,
             source="model",
@@ -308,9 +477,9 @@ def suggest(
         ]
     return Suggestion(
         category=category,
-        urgency=urgency,
-        kind=kind,
-        reasons=[*category_why, *urgency_why, *kind_why],
+        urgency="",
+        kind="",
+        reasons=category_why,
         alternatives=alternatives,
         score=score,
         top=top,

@@ -1,13 +1,17 @@
 """intake's suggestion-model commands, over the run's data folder (HOTLINE_DATA_DIR):
 
-    python -m services intake train --from-csv FILE [--use]   train, evaluate on a held-out 20%,
-                                                             store as a new version
-    python -m services intake train --from-tickets [--days N] [--use]
-                                                             the same from intake's handled tickets
-    python -m services intake predict --from-csv FILE [--version V]
+    python -m services intake train --from-csv FILE [--use] [--target T …]
+                                                             train, evaluate on a held-out 20%,
+                                                             store as a new version: the category,
+                                                             and urgency and kind where the file
+                                                             has those columns
+    python -m services intake train --from-tickets [--days N] [--use] [--target T …]
+                                                             the same from intake's handled tickets,
+                                                             and the lead unit too
+    python -m services intake predict --from-csv FILE [--version V] [--target T]
                                                              CSV to standard output: the rows plus
                                                              suggestion_1..3, probability_1..3
-    python -m services intake models list | use VERSION | rollback | off
+    python -m services intake models list | use VERSION | rollback | off [--target T]
     python -m services intake models overrides [--days N] [--replay]
                                                              per category: how often operators
                                                              chose another category than the
@@ -31,7 +35,7 @@ from typing import IO, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import examples, learning, modelstore, overrides
+from intake import classify, examples, learning, modelstore, overrides, training
 
 T = TypeVar("T")
 
@@ -66,17 +70,38 @@ def _summary(evaluation: dict[str, Any]) -> str:
     )
 
 
-def _train(found: list[learning.Example], source: str, use: bool, folder: Path) -> None:
-    if not found:
+def _train(
+    found: dict[str, list[learning.Example]],
+    source: str,
+    use: bool,
+    data_dir: Path | None,
+    unit_names: dict[str, str] | None = None,
+) -> None:
+    """Train every target with examples; fails when the category (if asked) or everything
+    could not be trained."""
+    if not any(found.values()):
         raise SystemExit("intake train: no labelled examples found")
-    print(f"intake train: {len(found)} examples from {source}", file=sys.stderr)
-    try:
-        model, evaluation = learning.train(found, progress=progress_bar())
-    except ValueError as exc:
-        raise SystemExit(f"intake train: {exc}") from None
-    name = modelstore.save(folder, model, evaluation, source=source, use=use)
-    state = "in use" if modelstore.current_name(folder) == name else "stored (not in use)"
-    print(f"intake train: {name} {state}; {_summary(evaluation)}")
+    for target, rows in found.items():
+        print(f"intake train: {target}: {len(rows)} examples from {source}", file=sys.stderr)
+    outcomes = training.train_and_store(
+        found,
+        data_dir=data_dir,
+        source=source,
+        policy="use" if use else "store",
+        unit_names=unit_names,
+        progress=progress_bar(),
+    )
+    for o in outcomes:
+        if o.version is None:
+            print(f"intake train: {o.target}: not trained: {o.note}")
+            continue
+        state = "in use" if o.in_use else "stored (not in use)"
+        left_out = o.evaluation.get("left_out")
+        rare = f"; too rare to learn: {', '.join(left_out)}" if left_out else ""
+        print(f"intake train: {o.target} {o.version} {state}; {_summary(o.evaluation)}{rare}")
+    failed = [o for o in outcomes if o.version is None]
+    if any(o.target == "category" for o in failed) or len(failed) == len(outcomes):
+        raise SystemExit("intake train: " + "; ".join(f"{o.target}: {o.note}" for o in failed))
 
 
 async def _on_tickets(
@@ -101,8 +126,15 @@ async def _ticket_examples(days: int | None) -> list[learning.Example]:
     return await _on_tickets(days, lambda s, since: examples.from_tickets(s, since=since))
 
 
-def predict(file: IO[str], out: IO[str], model: learning.CategoryModel) -> int:
-    """The file's rows with the model's top 3 and their probabilities; returns the row count."""
+async def _labelled_tickets(days: int | None) -> examples.Labelled:
+    return await _on_tickets(days, lambda s, since: examples.labelled_tickets(s, since=since))
+
+
+def predict(
+    file: IO[str], out: IO[str], model: learning.CategoryModel, target: str = "category"
+) -> int:
+    """The file's rows with the model's top 3 and their probabilities; returns the row count.
+    The lead-unit model also reads the rows' `category` and `address`, where given."""
     fields, rows = examples.read_rows(file)
     title, description = examples.text_columns(fields)
     added = [f"{k}_{i}" for i in range(1, learning.TOP + 1) for k in ("suggestion", "probability")]
@@ -113,7 +145,14 @@ def predict(file: IO[str], out: IO[str], model: learning.CategoryModel) -> int:
 
     def flush() -> None:
         texts = [((r.get(title) or "") if title else "", r.get(description) or "") for r in batch]
-        for row, candidates in zip(batch, model.suggest_many(texts), strict=True):
+        contexts = (
+            [classify.unit_context(r.get("category"), r.get("address")) for r in batch]
+            if target == "lead_unit"
+            else []
+        )
+        for row, candidates in zip(
+            batch, model.suggest_many(texts, contexts=contexts), strict=True
+        ):
             for i, c in enumerate(candidates, 1):
                 row[f"suggestion_{i}"] = c.category
                 row[f"probability_{i}"] = f"{c.probability:.4f}"
@@ -152,29 +191,32 @@ def _overrides(folder: Path, days: int | None, replay: bool) -> None:
         )
 
 
-def _models(args: argparse.Namespace, folder: Path) -> None:
+def _models(args: argparse.Namespace, data_dir: Path | None) -> None:
+    folder = modelstore.root(data_dir, args.target or "category")
     try:
         if args.action == "use":
             modelstore.choose(folder, args.version)
-            print(f"intake models: {args.version} in use")
+            print(f"intake models: {args.target or 'category'} {args.version} in use")
         elif args.action == "rollback":
             print(f"intake models: rolled back to {modelstore.rollback(folder)}")
         elif args.action == "overrides":
             _overrides(folder, args.days, args.replay)
         elif args.action == "off":
             modelstore.stop_using(folder)
-            print("intake models: none in use; the keyword rules suggest")
+            print("intake models: none in use; the rules suggest")
         else:
-            found = modelstore.versions(folder)
-            if not found:
-                print(f"intake models: none stored in {folder}")
-            for v in found:
-                e = v.evaluation
-                print(
-                    f"{'*' if v.in_use else ' '} {v.name}  {v.meta.get('trained_at', '?')}  "
-                    f"{v.meta.get('examples', '?')} examples from {v.meta.get('source', '?')}  "
-                    f"{_summary(e)}"
-                )
+            for target in [args.target] if args.target else modelstore.TARGETS:
+                found = modelstore.versions(modelstore.root(data_dir, target))
+                if not found:
+                    print(f"{target}: none stored")
+                    continue
+                print(f"{target}:")
+                for v in found:
+                    print(
+                        f"{'*' if v.in_use else ' '} {v.name}  {v.meta.get('trained_at', '?')}  "
+                        f"{v.meta.get('examples', '?')} examples from "
+                        f"{v.meta.get('source', '?')}  {_summary(v.evaluation)}"
+                    )
     except modelstore.UnknownVersion as exc:
         raise SystemExit(f"intake models: {exc}") from None
 
@@ -188,13 +230,23 @@ def main(argv: Sequence[str]) -> None:
     source.add_argument("--from-csv", type=Path, metavar="FILE")
     source.add_argument("--from-tickets", action="store_true")
     train.add_argument("--days", type=int, help="with --from-tickets: only the last N days")
-    train.add_argument("--use", action="store_true", help="put the new version in use")
+    train.add_argument("--use", action="store_true", help="put the new versions in use")
+    train.add_argument(
+        "--target",
+        action="append",
+        choices=modelstore.TARGETS,
+        help="only these models (repeatable); default: every one the data labels",
+    )
     pred = commands.add_parser("predict", help="top-3 suggestions for each row of a CSV")
     pred.add_argument("--from-csv", type=Path, metavar="FILE", required=True)
     pred.add_argument("--version", help="default: the version in use")
+    pred.add_argument("--target", choices=modelstore.TARGETS, default="category")
     models = commands.add_parser("models", help="list, choose or roll back model versions")
     models.add_argument("action", choices=("list", "use", "rollback", "off", "overrides"))
     models.add_argument("version", nargs="?")
+    models.add_argument(
+        "--target", choices=modelstore.TARGETS, help="default: category (list: every target)"
+    )
     models.add_argument("--days", type=int, help="with overrides: only the last N days")
     models.add_argument(
         "--replay",
@@ -202,32 +254,37 @@ def main(argv: Sequence[str]) -> None:
         help="with overrides: against what the model in use would pre-fill now, not what was shown",
     )
     args = parser.parse_args(list(argv))
-    folder = modelstore.root(args.data_dir)
     if args.command == "train":
+        unit_names = None
         if args.from_csv:
             try:
                 with args.from_csv.open(encoding="utf-8-sig", newline="") as f:
-                    found = examples.from_csv(f)
+                    found = examples.labelled_csv(f)
             except (OSError, examples.BadFile) as exc:
                 raise SystemExit(f"intake train: {exc}") from None
-            _train(found, args.from_csv.name, args.use, folder)
+            origin = args.from_csv.name
         else:
-            _train(asyncio.run(_ticket_examples(args.days)), "tickets", args.use, folder)
+            labelled = asyncio.run(_labelled_tickets(args.days))
+            found, unit_names, origin = labelled.by_target, labelled.unit_names, "tickets"
+        if args.target:
+            found = {t: found.get(t, []) for t in args.target}
+        _train(found, origin, args.use, args.data_dir, unit_names)
     elif args.command == "predict":
+        folder = modelstore.root(args.data_dir, args.target)
         name = args.version or modelstore.current_name(folder)
         if name is None:
-            raise SystemExit("intake predict: no model in use; train one first")
+            raise SystemExit(f"intake predict: no {args.target} model in use; train one first")
         try:
             model = modelstore.load(folder, name)
             with args.from_csv.open(encoding="utf-8-sig", newline="") as f:
-                count = predict(f, sys.stdout, model)
+                count = predict(f, sys.stdout, model, args.target)
         except (OSError, examples.BadFile, modelstore.UnknownVersion) as exc:
             raise SystemExit(f"intake predict: {exc}") from None
-        print(f"intake predict: {count} rows with {name}", file=sys.stderr)
+        print(f"intake predict: {count} rows with {args.target} {name}", file=sys.stderr)
     else:
         if args.action == "use" and not args.version:
             parser.error("models use needs a VERSION")
-        _models(args, folder)
+        _models(args, args.data_dir)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ class IntakeSettings(ServiceSettings):
     # Clusters (集中诉求): this many different reporters of one matter within the window.
     cluster_window_days: int = 7
     cluster_min_reporters: int = 3
+    # Suggestions (智能分类, docs/suggestions.md): a learned model's best category, urgency or
+    # kind is pre-filled only at this probability or more; below it the rules answer.
+    suggestion_min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
     # Attachments: metadata only (the blob lives in the channel's own store).
     attachment_types: list[str] = Field(
         default_factory=lambda: [

@@ -515,6 +515,8 @@ class ChannelContext:
     area_text: str | None = None  # text to find the area in when there is no address
     category_source: str = "given"  # or "suggested" by the classification help
     reasons: list[str] = field(default_factory=list)  # why the category was suggested
+    kind_source: str = "given"  # or "suggested", as the category's
+    urgency_source: str = "given"
 
 
 @dataclass(frozen=True)
@@ -626,17 +628,21 @@ class Classification:
     urgency: str
     source: str  # "given" by the channel, or "suggested" by the classification help
     reasons: list[str]  # why the category was suggested; empty when it was given
+    kind_source: str = "given"  # the same for the kind
+    urgency_source: str = "given"  # and for the urgency
 
 
 def classification(
     category: str | None, kind: str | None, urgency: str | None, suggestion: Suggestion
 ) -> Classification:
     """分类 at intake: what the channel gave wins, the suggestion fills what it did not. A report
-    without a category is refused when none could be suggested from its text."""
+    without a category is refused when none could be suggested from its text. Where each
+    came from is kept: what the suggestion filled in is no label to learn from."""
+    kind_source = "given" if kind else "suggested"
+    urgency_source = "given" if urgency else "suggested"
+    kind, urgency = kind or suggestion.kind, urgency or suggestion.urgency
     if category:
-        return Classification(
-            category, kind or suggestion.kind, urgency or suggestion.urgency, "given", []
-        )
+        return Classification(category, kind, urgency, "given", [], kind_source, urgency_source)
     if suggestion.category is None:
         raise InvalidInput(
             "category: the channel gave none and none could be suggested from the text; "
@@ -645,10 +651,12 @@ def classification(
         )
     return Classification(
         suggestion.category,
-        kind or suggestion.kind,
-        urgency or suggestion.urgency,
+        kind,
+        urgency,
         "suggested",
         suggestion.reasons,
+        kind_source,
+        urgency_source,
     )
 
 

@@ -1,8 +1,11 @@
-"""Learned category suggestions (智能分类): a model trained on labelled history that gives the
-top categories of a report with calibrated probabilities and the terms that weighed most.
+"""Learned suggestions (智能分类): a model trained on labelled history that gives the top
+labels of a report with calibrated probabilities and the terms that weighed most. The label is
+a category path for the category model, and an urgency, a kind or a lead unit's id for the
+others (`Example.category` holds whichever is learned); the method is the same.
 
 The method is the fast, explainable baseline the issue asks for:
-- text: the title twice and the description's first 1,000 characters;
+- text: the title twice and the description's first 1,000 characters (and, for the lead unit,
+  the category and address: `Example.context`);
 - features: TF-IDF over character 1–3-grams (robust to typos and unseen words) and over jieba
   words and word pairs (the hotline's own terms kept whole, see `similarity.tokens`), sublinear
   term frequency; the title counts twice;
@@ -25,6 +28,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -53,11 +57,14 @@ MAX_CHARS = 1000
 
 @dataclass(frozen=True)
 class Example:
-    """One labelled report: its text and the category an operator chose (the label)."""
+    """One labelled report: its text and the label: the category an operator chose (or the
+    urgency, the kind, the lead unit finally dispatched to, for those models). `context` is
+    what the lead-unit model reads beside the text (`classify.unit_context`)."""
 
     title: str
     description: str
     category: str
+    context: str = ""
 
 
 def text_of(title: str, description: str, names: Iterable[str | None] = ()) -> str:
@@ -70,6 +77,27 @@ def text_of(title: str, description: str, names: Iterable[str | None] = ()) -> s
 def words_of(text: str) -> str:
     """jieba's content words of a text, space-joined (the word features' input)."""
     return " ".join(similarity.tokens(text))
+
+
+# The last texts' words: one classify asks up to four models about the same text.
+_cached_words = lru_cache(maxsize=64)(words_of)
+
+
+def read(
+    title: str,
+    description: str,
+    names: Iterable[str | None] = (),
+    context: str = "",
+    *,
+    words: Callable[[str], str] = _cached_words,
+) -> tuple[str, str]:
+    """The text a model reads (`text_of`, then the context) and its words. The context is
+    segmented apart, so the report's own words are segmented once for every model."""
+    text = text_of(title, description, names)
+    if not context:
+        return text, words(text)
+    context = redact(context, names)
+    return f"{text}。{context}", f"{words(text)} {words(context)}".strip()
 
 
 def split_words(text: str) -> list[str]:
@@ -103,17 +131,21 @@ class CategoryModel:
         names: Iterable[str | None] = (),
         top: int = TOP,
         explain: int = TOP,
+        context: str = "",
     ) -> list[Candidate]:
-        """The `top` most probable categories, best first, the first `explain` with their
+        """The `top` most probable labels, best first, the first `explain` with their
         reasons."""
-        x = self.features([text_of(title, description, names)])
+        text, words = read(title, description, names, context)
+        x = self.features([text], [words])
         return self._candidates(x, self.probabilities(x)[0], top, explain)
 
     def suggest_many(
-        self, texts: Sequence[tuple[str, str]], *, top: int = TOP
+        self, texts: Sequence[tuple[str, str]], *, top: int = TOP, contexts: Sequence[str] = ()
     ) -> list[list[Candidate]]:
         """`suggest` for many reports at once (batch prediction)."""
-        x = self.features([text_of(t, d) for t, d in texts])
+        contexts = contexts or [""] * len(texts)
+        read_ = [read(t, d, context=c) for (t, d), c in zip(texts, contexts, strict=True)]
+        x = self.features([t for t, _ in read_], [w for _, w in read_])
         probabilities = self.probabilities(x)
         return [self._candidates(x[i], probabilities[i], top, top) for i in range(x.shape[0])]
 
@@ -143,7 +175,8 @@ class CategoryModel:
 
     def _reasons(self, x: sp.csr_matrix, label: int) -> tuple[str, ...]:
         """The text's terms with the largest tf-idf × weight for the category: words and
-        character n-grams, a shorter term dropped when a chosen longer one contains it."""
+        character n-grams, a shorter term dropped when a chosen longer one contains it, and
+        n-grams across the joins of title, description and context left out."""
         row = x.tocsr()
         contribution = row.data * self.weights[label, row.indices]
         chosen: list[tuple[str, float]] = []
@@ -151,10 +184,22 @@ class CategoryModel:
             if contribution[k] <= 0 or len(chosen) == REASONS:
                 break
             term = str(self.names[row.indices[k]]).replace(" ", "")
-            if len(term) < 2 or any(term in t or t in term for t, _ in chosen):
+            if len(term) < 2 or "。" in term or any(term in t or t in term for t, _ in chosen):
                 continue
             chosen.append((term, float(contribution[k])))
         return tuple(f"“{t}”+{w:.2f}" for t, w in chosen)
+
+
+MIN_EXAMPLES = 3  # of a label, to learn it (and hold one out)
+
+
+def trainable(examples: Sequence[Example]) -> tuple[list[Example], list[str]]:
+    """The examples of the labels with `MIN_EXAMPLES` or more, and the labels left out (too
+    rare to learn: a unit that led twice, a kind nobody uses). The urgency, kind and lead-unit
+    models train on these; the category model refuses scarce categories instead."""
+    counts = Counter(e.category for e in examples)
+    kept = [e for e in examples if counts[e.category] >= MIN_EXAMPLES]
+    return kept, sorted(label for label, n in counts.items() if n < MIN_EXAMPLES)
 
 
 def fit(examples: Sequence[Example], *, progress: Progress | None = None) -> CategoryModel:
@@ -166,12 +211,14 @@ def fit(examples: Sequence[Example], *, progress: Progress | None = None) -> Cat
     if scarce:
         raise ValueError(f"each category needs three examples or more; too few: {scarce[:5]}")
     started = time.perf_counter()
-    texts = [text_of(e.title, e.description) for e in examples]
-    words = []
-    for i, text in enumerate(texts):
-        words.append(words_of(text))
-        if progress and (i % 200 == 0 or i == len(texts) - 1):
-            progress("分词", i + 1, len(texts))
+    texts, words = [], []
+    for i, e in enumerate(examples):
+        # Not through the cache: each text is segmented once.
+        text, text_words = read(e.title, e.description, context=e.context, words=words_of)
+        texts.append(text)
+        words.append(text_words)
+        if progress and (i % 200 == 0 or i == len(examples) - 1):
+            progress("分词", i + 1, len(examples))
     chars = TfidfVectorizer(
         analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2, max_df=0.9
     )
@@ -285,7 +332,7 @@ def evaluate(model: CategoryModel, examples: Sequence[Example]) -> dict[str, Any
     ranked, timings = [], []
     for e in examples:
         started = time.perf_counter()
-        candidates = model.suggest(e.title, e.description)
+        candidates = model.suggest(e.title, e.description, context=e.context)
         timings.append(time.perf_counter() - started)
         ranked.append([c.category for c in candidates])
     return {**scores([e.category for e in examples], ranked), **latency(timings)}

@@ -80,6 +80,11 @@ class Ticket(Base):
     suggested_category: Mapped[str | None] = mapped_column(String(200))
     suggestion_source: Mapped[str | None] = mapped_column(String(16))
     suggestion_model: Mapped[str | None] = mapped_column(String(64))
+    # Where the kind and urgency came from (0007): "given" (an operator or the channel) or
+    # "suggested" (filled in by the classification help: no label to learn from). None: a
+    # ticket older than the column.
+    kind_source: Mapped[str | None] = mapped_column(String(16))
+    urgency_source: Mapped[str | None] = mapped_column(String(16))
 
 
 class TimelineEntry(Base):

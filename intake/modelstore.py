@@ -1,4 +1,6 @@
-"""The suggestion models' registry: versioned, file-based, in the run's data folder.
+"""The suggestion models' registry: versioned, file-based, in the run's data folder, one
+folder per target (what the model suggests: `TARGETS`, category, urgency, kind, lead_unit),
+each with its own versions, pointer and history:
 
     HOTLINE_DATA_DIR/models/category/
         v0001/model.pkl          the trained model (pickle; written only by this platform)
@@ -32,12 +34,15 @@ from typing import Any
 
 import sklearn
 
+from intake.classify import Models
 from intake.learning import CategoryModel
 from shared.settings import platform_settings
 
 log = logging.getLogger(__name__)
 
 KIND = "category"
+# What a model can suggest; each has its own folder of versions (docs/suggestions.md).
+TARGETS = ("category", "urgency", "kind", "lead_unit")
 RECHECK_SECONDS = 5.0
 _VERSION = re.compile(r"v\d{4,}")
 
@@ -59,9 +64,12 @@ def _data_dir() -> Path:
     return platform_settings().data_dir
 
 
-def root(data_dir: Path | None = None) -> Path:
-    """Where the category models are: the run's data folder (HOTLINE_DATA_DIR) unless given."""
-    return (data_dir or _data_dir()) / "models" / KIND
+def root(data_dir: Path | None = None, target: str = KIND) -> Path:
+    """Where the `target`'s models are (category unless given): the run's data folder
+    (HOTLINE_DATA_DIR) unless given."""
+    if target not in TARGETS:
+        raise UnknownVersion(f"no such model target {target!r}; known: {', '.join(TARGETS)}")
+    return (data_dir or _data_dir()) / "models" / target
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -112,8 +120,11 @@ def save(
     *,
     source: str,
     use: bool = False,
+    trained_at: datetime | None = None,
+    keep_off: bool = False,
 ) -> str:
-    """Store a new version with its evaluation; put it in use if asked (or if none is)."""
+    """Store a new version with its evaluation; put it in use if asked (or if none is, unless
+    `keep_off`: a target a supervisor switched off)."""
     folder.mkdir(parents=True, exist_ok=True)
     numbers = [int(v.name[1:]) for v in versions(folder)]
     name = f"v{(max(numbers) if numbers else 0) + 1:04d}"
@@ -123,7 +134,7 @@ def save(
         pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
     meta = {
         "version": name,
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "trained_at": (trained_at or datetime.now(UTC)).isoformat(timespec="seconds"),
         "source": source,
         "labels": list(model.labels),
         "sklearn": sklearn.__version__,
@@ -134,7 +145,7 @@ def save(
         json.dumps(evaluation, ensure_ascii=False, indent=2), "utf-8"
     )
     os.replace(staging, folder / name)
-    if use or current_name(folder) is None:
+    if use or (current_name(folder) is None and not keep_off):
         choose(folder, name)
     return name
 
@@ -201,10 +212,10 @@ _cache: dict[Path, _Cached] = {}
 _lock = threading.Lock()
 
 
-def in_use(data_dir: Path | None = None) -> CategoryModel | None:
-    """The model in use, loaded once per version and kept; None when there is none (or it
-    cannot be read: logged, and the keyword rules answer)."""
-    folder = root(data_dir)
+def in_use(data_dir: Path | None = None, target: str = KIND) -> CategoryModel | None:
+    """The `target`'s model in use, loaded once per version and kept; None when there is none
+    (or it cannot be read: logged, and the rules answer)."""
+    folder = root(data_dir, target)
     now = time.monotonic()
     cached = _cache.get(folder)
     if cached is not None and now - cached.checked < RECHECK_SECONDS:
@@ -225,6 +236,11 @@ def in_use(data_dir: Path | None = None) -> CategoryModel | None:
                 )
         _cache[folder] = _Cached(folder, name, model, now)
         return model
+
+
+def all_in_use(data_dir: Path | None = None) -> Models:
+    """The models in use for every target (each None when there is none)."""
+    return Models(**{target: in_use(data_dir, target) for target in TARGETS})
 
 
 def forget() -> None:

@@ -13,6 +13,7 @@ from intake import (
     additions,
     admission,
     channels,
+    classify,
     domain,
     idempotency,
     miniprogram,
@@ -32,6 +33,9 @@ from intake.schemas import (
     CitizenOut,
     ClassifyIn,
     ClassifyOut,
+    LabelCandidate,
+    LeadUnitSuggestion,
+    LearnedSuggestion,
     OperatorInfoIn,
     RepeatOut,
     ReportAccepted,
@@ -40,6 +44,7 @@ from intake.schemas import (
     TicketOut,
     TicketSummary,
     TimelineOut,
+    UnitCandidate,
     UnitRef,
 )
 from shared.auth import Principal, Role, require
@@ -343,9 +348,13 @@ async def receive_channel_report(
 
 @channel_reports.post("/classify", response_model=ClassifyOut, responses=problem_responses(413))
 async def classify_text(body: ClassifyIn, session: Session, who: Reporter) -> ClassifyOut:
-    """gateway, operator: suggest category, urgency and kind from the text, with the reasons;
-    the operator accepts or overrides them in the report."""
-    suggestion = await taxonomy.suggest(session, body.title, body.description)
+    """gateway, operator: suggest category, urgency and kind from the text, with the reasons,
+    and the lead units the centre dispatched such reports to; the operator accepts or
+    overrides them in the report."""
+    suggestion = await taxonomy.suggest(
+        session, body.title, body.description, category=body.category, address=body.address
+    )
+    unit_names = suggestion.lead_unit.names
     return ClassifyOut(
         category=suggestion.category,
         urgency=suggestion.urgency,  # type: ignore[arg-type]
@@ -359,6 +368,31 @@ async def classify_text(body: ClassifyIn, session: Session, who: Reporter) -> Cl
                 category=c.category, probability=c.probability, reasons=list(c.reasons)
             )
             for c in suggestion.top
+        ],
+        urgency_suggestion=_learned(suggestion.urgency_learned),
+        kind_suggestion=_learned(suggestion.kind_learned),
+        lead_unit=LeadUnitSuggestion(
+            model_version=suggestion.lead_unit.model_version,
+            top=[
+                UnitCandidate(
+                    unit_id=c.category,
+                    unit_name=unit_names.get(c.category),
+                    probability=c.probability,
+                    reasons=list(c.reasons),
+                )
+                for c in suggestion.lead_unit.top
+            ],
+        ),
+    )
+
+
+def _learned(learned: classify.Learned) -> LearnedSuggestion:
+    return LearnedSuggestion(
+        source="model" if learned.source == "model" else "keywords",
+        model_version=learned.model_version,
+        top=[
+            LabelCandidate(value=c.category, probability=c.probability, reasons=list(c.reasons))
+            for c in learned.top
         ],
     )
 

@@ -206,6 +206,14 @@ class ClassifyIn(BaseModel):
 
     title: Annotated[str, Field(max_length=100), LINE] = ""
     description: Annotated[str, Field(min_length=1, max_length=4000), TEXT]
+    category: Annotated[str, Field(max_length=200), LINE] | None = Field(
+        default=None,
+        description="the category chosen so far, if any: the lead-unit suggestion reads it "
+        "(else the category suggested)",
+    )
+    address: Annotated[str, Field(max_length=300), LINE] | None = Field(
+        default=None, description="the address given so far, if any (the lead-unit suggestion)"
+    )
 
 
 class CategoryScore(BaseModel):
@@ -222,10 +230,49 @@ class CategoryCandidate(BaseModel):
     reasons: list[str]
 
 
+class LabelCandidate(BaseModel):
+    """One of a learned model's top values (an urgency or a kind), its probability and the
+    terms that weighed most for it."""
+
+    value: str
+    probability: float
+    reasons: list[str]
+
+
+class LearnedSuggestion(BaseModel):
+    """What the urgency or kind model in use said: its top 3 (empty without a model), and who
+    chose the value answered beside it: the model when sure enough, else the rules."""
+
+    source: Literal["model", "keywords"] = "keywords"
+    model_version: str | None = None
+    top: list[LabelCandidate] = []
+
+
+class UnitCandidate(BaseModel):
+    """A unit the centre finally dispatched such reports to as lead, with the model's
+    probability and the terms that weighed most."""
+
+    unit_id: str
+    unit_name: str | None
+    probability: float
+    reasons: list[str]
+
+
+class LeadUnitSuggestion(BaseModel):
+    """The lead units the learned model suggests for the dispatcher, best first (empty
+    without a model). A suggestion only: routing's catalogue decides dispatch."""
+
+    model_version: str | None = None
+    top: list[UnitCandidate] = []
+
+
 class ClassifyOut(BaseModel):
     """A suggestion the operator accepts or overrides; `reasons` say why. `category` is
     pre-filled only when the model (or, without one, the keyword rules) is sure enough; `top`
-    always lists the model's three best with their probabilities."""
+    always lists the model's three best with their probabilities. `urgency` and `kind` are the
+    model's when it is sure enough, else the rules' (an emergency word is never overruled);
+    `urgency_suggestion` and `kind_suggestion` list their models' top 3, `lead_unit` the lead
+    units suggested."""
 
     category: str | None
     urgency: Urgency
@@ -235,12 +282,18 @@ class ClassifyOut(BaseModel):
     source: Literal["model", "keywords"] = "keywords"
     model_version: str | None = None
     top: list[CategoryCandidate] = []
+    urgency_suggestion: LearnedSuggestion = LearnedSuggestion()
+    kind_suggestion: LearnedSuggestion = LearnedSuggestion()
+    lead_unit: LeadUnitSuggestion = LeadUnitSuggestion()
 
 
 class ModelVersionOut(BaseModel):
     """A stored suggestion model (docs/suggestions.md): how it was trained and how it scored on
     the part of its data held out."""
 
+    target: str = Field(
+        default="category", description="what it suggests: category, urgency, kind, lead_unit"
+    )
     name: str
     in_use: bool
     meta: dict[str, Any]

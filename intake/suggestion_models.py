@@ -1,12 +1,13 @@
-"""The category suggestion's models (智能分类模型), for supervisors: which stored version is in
-use, choosing or rolling back one, and how often operators override the suggestion shown.
+"""The suggestion models (智能分类模型), for supervisors: per target (category, urgency, kind,
+lead unit), which stored version is in use, choosing or rolling back one; and how often
+operators override the category suggestion shown.
 Training is a command (`python -m services intake train`): seconds of CPU do not belong in a
 request. See docs/suggestions.md."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,40 +26,48 @@ Session = Annotated[AsyncSession, Depends(session_dependency("intake"))]
 Now = Annotated[datetime, Depends(current_time)]
 Supervisor = Annotated[Principal, Depends(require(Role.SUPERVISOR))]
 VersionName = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+Target = Annotated[
+    Literal["category", "urgency", "kind", "lead_unit"],
+    Query(description="what the model suggests"),
+]
 
 
-def _out(v: modelstore.Version) -> ModelVersionOut:
-    return ModelVersionOut(name=v.name, in_use=v.in_use, meta=v.meta, evaluation=v.evaluation)
+def _out(v: modelstore.Version, target: str) -> ModelVersionOut:
+    return ModelVersionOut(
+        target=target, name=v.name, in_use=v.in_use, meta=v.meta, evaluation=v.evaluation
+    )
 
 
 @router.get("/models", response_model=list[ModelVersionOut])
-async def models(who: Supervisor) -> list[ModelVersionOut]:
-    """supervisor: the stored models, newest first, each with its evaluation."""
-    return [_out(v) for v in modelstore.versions(modelstore.root())]
+async def models(who: Supervisor, target: Target = "category") -> list[ModelVersionOut]:
+    """supervisor: the target's stored models, oldest first, each with its evaluation."""
+    return [_out(v, target) for v in modelstore.versions(modelstore.root(target=target))]
 
 
 @router.post(
     "/models/{version}/use", response_model=ModelVersionOut, responses=problem_responses(404)
 )
-async def use_model(version: VersionName, who: Supervisor) -> ModelVersionOut:
+async def use_model(
+    version: VersionName, who: Supervisor, target: Target = "category"
+) -> ModelVersionOut:
     """supervisor: put a stored model in use (the one before is remembered for rollback)."""
-    folder = modelstore.root()
+    folder = modelstore.root(target=target)
     try:
         modelstore.choose(folder, version)
     except modelstore.UnknownVersion as exc:
         raise NotFound(str(exc), field="version") from None
-    return next(_out(v) for v in modelstore.versions(folder) if v.name == version)
+    return next(_out(v, target) for v in modelstore.versions(folder) if v.name == version)
 
 
 @router.post("/models/rollback", response_model=ModelVersionOut, responses=problem_responses(409))
-async def roll_back(who: Supervisor) -> ModelVersionOut:
+async def roll_back(who: Supervisor, target: Target = "category") -> ModelVersionOut:
     """supervisor: go back to the model used before the one in use."""
-    folder = modelstore.root()
+    folder = modelstore.root(target=target)
     try:
         name = modelstore.rollback(folder)
     except modelstore.UnknownVersion as exc:
         raise Conflict(str(exc), allowed_actions=["use"]) from None
-    return next(_out(v) for v in modelstore.versions(folder) if v.name == name)
+    return next(_out(v, target) for v in modelstore.versions(folder) if v.name == name)
 
 
 @router.get("/overrides", response_model=list[OverrideRateOut])

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import classify, modelstore
+from intake.config import settings
 from intake.directory import current as current_directory
 from intake.models import Category
 from shared import metrics
@@ -64,12 +65,25 @@ async def taxonomy(session: AsyncSession) -> list[classify.CategoryNode]:
     return list((await current_directory(session)).taxonomy)
 
 
-async def suggest(session: AsyncSession, title: str, description: str) -> classify.Suggestion:
-    """智能分类: the category, urgency and kind the text suggests, with the reasons; the
-    learned model in use (if any, `modelstore.in_use`) ranks the categories, the keyword rules
-    answer when it is unsure or absent."""
+async def suggest(
+    session: AsyncSession,
+    title: str,
+    description: str,
+    *,
+    category: str | None = None,
+    address: str | None = None,
+) -> classify.Suggestion:
+    """智能分类: the category, urgency and kind the text suggests, with the reasons, and the
+    lead units it suggests; the learned models in use (`modelstore.all_in_use`) answer when
+    sure enough (INTAKE_SUGGESTION_MIN_CONFIDENCE), the rules when unsure or absent."""
     suggestion = classify.suggest(
-        title, description, await taxonomy(session), model=modelstore.in_use()
+        title,
+        description,
+        await taxonomy(session),
+        modelstore.all_in_use(),
+        min_confidence=settings().suggestion_min_confidence,
+        category=category,
+        address=address,
     )
     metrics.SUGGESTIONS.labels("shown" if suggestion.category else "none").inc()
     return suggestion
