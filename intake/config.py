@@ -29,6 +29,14 @@ class IntakeSettings(ServiceSettings):
     # Suggestions (智能分类, docs/suggestions.md): a learned model's best category, urgency or
     # kind is pre-filled only at this probability or more; below it the rules answer.
     suggestion_min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
+    # Scheduled retraining from intake's own handled tickets (0: off, the default): every this
+    # many days one replica (a lease row) retrains in the background and stores new versions,
+    # put in use only when they beat the ones in use on their held-out figures.
+    retrain_every_days: float = Field(default=0, ge=0)
+    # The tickets received in the last this many days are the examples.
+    retrain_history_days: int = Field(default=365, ge=1)
+    # How often each replica looks whether retraining is due.
+    retrain_check_seconds: float = Field(default=3600.0, gt=0)
     # Attachments: metadata only (the blob lives in the channel's own store).
     attachment_types: list[str] = Field(
         default_factory=lambda: [

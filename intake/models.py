@@ -203,3 +203,18 @@ class AddedInfo(Base):
     text: Mapped[str] = mapped_column(Text)
     attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(Instant())
+
+
+class Lease(Base):
+    """A lease on work that one replica at a time does (0008): scheduled retraining
+    (`intake/retraining.py`). A replica takes it with one conditional UPDATE (free or expired,
+    and due), holds it until `until`, and gives it back with what it did."""
+
+    __tablename__ = "intake_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    until: Mapped[datetime | None] = mapped_column(Instant())
+    started_at: Mapped[datetime | None] = mapped_column(Instant())  # the last run's start
+    finished_at: Mapped[datetime | None] = mapped_column(Instant())
+    outcome: Mapped[str | None] = mapped_column(Text)  # what the last run did
