@@ -4,6 +4,7 @@ PostgreSQL (asyncpg) and a Kafka-protocol broker (aiokafka)."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import uuid
 
 import asyncpg
@@ -132,3 +133,51 @@ async def test_outbox_holds_events_while_the_broker_is_down(
         assert published == 1
     finally:
         await conn.close()
+
+
+async def test_a_paused_broker_holds_no_database_transaction(
+    stack: LocalStack, clients: Clients
+) -> None:
+    """A hung broker (SIGSTOP: connections open, nothing answered) used to keep each outbox
+    relay's transaction open while it waited on the broker, holding pooled connections that
+    intake's accepts needed (docs/faults.md). Now every service's database has no transaction
+    left open meanwhile, tickets are accepted at once, and they flow when the broker resumes."""
+    broker = stack.processes["broker"]
+    watchers = {
+        name: await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{stack.database(name)}")
+        for name in stack.names
+    }
+    loop = asyncio.get_running_loop()
+    posted: list[str] = []
+    held: list[tuple[str, str, str]] = []
+    broker.send_signal(signal.SIGSTOP)
+    try:
+        for n in range(3):
+            started = loop.time()
+            citizen = {"name": "李女士", "phone": f"1390000{uuid.uuid4().int % 10_000:04d}"}
+            posted.append((await post_complaint(clients, citizen=citizen))["id"])
+            assert loop.time() - started < 5, f"accept {n} took {loop.time() - started:.1f} s"
+        for _ in range(8):  # 4 s: a relay waiting on the broker in a transaction shows up
+            await asyncio.sleep(0.5)
+            for name, conn in watchers.items():
+                rows = await conn.fetch(
+                    "SELECT application_name, state FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND state LIKE 'idle in transaction%' "
+                    "AND now() - xact_start > interval '2 seconds'"
+                )
+                held += [(name, r["application_name"], r["state"]) for r in rows]
+        relays = await watchers["intake"].fetch(
+            "SELECT state FROM pg_stat_activity WHERE application_name = 'outbox-relay-intake'"
+        )
+    finally:
+        broker.send_signal(signal.SIGCONT)
+        for conn in watchers.values():
+            await conn.close()
+    assert held == []
+    assert [r["state"] for r in relays] == ["idle"]  # its own connection, no transaction
+
+    async def all_dispatched() -> bool:
+        return all([(await ticket(clients, t))["status"] == "dispatched" for t in posted])
+
+    await eventually(all_dispatched, timeout=120, what="the tickets to flow after the pause")
