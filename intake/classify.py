@@ -213,6 +213,7 @@ def vocabulary_of(name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))
 
 
+@lru_cache(maxsize=65536)
 def keywords_of(node: CategoryNode) -> tuple[str, ...]:
     """A node's own name (unless a catch-all), the built-in vocabulary of its topics, and the
     keywords configured for it."""

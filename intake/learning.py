@@ -28,8 +28,8 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from itertools import pairwise
+from functools import cached_property, lru_cache
+from itertools import pairwise, repeat
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,7 @@ C = 0.5  # the SVM's regularisation
 # The description read: what a message is about is said early, and the cost of a suggestion
 # grows with the text (on the TipDM messages 1,000 characters halved p99 at the same scores).
 MAX_CHARS = 1000
+MIN_EXAMPLES = 3  # of a label, to learn it
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ def words_of(text: str) -> str:
     return " ".join(similarity.tokens(text))
 
 
-# The last texts' words: one classify asks up to four models about the same text.
+# The last texts read, and their words: one classify asks up to four models about one text.
+_cached_text = lru_cache(maxsize=64)(text_of)
 _cached_words = lru_cache(maxsize=64)(words_of)
 
 
@@ -89,21 +91,75 @@ def read(
     names: Iterable[str | None] = (),
     context: str = "",
     *,
-    words: Callable[[str], str] = _cached_words,
+    cache: bool = True,
 ) -> tuple[str, str]:
     """The text a model reads (`text_of`, then the context) and its words. The context is
-    segmented apart, so the report's own words are segmented once for every model."""
-    text = text_of(title, description, names)
+    segmented apart, so the report's own words are segmented once for every model. Training
+    and batches read each text once, and pass `cache` False."""
+    names = tuple(names)
+    text_fn, words_fn = (_cached_text, _cached_words) if cache else (text_of, words_of)
+    text = text_fn(title, description, names)
     if not context:
-        return text, words(text)
+        return text, words_fn(text)
     context = redact(context, names)
-    return f"{text}。{context}", f"{words(text)} {words(context)}".strip()
+    return f"{text}。{context}", f"{words_fn(text)} {words_fn(context)}"
 
 
 def split_words(text: str) -> list[str]:
     """The word vectorizer's analyzer: words and adjacent word pairs (picklable by name)."""
     words = text.split()
     return [*words, *(f"{a} {b}" for a, b in pairwise(words))]
+
+
+def _vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
+    """The two vectorizers every model is fitted with (see the module docstring)."""
+    chars = TfidfVectorizer(
+        analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2, max_df=0.9
+    )
+    words = TfidfVectorizer(
+        analyzer=split_words, sublinear_tf=True, min_df=2, max_df=0.9, lowercase=False
+    )
+    return chars, words
+
+
+_CHAR_GRAMS = _vectorizers()[0].build_analyzer()
+
+# Every loaded model's terms, numbered once for the process (character n-grams and words
+# apart: they are different features), so that a text's terms are looked up once for every
+# model asked about it (one classify asks up to four) and each model maps those numbers to
+# its own features with one array index. Numbers are only ever added.
+_CHAR_IDS: dict[str, int] = {}
+_WORD_IDS: dict[str, int] = {}
+
+
+def _numbered(counts: Counter[str], ids: dict[str, int]) -> tuple[np.ndarray[Any, Any], ...]:
+    """The counted terms' numbers (those some model knows) and their counts."""
+    found = np.fromiter(map(ids.get, counts.keys(), repeat(-1)), dtype=np.int64, count=len(counts))
+    n = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+    known = found >= 0
+    return found[known], n[known]
+
+
+# Keyed by the numbering's size too: a model loaded since may know more of the text's terms.
+@lru_cache(maxsize=64)
+def _char_terms(text: str, known: int) -> tuple[np.ndarray[Any, Any], ...]:
+    return _numbered(Counter(_CHAR_GRAMS(text)), _CHAR_IDS)
+
+
+@lru_cache(maxsize=64)
+def _word_terms(words: str, known: int) -> tuple[np.ndarray[Any, Any], ...]:
+    return _numbered(Counter(split_words(words)), _WORD_IDS)
+
+
+def _lookup(vocabulary: dict[str, int], ids: dict[str, int]) -> np.ndarray[Any, Any]:
+    """A model's map from the process's term numbers to its feature indices (-1: not one)."""
+    numbers = [ids.setdefault(term, len(ids)) for term in vocabulary]
+    lookup = np.full(max(numbers, default=-1) + 1, -1, dtype=np.int64)
+    lookup[numbers] = list(vocabulary.values())
+    return lookup
+
+
+Vector = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]  # a text's features: indices, values
 
 
 @dataclass
@@ -119,9 +175,48 @@ class CategoryModel:
     sigmoid: np.ndarray[Any, Any]  # Platt scaling per class: rows a, b; p ∝ 1/(1+exp(a·f+b))
     info: dict[str, Any] = field(default_factory=dict)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # What is rebuilt on first use stays out of the stored file.
+        return {k: v for k, v in self.__dict__.items() if k != "_tables"}
+
     def features(self, texts: Sequence[str], words: Sequence[str] | None = None) -> sp.csr_matrix:
+        """The texts' features as scikit-learn computes them (training, batch prediction)."""
         words = words if words is not None else [words_of(t) for t in texts]
         return sp.hstack([self.chars.transform(texts), self.words.transform(words)], format="csr")
+
+    @cached_property
+    def _tables(self) -> tuple[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], int], ...]:
+        """Per block (characters, words): the term numbers' feature indices, the idf, the
+        block's first feature."""
+        return (
+            (_lookup(self.chars.vocabulary_, _CHAR_IDS), np.asarray(self.chars.idf_), 0),
+            (
+                _lookup(self.words.vocabulary_, _WORD_IDS),
+                np.asarray(self.words.idf_),
+                len(self.chars.vocabulary_),
+            ),
+        )
+
+    def vector(self, text: str, words: str) -> Vector:
+        """One text's features as `features` computes them (sublinear tf × idf, each block
+        scaled to unit length), without scikit-learn's per-call checks and from terms counted
+        and looked up once for every model: a few times faster for one report."""
+        tables = self._tables
+        terms = (_char_terms(text, len(_CHAR_IDS)), _word_terms(words, len(_WORD_IDS)))
+        indices, values = [], []
+        for (numbers, counts), (lookup, idf, offset) in zip(terms, tables, strict=True):
+            mine = numbers < len(lookup)
+            j = lookup[numbers[mine]]
+            known = j >= 0
+            if not known.any():
+                continue
+            j = j[known]
+            v = (np.log(counts[mine][known]) + 1.0) * idf[j]
+            indices.append(j + offset)
+            values.append(v / np.sqrt(v @ v))
+        if not indices:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(indices), np.concatenate(values)
 
     def suggest(
         self,
@@ -135,24 +230,31 @@ class CategoryModel:
     ) -> list[Candidate]:
         """The `top` most probable labels, best first, the first `explain` with their
         reasons."""
-        text, words = read(title, description, names, context)
-        x = self.features([text], [words])
-        return self._candidates(x, self.probabilities(x)[0], top, explain)
+        vector = self.vector(*read(title, description, names, context))
+        scores = self.weights[:, vector[0]] @ vector[1] + self.intercepts
+        return self._candidates(vector, self.calibrated(scores[np.newaxis])[0], top, explain)
 
     def suggest_many(
         self, texts: Sequence[tuple[str, str]], *, top: int = TOP, contexts: Sequence[str] = ()
     ) -> list[list[Candidate]]:
         """`suggest` for many reports at once (batch prediction)."""
         contexts = contexts or [""] * len(texts)
-        read_ = [read(t, d, context=c) for (t, d), c in zip(texts, contexts, strict=True)]
+        read_ = [
+            read(t, d, context=c, cache=False) for (t, d), c in zip(texts, contexts, strict=True)
+        ]
         x = self.features([t for t, _ in read_], [w for _, w in read_])
         probabilities = self.probabilities(x)
-        return [self._candidates(x[i], probabilities[i], top, top) for i in range(x.shape[0])]
+        rows = [(x.indices[a:b], x.data[a:b]) for a, b in pairwise(x.indptr)]
+        return [self._candidates(rows[i], probabilities[i], top, top) for i in range(len(rows))]
 
     def probabilities(self, x: sp.csr_matrix) -> np.ndarray[Any, Any]:
-        """Calibrated probabilities, computed as `CalibratedClassifierCV.predict_proba` does
-        (one-vs-rest sigmoids, normalised) without its per-call checks: a tenth of the time."""
-        scores = np.asarray(x @ self.weights.T) + self.intercepts
+        """Calibrated probabilities of the rows of features `x`."""
+        return self.calibrated(np.asarray(x @ self.weights.T) + self.intercepts)
+
+    def calibrated(self, scores: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Calibrated probabilities of the SVM's scores (rows), computed as
+        `CalibratedClassifierCV.predict_proba` does (one-vs-rest sigmoids, normalised) without
+        its per-call checks: a tenth of the time."""
         if len(self.labels) == 2:
             p = 1.0 / (1.0 + np.exp(self.sigmoid[0, 0] * scores[:, 1] + self.sigmoid[1, 0]))
             return np.column_stack([1.0 - p, p])
@@ -161,36 +263,33 @@ class CategoryModel:
         return np.where(total > 0, p / np.where(total > 0, total, 1.0), 1.0 / len(self.labels))
 
     def _candidates(
-        self, x: sp.csr_matrix, probabilities: np.ndarray[Any, Any], top: int, explain: int
+        self, vector: Vector, probabilities: np.ndarray[Any, Any], top: int, explain: int
     ) -> list[Candidate]:
         order = np.argsort(-probabilities)[:top]
         return [
             Candidate(
                 self.labels[i],
                 round(float(probabilities[i]), 4),
-                self._reasons(x, int(i)) if rank < explain else (),
+                self._reasons(vector, int(i)) if rank < explain else (),
             )
             for rank, i in enumerate(order)
         ]
 
-    def _reasons(self, x: sp.csr_matrix, label: int) -> tuple[str, ...]:
+    def _reasons(self, vector: Vector, label: int) -> tuple[str, ...]:
         """The text's terms with the largest tf-idf × weight for the category: words and
         character n-grams, a shorter term dropped when a chosen longer one contains it, and
         n-grams across the joins of title, description and context left out."""
-        row = x.tocsr()
-        contribution = row.data * self.weights[label, row.indices]
+        indices, values = vector
+        contribution = values * self.weights[label, indices]
         chosen: list[tuple[str, float]] = []
         for k in np.argsort(-contribution):
             if contribution[k] <= 0 or len(chosen) == REASONS:
                 break
-            term = str(self.names[row.indices[k]]).replace(" ", "")
+            term = str(self.names[indices[k]]).replace(" ", "")
             if len(term) < 2 or "。" in term or any(term in t or t in term for t, _ in chosen):
                 continue
             chosen.append((term, float(contribution[k])))
         return tuple(f"“{t}”+{w:.2f}" for t, w in chosen)
-
-
-MIN_EXAMPLES = 3  # of a label, to learn it (and hold one out)
 
 
 def trainable(examples: Sequence[Example]) -> tuple[list[Example], list[str]]:
@@ -214,17 +313,12 @@ def fit(examples: Sequence[Example], *, progress: Progress | None = None) -> Cat
     texts, words = [], []
     for i, e in enumerate(examples):
         # Not through the cache: each text is segmented once.
-        text, text_words = read(e.title, e.description, context=e.context, words=words_of)
+        text, text_words = read(e.title, e.description, context=e.context, cache=False)
         texts.append(text)
         words.append(text_words)
         if progress and (i % 200 == 0 or i == len(examples) - 1):
             progress("分词", i + 1, len(examples))
-    chars = TfidfVectorizer(
-        analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2, max_df=0.9
-    )
-    vocabulary = TfidfVectorizer(
-        analyzer=split_words, sublinear_tf=True, min_df=2, max_df=0.9, lowercase=False
-    )
+    chars, vocabulary = _vectorizers()
     x = sp.hstack([chars.fit_transform(texts), vocabulary.fit_transform(words)], format="csr")
     if progress:
         progress("训练", 0, 1)
@@ -259,17 +353,24 @@ def fit(examples: Sequence[Example], *, progress: Progress | None = None) -> Cat
             "train_seconds": round(time.perf_counter() - started, 2),
         },
     )
-    # The fast path must give scikit-learn's probabilities (a guard against a changed library).
+    # The fast paths must give scikit-learn's features and probabilities (a guard against a
+    # changed library).
     if not np.allclose(model.probabilities(x[:20]), classifier.predict_proba(x[:20]), atol=1e-6):
         raise RuntimeError("calibrated probabilities differ from scikit-learn's")
+    for i in range(min(20, len(texts))):
+        indices, values = model.vector(texts[i], words[i])
+        row = sp.csr_matrix((values, indices, [0, len(indices)]), shape=(1, x.shape[1]))
+        if abs(row - x[i]).max() > 1e-9:
+            raise RuntimeError("features differ from scikit-learn's")
     return model
 
 
 def stratified_split(
     examples: Sequence[Example], *, holdout: float = HOLDOUT, seed: int = SEED
 ) -> tuple[list[Example], list[Example]]:
-    """A fixed, seeded split: `holdout` of each category held out (at least one where the
-    category has three or more), the rest to train on."""
+    """A fixed, seeded split: `holdout` of each category held out (at least one), the rest to
+    train on; never so many that fewer than `MIN_EXAMPLES` are left to learn the category
+    from (a category of three is trained on, not evaluated)."""
     by_category: dict[str, list[Example]] = defaultdict(list)
     for example in examples:
         by_category[example.category].append(example)
@@ -279,8 +380,8 @@ def stratified_split(
     for category in sorted(by_category):
         members = by_category[category]
         rng.shuffle(members)
-        n = round(len(members) * holdout) if len(members) >= 3 else 0
-        n = max(n, 1) if len(members) >= 3 and holdout > 0 else n
+        n = max(round(len(members) * holdout), 1) if holdout > 0 else 0
+        n = max(0, min(n, len(members) - MIN_EXAMPLES))
         test.extend(members[:n])
         train.extend(members[n:])
     return train, test

@@ -16,7 +16,20 @@ Category suggestion (the TipDM 2020 C题 task: 留言 → one of 7 一级分类)
   they are (`classify.suggest_category`; names the only configured keywords), the plain
   baseline (character 1–3-gram TF-IDF + LinearSVC, scikit-learn defaults), and the platform's
   model (`intake.learning`); then the suggestion as intake gives it (`classify.suggest` with the
-  model and `classify.MIN_CONFIDENCE`): how often it pre-fills and how often that is right.
+  model and INTAKE_SUGGESTION_MIN_CONFIDENCE): how often it pre-fills and how often that is
+  right.
+
+Kind (诉求类型), urgency and lead unit, and intake's whole suggestion:
+- kind: the Fuzhou 12345 work orders (fuzhou12345_river_suqiu_*.csv, 性质: 投诉/咨询/建议/举报/
+  求助), each content once, the same seeded stratified 80/20 split: the cue-word rules
+  (`classify.suggest_kind`) beside the learned model;
+- lead unit: the real files name no unit, but the 317 work orders name the district that
+  handled each one (区域, 福州市直属 for the city's own departments): that routing label stands
+  in for the unit, beside the rule "the district named in the text, else the city";
+- urgency: no real labels exist; a stand-in model is trained on the category split's training
+  messages labelled by the rules themselves, only so that the latency counts a third model;
+- intake's combined suggestion (`classify.suggest` with all four models, as
+  `POST /api/v1/classify` runs it): p50/p99 per message over the category test messages.
 
 Same matter (附件3, tipdm2020c_fj3_full_likes.csv): every pair of messages with the same title
 (留言主题) or the same details (留言详情) is a positive; 20 other messages per message drawn with a
@@ -45,7 +58,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
-from intake import classify, learning, similarity
+from intake import classify, learning, similarity, training
 from intake.config import settings
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-complaints"
@@ -186,7 +199,12 @@ def _row(name: str, r: dict[str, Any], timer: Timer | None) -> str:
     )
 
 
-def classification() -> None:
+def classification() -> tuple[
+    learning.CategoryModel,
+    list[classify.CategoryNode],
+    list[learning.Example],
+    list[learning.Example],
+]:
     examples = labelled()
     train, test = learning.stratified_split(examples, holdout=0.2, seed=SEED)
     counts = Counter(e.category for e in examples)
@@ -223,6 +241,7 @@ def classification() -> None:
             + " / ".join(f"{100 * p[label]['f1']:5.1f}" for p in per)
         )
     wired(model, nodes, test)
+    return model, nodes, train, test
 
 
 def wired(
@@ -234,9 +253,10 @@ def wired(
     rules answer below it."""
     prefilled = right = keyword = keyword_right = 0
     timings, cpu = [], []
+    minimum = settings().suggestion_min_confidence
     for e in test:
         started, started_cpu = time.perf_counter(), time.process_time()
-        s = classify.suggest(e.title, e.description, nodes, model=model)
+        s = classify.suggest(e.title, e.description, nodes, model, min_confidence=minimum)
         cpu.append(time.process_time() - started_cpu)
         timings.append(time.perf_counter() - started)
         if s.category is None:
@@ -249,7 +269,7 @@ def wired(
     n = len(test)
     lat, lat_cpu = learning.latency(timings), learning.latency(cpu)
     print(
-        f"  intake's suggestion (model ≥ {classify.MIN_CONFIDENCE}, else keywords): "
+        f"  intake's suggestion (model ≥ {minimum}, else keywords): "
         f"model pre-fills {100 * prefilled / n:.1f}% of messages, right on "
         f"{100 * right / max(prefilled, 1):.1f}% of those; keyword rules fill "
         f"{100 * keyword / n:.1f}% (right on {100 * keyword_right / max(keyword, 1):.1f}%); "
@@ -360,10 +380,164 @@ def same_matter() -> None:
     )
 
 
+KIND_OF = {"投诉": "complaint", "咨询": "consultation", "建议": "suggestion"}
+KIND_OF |= {"举报": "report", "求助": "help"}
+
+
+def work_orders() -> list[dict[str, str]]:
+    """The Fuzhou work orders, each content once (the 317 are also among the 1,464), as
+    title, content, kind and (for the 317) district."""
+    seen: dict[str, dict[str, str]] = {}
+    for r in _read("fuzhou12345_river_suqiu_317.csv"):
+        key = re.sub(r"\s+", "", r["诉求件内容"])
+        if key and key not in seen:
+            seen[key] = {
+                "title": r["标题"].strip(),
+                "content": r["诉求件内容"].strip(),
+                "kind": r["性质"],
+                "district": r["区域"],
+            }
+    for r in _read("fuzhou12345_river_suqiu_1464.csv"):
+        key = re.sub(r"\s+", "", r["投诉件内容"])
+        if key and key not in seen:
+            seen[key] = {
+                "title": r["标题"].strip(),
+                "content": r["投诉件内容"].strip(),
+                "kind": r["性质"],
+                "district": "",
+            }
+    return list(seen.values())
+
+
+def _table(title: str, results: dict[str, tuple[dict[str, Any], Timer | None]]) -> None:
+    print(title)
+    print(
+        f"  {'method':<34} {'acc %':>6} {'macro-F1':>8} {'top-3%':>6} {'covered':>7} "
+        f"{'p50 ms wall/cpu':>14} {'p99 ms wall/cpu':>14} {'train s wall/cpu':>16}"
+    )
+    for name, (r, t) in results.items():
+        print(_row(name, r, t))
+
+
+def _per_class(results: dict[str, tuple[dict[str, Any], Timer | None]], width: int = 12) -> None:
+    per = [r["per_category"] for r, _ in results.values()]
+    print(f"  per-class F1 ({' / '.join(results)}):")
+    for label in sorted(per[-1], key=lambda k: -per[-1][k]["support"]):
+        print(
+            f"    {label:<{width}} n={per[-1][label]['support']:<4} "
+            + " / ".join(f"{100 * p[label]['f1']:5.1f}" for p in per)
+        )
+
+
+def kinds(orders: Sequence[dict[str, str]]) -> learning.CategoryModel:
+    examples = [
+        learning.Example(o["title"], o["content"], KIND_OF[o["kind"]])
+        for o in orders
+        if o["kind"] in KIND_OF
+    ]
+    train, test = learning.stratified_split(examples, holdout=0.2, seed=SEED)
+    counts = Counter(e.category for e in examples)
+    results: dict[str, tuple[dict[str, Any], Timer | None]] = {}
+    results["cue-word rules"] = (
+        _measure(lambda e: [classify.suggest_kind(f"{e.title}\n{e.description}")[0]], test),
+        None,
+    )
+    with Timer() as timer:
+        model, _ = training.fit_target("kind", train)
+    results["platform model"] = (
+        _measure(lambda e: [c.category for c in model.suggest(e.title, e.description)], test),
+        timer,
+    )
+    _table(
+        f"kind: {len(examples)} Fuzhou 12345 work orders ({len(train)} train / {len(test)} "
+        f"test, stratified, seed {SEED}), {len(counts)} kinds; majority "
+        f"{100 * counts.most_common(1)[0][1] / len(examples):.1f}%",
+        results,
+    )
+    _per_class(results)
+    return model
+
+
+def districts(orders: Sequence[dict[str, str]]) -> learning.CategoryModel:
+    examples = [
+        learning.Example(o["title"], o["content"], o["district"]) for o in orders if o["district"]
+    ]
+    kept, rare = learning.trainable(examples)
+    train, test = learning.stratified_split(kept, holdout=0.2, seed=SEED)
+    named = sorted({e.category for e in kept} - {"福州市直属"})
+
+    def rule(e: learning.Example) -> list[str]:
+        text = f"{e.title}{e.description}"
+        return [next((d for d in named if d in text), "福州市直属")]
+
+    results: dict[str, tuple[dict[str, Any], Timer | None]] = {}
+    results["district named, else the city"] = (_measure(rule, test), None)
+    with Timer() as timer:
+        model, _ = training.fit_target("lead_unit", train)
+    results["platform model"] = (
+        _measure(lambda e: [c.category for c in model.suggest(e.title, e.description)], test),
+        timer,
+    )
+    _table(
+        f"lead unit (stand-in: the district that handled each of the 317 work orders): "
+        f"{len(kept)} orders ({len(train)} train / {len(test)} test), "
+        f"{len({e.category for e in kept})} districts; too rare to learn: {', '.join(rare)}",
+        results,
+    )
+    return model
+
+
+def combined(
+    category: learning.CategoryModel,
+    kind: learning.CategoryModel,
+    unit: learning.CategoryModel,
+    nodes: Sequence[classify.CategoryNode],
+    train: Sequence[learning.Example],
+    test: Sequence[learning.Example],
+) -> None:
+    """intake's whole suggestion, as POST /api/v1/classify runs it, with four models."""
+    urgency = learning.fit(
+        [
+            learning.Example(e.title, e.description, classify.suggest_urgency(e.description)[0])
+            for e in train
+        ]
+    )
+    models = classify.Models(category=category, urgency=urgency, kind=kind, lead_unit=unit)
+    minimum = settings().suggestion_min_confidence
+    timings, cpu = [], []
+    prefilled = Counter[str]()
+    for e in test:
+        started, started_cpu = time.perf_counter(), time.process_time()
+        s = classify.suggest(e.title, e.description, nodes, models, min_confidence=minimum)
+        cpu.append(time.process_time() - started_cpu)
+        timings.append(time.perf_counter() - started)
+        prefilled.update(
+            f
+            for f, src in (("urgency", s.urgency_learned), ("kind", s.kind_learned))
+            if src.source == "model"
+        )
+    lat, lat_cpu = learning.latency(timings), learning.latency(cpu)
+    print(
+        f"intake's combined suggestion (category + urgency + kind + lead unit, "
+        f"min confidence {minimum}), {len(test)} messages one at a time: "
+        f"p50 {lat['p50_ms']} / {lat_cpu['p50_ms']} ms, p99 {lat['p99_ms']} / "
+        f"{lat_cpu['p99_ms']} ms (wall / CPU); the kind model pre-fills "
+        f"{100 * prefilled['kind'] / len(test):.1f}% (the others are the rules'), urgency "
+        f"(stand-in) {100 * prefilled['urgency'] / len(test):.1f}%"
+    )
+
+
 def main() -> None:
     if not DATA.is_dir():
         sys.exit(f"make eval: {DATA} not found (the real-complaints data is evaluation-only)")
-    classification()
+    category, nodes, train, test = classification()
+    print()
+    orders = work_orders()
+    kind = kinds(orders)
+    print()
+    unit = districts(orders)
+    print()
+    combined(category, kind, unit, nodes, train, test)
     print()
     same_matter()
 

@@ -195,3 +195,11 @@ def test_a_new_version_beats_the_one_in_use_only_on_higher_held_out_figures() ->
     assert not training.beats({"macro_f1": 0.7}, {"macro_f1": 0.8})
     assert not training.beats({}, {"macro_f1": 0.1})  # nothing held out: no evidence
     assert training.beats({"macro_f1": 0.1}, {})
+
+
+def test_a_label_with_three_examples_is_learned_though_none_can_be_held_out() -> None:
+    suggestions = [e for e in _examples(KINDS) if e.category == "suggestion"][:3]
+    rows = [e for e in _examples(KINDS) if e.category != "suggestion"] + suggestions
+    model, evaluation = learning.train(rows)
+    assert "suggestion" in model.labels
+    assert "suggestion" not in evaluation["per_category"]  # all three were trained on
