@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import random
 import re
 import statistics
@@ -448,6 +449,13 @@ def kinds(orders: Sequence[dict[str, str]]) -> learning.CategoryModel:
         _measure(lambda e: [c.category for c in model.suggest(e.title, e.description)], test),
         timer,
     )
+    minimum = settings().suggestion_min_confidence
+
+    def wired(e: learning.Example) -> list[str]:
+        rules = classify.suggest_kind(f"{e.title}\n{e.description}")
+        return [classify.choose_learned(model, e.title, e.description, rules, {}, minimum)[0]]
+
+    results[f"intake: model ≥ {minimum}, else rules"] = (_measure(wired, test), None)
     _table(
         f"kind: {len(examples)} Fuzhou 12345 work orders ({len(train)} train / {len(test)} "
         f"test, stratified, seed {SEED}), {len(counts)} kinds; majority "
@@ -521,7 +529,8 @@ def combined(
         f"intake's combined suggestion (category + urgency + kind + lead unit, "
         f"min confidence {minimum}), {len(test)} messages one at a time: "
         f"p50 {lat['p50_ms']} / {lat_cpu['p50_ms']} ms, p99 {lat['p99_ms']} / "
-        f"{lat_cpu['p99_ms']} ms (wall / CPU); the kind model pre-fills "
+        f"{lat_cpu['p99_ms']} ms (wall / CPU, load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores); the kind model pre-fills "
         f"{100 * prefilled['kind'] / len(test):.1f}% (the others are the rules'), urgency "
         f"(stand-in) {100 * prefilled['urgency'] / len(test):.1f}%"
     )
