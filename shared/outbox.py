@@ -119,8 +119,11 @@ class OutboxRelay:
     idle, with no transaction, while the bus publishes. If it breaks, the server releases the
     lock; the relay drops the connection and tries for the lock again on a new one. (Between
     the break and its next statement another replica may take over and publish the same rows:
-    duplicates at worst, which the inboxes drop.) SQLite is embedded, one process: no lock,
-    and each short transaction takes the engine's own connection for its moment.
+    duplicates at worst, which the inboxes drop.) SQLite is embedded, one process: no lock.
+    There the relay keeps its checkout of the engine's single connection (with no transaction
+    open) from the read through the publish to the mark, as long as the bus answers within the
+    timeout: letting it go in between made each batch queue twice behind the requests, and
+    the embedded pipeline drain slower (docs/performance.md).
     """
 
     def __init__(
@@ -195,34 +198,49 @@ class OutboxRelay:
             if self._in_flight is None:
                 if not await self._lead():
                     return 0
-                rows = await self._read()
-                if not rows:
-                    return 0
-                publish = asyncio.create_task(
-                    self.bus.publish([Envelope.model_validate_json(r.body) for r in rows]),
-                    name=f"outbox-publish-{self.outbox.producer}",
-                )
-                self._in_flight = (publish, [r.id for r in rows])
-            publish, ids = self._in_flight
-            # asyncio.wait, not wait_for: a timeout leaves the publish running (not cancelled).
-            await asyncio.wait([publish], timeout=self.publish_timeout)
-            if not publish.done():
-                # Wake the relay's loop as soon as the bus answers, rather than after its backoff.
-                publish.add_done_callback(lambda _: self._wake.set())
-                raise PublishTimeout(
-                    f"the bus has not confirmed {len(ids)} events in {self.publish_timeout:g} s"
-                )
-            if publish.cancelled() or publish.exception() is not None:
-                self._in_flight = None  # the rows are read and published again
-                publish.result()
-            await self._mark(ids)  # if this fails, the next call marks again (not republish)
-            self._in_flight = None
-        metrics.OUTBOX_PUBLISHED.labels(self.outbox.producer).inc(len(ids))
-        return len(ids)
+                # SQLite: the read, the publish and the mark on one checkout of the engine's
+                # single connection, so that the relay does not queue behind the requests twice
+                # a batch (docs/performance.md); no transaction is open during the publish, and
+                # the connection is let go if the bus takes longer than the timeout.
+                # PostgreSQL: the relay's own connection.
+                async with self._connection() as conn:
+                    rows = await self._read(conn)
+                    if not rows:
+                        return 0
+                    publish = asyncio.create_task(
+                        self.bus.publish([Envelope.model_validate_json(r.body) for r in rows]),
+                        name=f"outbox-publish-{self.outbox.producer}",
+                    )
+                    self._in_flight = (publish, [r.id for r in rows])
+                    if await self._confirmed():
+                        return await self._mark(conn)
+            elif await self._confirmed():
+                async with self._connection() as conn:
+                    return await self._mark(conn)
+            _, ids = self._in_flight
+            raise PublishTimeout(
+                f"the bus has not confirmed {len(ids)} events in {self.publish_timeout:g} s"
+            )
 
-    async def _read(self) -> Sequence[Row[Any, Any]]:
+    async def _confirmed(self) -> bool:
+        """Whether the batch in flight was published, waiting at most `publish_timeout`; raises
+        the bus's error if it failed (its rows are then read and published again)."""
+        assert self._in_flight is not None
+        publish, _ = self._in_flight
+        # asyncio.wait, not wait_for: a timeout leaves the publish running (not cancelled).
+        await asyncio.wait([publish], timeout=self.publish_timeout)
+        if not publish.done():
+            # Wake the relay's loop as soon as the bus answers, rather than after its backoff.
+            publish.add_done_callback(lambda _: self._wake.set())
+            return False
+        if publish.cancelled() or publish.exception() is not None:
+            self._in_flight = None
+            publish.result()
+        return True
+
+    async def _read(self, conn: AsyncConnection) -> Sequence[Row[Any, Any]]:
         table = self.outbox.table
-        async with self._transaction() as conn:
+        async with self._transaction(conn):
             result = await conn.execute(
                 select(table.c.id, table.c.body)
                 .where(table.c.published_at.is_(None))
@@ -231,27 +249,39 @@ class OutboxRelay:
             )
             return result.all()
 
-    async def _mark(self, ids: list[int]) -> None:
+    async def _mark(self, conn: AsyncConnection) -> int:
+        """Mark the batch in flight published. If this fails, the next call marks it again
+        (it is not published again)."""
+        assert self._in_flight is not None
+        _, ids = self._in_flight
         table = self.outbox.table
-        async with self._transaction() as conn:
+        async with self._transaction(conn):
             await conn.execute(
                 update(table).where(table.c.id.in_(ids)).values(published_at=self.clock.now())
             )
+        self._in_flight = None
+        metrics.OUTBOX_PUBLISHED.labels(self.outbox.producer).inc(len(ids))
+        return len(ids)
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One short transaction: on PostgreSQL on the relay's own connection (an error drops
-        it, and with it the lock), on SQLite on the engine's."""
-        if self.engine.dialect.name != "postgresql":
-            async with self.engine.begin() as conn:
-                yield conn
+    async def _connection(self) -> AsyncIterator[AsyncConnection]:
+        """The relay's own connection on PostgreSQL; a checkout of the engine's on SQLite."""
+        if self.engine.dialect.name == "postgresql":
+            yield await self._own_link()
             return
-        assert self._link is not None and self._leading, "the relay reads only while leading"
+        async with self.engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _transaction(self, conn: AsyncConnection) -> AsyncIterator[None]:
+        """One short transaction. On the relay's own connection an error drops the connection,
+        and with it the lock."""
         try:
-            async with self._link.begin():
-                yield self._link
+            async with conn.begin():
+                yield
         except BaseException:  # a cancellation too: a connection cut off mid-statement is dropped
-            await self._drop_link()
+            if conn is self._link:
+                await self._drop_link()
             raise
 
     async def _lead(self) -> bool:
@@ -260,6 +290,16 @@ class OutboxRelay:
             return True
         if self._leading:
             return True
+        link = await self._own_link()
+        async with self._transaction(link):  # the lock is the session's: it outlives the commit
+            self._leading = bool(
+                await link.scalar(select(func.pg_try_advisory_lock(self._lock_key)))
+            )
+        if self._leading:
+            log.info("outbox %s: this replica relays", self.outbox.producer)
+        return self._leading
+
+    async def _own_link(self) -> AsyncConnection:
         if self._link is None:
             if self._link_engine is None:
                 # Its own engine without a pool: this connection never counts against (or
@@ -271,17 +311,7 @@ class OutboxRelay:
                     connect_args={"server_settings": {"application_name": self.application_name}},
                 )
             self._link = await self._link_engine.connect()
-        try:
-            async with self._link.begin():  # the lock is the session's: it outlives the commit
-                self._leading = bool(
-                    await self._link.scalar(select(func.pg_try_advisory_lock(self._lock_key)))
-                )
-        except BaseException:
-            await self._drop_link()
-            raise
-        if self._leading:
-            log.info("outbox %s: this replica relays", self.outbox.producer)
-        return self._leading
+        return self._link
 
     @property
     def application_name(self) -> str:

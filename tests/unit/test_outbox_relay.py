@@ -1,9 +1,10 @@
 """The outbox relay against a bus that hangs or a crash between publishing and marking, on real
 SQLite (tests/distributed/test_outbox_relay_postgres.py runs them on PostgreSQL too).
 
-While the bus hangs the relay holds no connection of the service's pool and no open
-transaction (a hung broker used to hold them and starve the service's requests:
-docs/faults.md); the batch it timed out on is sent once, not again at every retry. Delivery is
+Once the relay has timed out on a hung bus it holds no connection of the service's pool and no
+open transaction (a hung broker used to hold them and starve the service's requests:
+docs/faults.md; on SQLite the relay keeps its checkout, without a transaction, for the first
+wait only); the batch it timed out on is sent once, not again at every retry. Delivery is
 at least once: a crash between publishing and marking publishes again, and the consumer's
 inbox drops the repeats."""
 
@@ -149,7 +150,7 @@ async def test_a_failed_mark_is_retried_without_publishing_again(
     relay = make_relay(runtime, bus)
     mark = relay._mark
 
-    async def database_gone(ids: list[int]) -> None:
+    async def database_gone(conn: object) -> int:
         raise ConnectionError("database unreachable")
 
     try:
@@ -171,7 +172,7 @@ async def test_a_crash_between_publishing_and_marking_publishes_again_and_the_in
     bus = HangingBus()
     crashed = make_relay(runtime, bus)
 
-    async def crash(ids: list[int]) -> None:
+    async def crash(conn: object) -> int:
         raise RuntimeError("the process died before marking")
 
     monkeypatch.setattr(crashed, "_mark", crash)
