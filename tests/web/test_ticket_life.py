@@ -22,8 +22,11 @@ from tests.web.browsing import (
     until,
 )
 from tests.web.conftest import screenshot
+from web.labels import URGENCY
 
 PHONE = "13900139001"
+
+CODE_OF_URGENCY = {text: code for code, text in URGENCY.items()}
 
 
 def earlier_report(api: httpx.Client) -> str:
@@ -47,6 +50,13 @@ def take_call(page: Page, *, same_matter_of: str) -> str:
     expect(suggested).to_have_text("城市管理/市容环境/占道经营")
     suggested.click()
     expect(page.get_by_label("诉求分类")).to_have_value("城市管理/市容环境/占道经营")
+    # the suggested urgency is taken with 采用 after the operator had chosen another
+    page.get_by_label("紧急程度").select_option("complex")
+    urgency = page.get_by_test_id("suggested-urgency")
+    suggested_urgency = CODE_OF_URGENCY[urgency.locator("strong").inner_text()]
+    assert suggested_urgency != "complex"
+    urgency.get_by_role("button", name="采用").click()
+    expect(page.get_by_label("紧急程度")).to_have_value(suggested_urgency)
     page.get_by_label("事发地址").fill("滨江市江北区长安街道阳光社区东门")
     page.get_by_label("事发地址").press("Tab")  # intake's same-matter candidates come by htmx
     candidate = page.get_by_test_id("same-matter-candidate").filter(has_text=same_matter_of)

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from web import labels
 from web.client import ApiProblem
 from web.navigation import OPERATOR
 from web.pages.common import Services, Session, allowed, attempt, form_of, render
@@ -146,7 +147,13 @@ async def suggest(request: Request, web: Session, api: Services) -> Response:
         suggestion, problem = await attempt(
             api.post(
                 "/api/v1/classify",
-                {"title": form.get("title", ""), "description": form["description"]},
+                {
+                    "title": form.get("title", ""),
+                    "description": form["description"],
+                    # the lead-unit suggestion also reads the category and the address
+                    "category": form.get("category") or None,
+                    "address": form.get("address") or None,
+                },
             )
         )
     return render(
@@ -191,6 +198,28 @@ async def pick_category(request: Request, web: Session, value: str = "") -> Resp
     response = render(request, "partials/desk_category.html", web, value=value, errors={})
     response.headers["HX-Trigger"] = "category-picked"
     return response
+
+
+CHOICES = {"kind": ("诉求类型", labels.KIND), "urgency": ("紧急程度", labels.URGENCY)}
+
+
+@router.get("/web/desk/choice", response_class=HTMLResponse)
+async def pick_choice(request: Request, web: Session, field: str = "", value: str = "") -> Response:
+    """htmx: the kind or urgency field holding the suggested value the operator took (采用)."""
+    allowed(web, OPERATOR)
+    if field not in CHOICES:
+        raise ApiProblem(404, "没有这个字段", "只有诉求类型和紧急程度可以采用建议。")
+    title, options = CHOICES[field]
+    return render(
+        request,
+        "partials/desk_choice.html",
+        web,
+        field=field,
+        title=title,
+        options=options,
+        value=value,
+        errors={},
+    )
 
 
 @router.get("/web/desk/templates", response_class=HTMLResponse)
