@@ -29,10 +29,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.classify import unit_context
-from intake.learning import Example
 from intake.models import Ticket
 from shared.events.intake import TicketKind, Urgency
 from shared.redaction import redact
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled report: its text and the label: the category an operator chose (or the
+    urgency, the kind, the lead unit finally dispatched to, for those models). `context` is
+    what the lead-unit model reads beside the text (`classify.unit_context`). Here rather than
+    beside the model, so reading examples does not load scikit-learn."""
+
+    title: str
+    description: str
+    category: str
+    context: str = ""
+
 
 LEVELS = (("category_1", "category_2", "category_3"), ("一级分类", "二级分类", "三级分类"))
 TITLE = ("title", "留言主题", "标题")

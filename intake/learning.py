@@ -40,6 +40,7 @@ from sklearn.svm import LinearSVC
 
 from intake import similarity
 from intake.classify import Candidate
+from intake.examples import Example
 from shared.redaction import redact
 
 # Stages of training, reported to a progress callback as (stage, done, total).
@@ -54,18 +55,6 @@ C = 0.5  # the SVM's regularisation
 # grows with the text (on the TipDM messages 1,000 characters halved p99 at the same scores).
 MAX_CHARS = 1000
 MIN_EXAMPLES = 3  # of a label, to learn it
-
-
-@dataclass(frozen=True)
-class Example:
-    """One labelled report: its text and the label: the category an operator chose (or the
-    urgency, the kind, the lead unit finally dispatched to, for those models). `context` is
-    what the lead-unit model reads beside the text (`classify.unit_context`)."""
-
-    title: str
-    description: str
-    category: str
-    context: str = ""
 
 
 def text_of(title: str, description: str, names: Iterable[str | None] = ()) -> str:

@@ -30,13 +30,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import sklearn
+from typing import TYPE_CHECKING, Any
 
 from intake.classify import Models
-from intake.learning import CategoryModel
 from shared.settings import platform_settings
+
+if TYPE_CHECKING:  # the model's class loads scikit-learn: only once a model is stored or loaded
+    from intake.learning import CategoryModel
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def save(
         "trained_at": (trained_at or datetime.now(UTC)).isoformat(timespec="seconds"),
         "source": source,
         "labels": list(model.labels),
-        "sklearn": sklearn.__version__,
+        "sklearn": _sklearn_version(),
         **{k: v for k, v in model.info.items() if k != "evaluation"},
     }
     (staging / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
@@ -188,7 +188,15 @@ def stop_using(folder: Path) -> None:
     (folder / "in-use").unlink(missing_ok=True)
 
 
+def _sklearn_version() -> str:
+    import sklearn
+
+    return str(sklearn.__version__)
+
+
 def load(folder: Path, name: str) -> CategoryModel:
+    from intake.learning import CategoryModel
+
     path = folder / name / "model.pkl"
     if not path.is_file():
         raise UnknownVersion(f"no model version {name!r} in {folder}")

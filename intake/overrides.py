@@ -20,13 +20,17 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import classify, examples
-from intake.learning import CategoryModel, Example
+from intake.examples import Example
 from intake.models import Ticket
+
+if TYPE_CHECKING:  # the model's class loads scikit-learn: only where a model is in use
+    from intake.learning import CategoryModel
 
 
 @dataclass(frozen=True)

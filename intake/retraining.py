@@ -29,16 +29,20 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from intake import examples, learning, training
+from intake import examples
 from intake.config import settings
 from intake.models import Lease
 from shared.clock import Clock
 from shared.db import insert_for
 from shared.settings import platform_settings
+
+if TYPE_CHECKING:  # training loads scikit-learn: only in the process that trains
+    from intake import learning, training
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +52,7 @@ LEASE_SECONDS = 2 * 3600
 # Who this process is, as a lease holder.
 HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-Trainer = Callable[..., Awaitable[list[training.Outcome]]]
+Trainer = Callable[..., Awaitable[list["training.Outcome"]]]
 
 
 async def take_lease(
@@ -98,6 +102,8 @@ def _work(
     unit_names: Mapping[str, str],
     now: datetime,
 ) -> Callable[[], list[training.Outcome]]:
+    from intake import training
+
     return partial(
         training.train_and_store,
         {target: list(rows) for target, rows in found.items()},
