@@ -26,7 +26,10 @@ ANSWERED = [
 ]
 
 
-async def _answer(api: httpx.AsyncClient, category: str, title: str, text: str) -> None:
+async def answer_consultation(
+    api: httpx.AsyncClient, category: str, title: str, description: str
+) -> None:
+    """A consultation the operator answered on the spot: a handled ticket, a training label."""
     r = await api.post(
         "/api/v1/tickets",
         headers=OPERATOR,
@@ -35,7 +38,7 @@ async def _answer(api: httpx.AsyncClient, category: str, title: str, text: str) 
             "kind": "consultation",
             "category": category,
             "title": title,
-            "description": f"{text}我叫李建国，电话13912345678。",
+            "description": description,
             "address": "滨江市江北区长安街道阳光社区",
             "citizen": {"name": "李建国", "phone": "13912345678"},
             "answer": "已电话解答。",
@@ -48,7 +51,7 @@ async def test_handled_tickets_are_the_labels_scrubbed(
     intake_app: FastAPI, api: httpx.AsyncClient
 ) -> None:
     for category, title, text in ANSWERED:
-        await _answer(api, category, title, text)
+        await answer_consultation(api, category, title, f"{text}我叫李建国，电话13912345678。")
     async with intake_app.state.runtimes["intake"].sessionmaker() as session:
         found = await examples.from_tickets(session)
     assert sorted(e.category for e in found) == sorted(c for c, _, _ in ANSWERED)

@@ -18,6 +18,7 @@ from intake import app as intake_app_module
 from intake import modelstore, retraining, training
 from intake.config import settings
 from shared.clock import FrozenClock
+from tests.intake.test_learning_loop import answer_consultation
 from tests.support import OPERATOR
 
 HEATING = "公共服务/供暖"
@@ -35,24 +36,6 @@ ANSWERED = [
 EVERY, HISTORY = timedelta(days=7), timedelta(days=365)
 
 
-async def _answer(api: httpx.AsyncClient, category: str, title: str, text: str) -> None:
-    r = await api.post(
-        "/api/v1/tickets",
-        headers=OPERATOR,
-        json={
-            "channel": "phone",
-            "kind": "consultation",
-            "category": category,
-            "title": title,
-            "description": text,
-            "address": "滨江市江北区长安街道阳光社区",
-            "citizen": {"name": "李建国", "phone": "13912345678"},
-            "answer": "已电话解答。",
-        },
-    )
-    assert r.status_code == 201, r.text
-
-
 def _by_target(outcomes: list[training.Outcome] | None) -> dict[str, training.Outcome]:
     assert outcomes is not None, "not retrained"
     return {o.target: o for o in outcomes}
@@ -66,7 +49,7 @@ async def test_retraining_runs_on_its_schedule_one_replica_at_a_time_and_switche
     intake_app: FastAPI, api: httpx.AsyncClient, clock: FrozenClock, tmp_path: Path
 ) -> None:
     for row in ANSWERED:
-        await _answer(api, *row)
+        await answer_consultation(api, *row)
     sessions = intake_app.state.runtimes["intake"].sessionmaker
     data_dir = tmp_path / "models-home"
 
