@@ -115,7 +115,7 @@ async def receive_ticket(
     accepted = None
     if confirmed is not None:
         if domain.confirmed_as_repeat(
-            admission.matter, _matter_of(confirmed), answered=admission.answered
+            admission.matter, matters.matter_of(confirmed), answered=admission.answered
         ):
             score = similarity.similarity_of_terms(
                 admission.matter.terms, tuple((confirmed.terms or "").split())
@@ -274,19 +274,6 @@ async def _confirmed(session: AsyncSession, ticket_id: str | None) -> Ticket | N
         )
     domain.check_confirmable(ticket.id, ticket.status)
     return ticket
-
-
-def _matter_of(ticket: Ticket) -> domain.Matter:
-    return domain.Matter(
-        ticket_id=ticket.id,
-        category=ticket.category,
-        area_code=ticket.area_code,
-        terms=tuple((ticket.terms or "").split()),
-        longitude=ticket.longitude,
-        latitude=ticket.latitude,
-        citizen_ref=ticket.citizen_ref,
-        cluster_id=ticket.cluster_id,
-    )
 
 
 def _same_matter_lines(

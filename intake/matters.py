@@ -90,7 +90,7 @@ async def cluster_candidates(
             )
         )
     rows.sort(key=lambda r: aware(r.received_at), reverse=True)
-    return [_matter(r) for r in rows]
+    return [matter_of(r) for r in rows]
 
 
 async def own_open_matters(
@@ -111,10 +111,12 @@ async def own_open_matters(
             "citizen_index": citizen_index,
         },
     )
-    return [_matter(r) for r in rows]
+    return [matter_of(r) for r in rows]
 
 
-def _matter(row: Row[Any]) -> domain.Matter:
+def matter_of(row: Row[Any] | Ticket) -> domain.Matter:
+    """A stored ticket as the same-matter rules compare it: a row of the candidate queries, or
+    the ticket itself."""
     return domain.Matter(
         ticket_id=row.id,
         category=row.category,
