@@ -8,7 +8,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from sqlalchemy import Column, Integer, String, Table, insert, select
+from sqlalchemy import Column, Integer, String, Table, event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -67,6 +67,45 @@ async def test_loaded_once_until_changed_and_changes_by_another_process_are_seen
         for sessions in (mine, theirs):
             async with sessions() as session:
                 assert await cached.get(session) == {1, 3}
+    finally:
+        await here.dispose()
+        await there.dispose()
+
+
+async def test_the_stamp_is_read_once_per_transaction_and_again_in_the_next(
+    tmp_path: Path,
+) -> None:
+    """A consumer's batch asks for the data once per event: one stamp read for the batch. The
+    same session's next transaction reads it again, and sees another process's change."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'per-transaction.db'}"
+    here, there = create_engine(url), create_engine(url)
+    async with here.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    reads: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "test_stamps" in statement and statement.lstrip().startswith("SELECT"):
+            reads.append(statement)
+
+    event.listen(here.sync_engine, "before_cursor_execute", count)
+    try:
+        async with async_sessionmaker(here)() as session:
+            async with session.begin():
+                for _ in range(5):
+                    assert await cached.get(session) == frozenset()
+            assert len(reads) == 1
+            async with async_sessionmaker(there)() as other, other.begin():
+                await other.execute(insert(numbers).values(n=7))
+                await cached.changed(other)
+            async with session.begin():
+                assert await cached.get(session) == {7}
+                assert await cached.get(session) == {7}
+            assert len(reads) == 2
+            # This transaction's own change is seen within it.
+            async with session.begin():
+                await session.execute(insert(numbers).values(n=8))
+                await cached.changed(session)
+                assert await cached.get(session) == {7, 8}
     finally:
         await here.dispose()
         await there.dispose()
