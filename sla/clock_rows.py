@@ -5,18 +5,20 @@ Shared by arming (sla/clocks.py), recomputing (sla/recompute.py) and extending
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.calendar import WorkingCalendar
 from shared.clock import aware
 from shared.events.sla import ClockStarted
-from sla import domain
-from sla.domain import TimerState
-from sla.models import ClockHistory, DeadlineClock, Timer, outbox
-from sla.policies import Subject
+from sla import domain, policies
+from sla.domain import ClockStatus, TimerState
+from sla.models import ClockHistory, DeadlineClock, SlaTicket, Timer, outbox
+from sla.policies import Policy, Subject
 
 
 def subject_of(clock: DeadlineClock) -> Subject:
@@ -33,6 +35,42 @@ def stages_of(clock: DeadlineClock) -> tuple[str, ...]:
     return domain.ASSIGNMENT_STAGES if clock.scope == "assignment" else domain.TICKET_STAGES
 
 
+def ticket_clock(
+    ticket: SlaTicket,
+    round_: int,
+    start: datetime,
+    lead: DeadlineClock | None,
+    calendar: WorkingCalendar,
+    versions: Sequence[Policy],
+) -> tuple[DeadlineClock, list[domain.PlannedTimer]]:
+    """The round's ticket clock (the citizen's overall completion deadline), led by `lead`, and
+    its deadlines (no reminders: the units are reminded on their own clocks)."""
+    subject = Subject(ticket.kind, ticket.urgency, ticket.category)
+    policy = policies.policy_for(subject, list(versions), start)
+    clock = DeadlineClock(
+        id=f"T{ticket.id}-R{round_}",
+        ticket_id=ticket.id,
+        assignment_id=lead.assignment_id if lead else "",
+        unit_id=lead.unit_id if lead else "",
+        policy=policy.label,
+        started_at=start,
+        scope="ticket",
+        round=round_,
+        role="lead",
+        status=ClockStatus.OPEN,
+        kind=ticket.kind,
+        urgency=ticket.urgency,
+        category=ticket.category,
+        area_code=ticket.area_code,
+        unit_class=None,
+        extension_days=0,
+        extension_count=0,
+        time_zone="Asia/Shanghai",
+    )
+    planned = domain.plan(start, policy, domain.TICKET_STAGES, 0, calendar, reminders=False)
+    return clock, planned
+
+
 def add_history(
     session: AsyncSession, clock: DeadlineClock, at: datetime, what: str, detail: str = ""
 ) -> None:
@@ -43,6 +81,25 @@ def add_history(
     )
 
 
+def timer_rows(
+    clock_id: str, planned: Sequence[domain.PlannedTimer], generation: int
+) -> list[dict[str, Any]]:
+    """A clock's planned timers as rows to insert, armed."""
+    return [
+        {
+            "clock_id": clock_id,
+            "stage": p.stage,
+            "kind": p.kind,
+            "threshold": p.threshold,
+            "due_at": p.due_at,
+            "deadline_at": p.deadline_at,
+            "state": TimerState.ARMED,
+            "generation": generation,
+        }
+        for p in planned
+    ]
+
+
 async def add_timers(
     session: AsyncSession,
     clock: DeadlineClock,
@@ -51,24 +108,8 @@ async def add_timers(
 ) -> None:
     """Arm a clock's timers: one statement for all of them (as ORM objects each needed its own
     INSERT … RETURNING, about fourteen per ticket)."""
-    if not planned:
-        return
-    await session.execute(
-        insert(Timer),
-        [
-            {
-                "clock_id": clock.id,
-                "stage": p.stage,
-                "kind": p.kind,
-                "threshold": p.threshold,
-                "due_at": p.due_at,
-                "deadline_at": p.deadline_at,
-                "state": TimerState.ARMED,
-                "generation": generation,
-            }
-            for p in planned
-        ],
-    )
+    if planned:
+        await session.execute(insert(Timer), timer_rows(clock.id, planned, generation))
 
 
 async def timers_of(session: AsyncSession, clock_id: str) -> list[Timer]:
@@ -82,22 +123,27 @@ async def timers_of(session: AsyncSession, clock_id: str) -> list[Timer]:
 
 
 def deadlines_of(timers: Sequence[Timer]) -> dict[str, datetime]:
-    """Each stage's deadline."""
+    """Each stage's deadline, as stored."""
     return {t.stage: aware(t.due_at) for t in timers if t.kind == "deadline"}
+
+
+def planned_deadlines(planned: Sequence[domain.PlannedTimer]) -> dict[str, datetime]:
+    """Each stage's deadline as it will be stored (in UTC), without reading the timers back."""
+    return {p.stage: p.due_at.astimezone(UTC) for p in planned if p.kind == "deadline"}
 
 
 async def emit_deadlines(
     session: AsyncSession,
     clock: DeadlineClock,
-    timers: Sequence[Timer],
+    due: Mapping[str, datetime],
     at: datetime,
     reason: str,
     correlation_id: str | None = None,
 ) -> None:
-    """Tell the unit its deadlines (`sla.clock_started`); ticket clocks are not announced."""
+    """Tell the unit its deadlines (`sla.clock_started`, `due` by stage); ticket clocks are not
+    announced."""
     if clock.scope != "assignment":
         return
-    due = deadlines_of(timers)
     await outbox.emit(
         session,
         ClockStarted(

@@ -121,7 +121,9 @@ async def decide_extension(
                 else:
                     ticket_due = aware(tdeadline.due_at)
         await session.flush()
-        await emit_deadlines(session, clock, await timers_of(session, clock.id), now, "extended")
+        await emit_deadlines(
+            session, clock, deadlines_of(await timers_of(session, clock.id)), now, "extended"
+        )
     else:
         request.status, request.days = ExtensionStatus.REFUSED, 0
         request.complete_by_after = before

@@ -1,9 +1,9 @@
-"""Events sla consumes, by payload class, and the use case each one drives."""
+"""Events sla consumes, by payload class, and the use case each one drives: receipts,
+dispatches and cluster flags, most of its events, a run at a time (sla/arming.py)."""
 
 from __future__ import annotations
 
 from shared.events.callback import TicketClosed, TicketReopened
-from shared.events.intake import ClusterFlagged, ClusterFlaggedV1, TicketReceived
 from shared.events.routing import (
     AssignmentContacted,
     AssignmentReplied,
@@ -11,17 +11,13 @@ from shared.events.routing import (
     AssignmentSigned,
     AssignmentWithdrawn,
     ExtensionRequested,
-    TicketDispatched,
     TicketReplied,
 )
 from shared.runtime import Handlers
-from sla import clocks, extensions, supervising
+from sla import arming, clocks, extensions
 
 HANDLERS: Handlers = {
-    TicketReceived: clocks.on_received,
-    ClusterFlagged: supervising.on_cluster_flagged,
-    ClusterFlaggedV1: supervising.on_cluster_flagged,  # older logs
-    TicketDispatched: clocks.arm_clock,
+    **{model: arming.ARM for model in arming.ARMING},
     AssignmentSigned: clocks.stop_stage,
     AssignmentContacted: clocks.stop_stage,
     AssignmentReplied: clocks.stop_stage,

@@ -12,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import calendar as cal
 from shared.clock import aware
 from sla import domain, policies
-from sla.clock_rows import add_history, add_timers, emit_deadlines, stages_of, subject_of, timers_of
+from sla.clock_rows import (
+    add_history,
+    add_timers,
+    deadlines_of,
+    emit_deadlines,
+    stages_of,
+    subject_of,
+    timers_of,
+)
 from sla.domain import ClockStatus, TimerState
 from sla.models import DeadlineClock, Timer
 from sla.policies import Policy
@@ -104,5 +112,7 @@ async def _recompute(
     if changed:
         add_history(session, clock, at, "recomputed", policy.label)
         await session.flush()
-        await emit_deadlines(session, clock, await timers_of(session, clock.id), at, "recomputed")
+        await emit_deadlines(
+            session, clock, deadlines_of(await timers_of(session, clock.id)), at, "recomputed"
+        )
     return changed

@@ -13,36 +13,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.calendar import WorkingCalendar
 from shared.clock import Clock, aware
 from shared.errors import Conflict, NotFound
-from shared.events import Event
-from shared.events.intake import ClusterFlagged, ClusterFlaggedV1
 from shared.events.sla import TicketSupervised
 from sla import supervision
 from sla.config import settings
 from sla.domain import CaseStatus
 from sla.models import DeadlineClock, SlaTicket, SupervisionCase, outbox
 from sla.stored import load_calendar
-
-
-async def on_cluster_flagged(
-    session: AsyncSession, event: Event[ClusterFlagged | ClusterFlaggedV1]
-) -> None:
-    """On `ticket.cluster_flagged`: a cluster (集中诉求) is supervised from the report that forms
-    it. intake alone decides what a cluster is (same matter by text and place, different
-    people); sla opens one case per cluster and lets the later reports join it quietly."""
-    data = event.data
-    # v1 (older logs) listed every member; v2 lists who joined with this event.
-    joined = data.joined_ticket_ids if isinstance(data, ClusterFlagged) else data.ticket_ids
-    await open_case(
-        session,
-        ticket_id=event.ticket_id,
-        reason="cluster",
-        at=event.occurred_at,
-        matter=data.cluster_id,
-        area_code=data.area_code,
-        related=sorted(joined),
-    )
 
 
 async def open_case(
@@ -60,9 +39,35 @@ async def open_case(
     cluster or a unit's repeated complaints, the same matter)."""
     if await _open_case(session, reason, ticket_id=ticket_id, matter=matter, unit_id=unit_id):
         return None
-    calendar = await load_calendar(session)
+    case = new_case(
+        await load_calendar(session),
+        ticket_id=ticket_id,
+        reason=reason,
+        at=at,
+        unit_id=unit_id,
+        area_code=area_code,
+        matter=matter,
+        related=related,
+    )
+    session.add(case)
+    await emit_supervised(session, case, None, at)
+    return case
+
+
+def new_case(
+    calendar: WorkingCalendar,
+    *,
+    ticket_id: str,
+    reason: str,
+    at: datetime,
+    unit_id: str | None = None,
+    area_code: str | None = None,
+    matter: str | None = None,
+    related: list[str] | None = None,
+) -> SupervisionCase:
+    """A case opened at `platform`, waiting from `at`."""
     level = supervision.LEVELS[0]
-    case = SupervisionCase(
+    return SupervisionCase(
         id=f"S{uuid.uuid4().hex[:16].upper()}",
         ticket_id=ticket_id,
         reason=reason,
@@ -76,9 +81,24 @@ async def open_case(
         last_activity_at=at,
         next_escalation_at=supervision.escalation_due(at, level, calendar, _waits()),
     )
-    session.add(case)
-    await _emit_supervised(session, case, None, at)
-    return case
+
+
+def same_case(
+    case: SupervisionCase,
+    reason: str,
+    *,
+    ticket_id: str | None = None,
+    matter: str | None = None,
+    unit_id: str | None = None,
+) -> bool:
+    """Whether an open case is the one `_open_case` looks for (kept in step with it)."""
+    if case.status != CaseStatus.OPEN or case.reason != reason:
+        return False
+    if reason == "cluster":
+        return case.matter == matter
+    if reason == "unit_complaints":
+        return case.matter == matter and case.unit_id == unit_id
+    return case.ticket_id == ticket_id
 
 
 async def _open_case(
@@ -115,7 +135,7 @@ def _waits() -> dict[str, int]:
     }
 
 
-async def _emit_supervised(
+async def emit_supervised(
     session: AsyncSession, case: SupervisionCase, previous: str | None, at: datetime
 ) -> None:
     await outbox.emit(
@@ -133,42 +153,27 @@ async def _emit_supervised(
     )
 
 
-async def check_unit_complaints(
+async def complaints_against(
     session: AsyncSession, ticket: SlaTicket, unit_id: str, at: datetime
-) -> None:
-    """A complaint led by `unit_id`: open a case when it is the third on one matter against
-    the unit within the window (重复投诉)."""
-    matter = supervision.matter_key(ticket.category, ticket.area_code)
-    if await _open_case(session, "unit_complaints", matter=matter, unit_id=unit_id):
-        return  # already supervised: a storm against one unit must not re-read its tickets
+) -> list[str]:
+    """Up to `UNIT_COMPLAINTS` tickets of the ticket's matter led by `unit_id` as complaints
+    within the window (重复投诉), this one included once its clock is written."""
     since = at - timedelta(days=settings().cluster_window_days)
-    ids = (
-        await session.scalars(
-            select(DeadlineClock.ticket_id)
-            .where(
-                DeadlineClock.scope == "assignment",
-                DeadlineClock.role == "lead",
-                DeadlineClock.unit_id == unit_id,
-                DeadlineClock.kind == "complaint",
-                DeadlineClock.category == ticket.category,
-                DeadlineClock.area_code == ticket.area_code,
-                DeadlineClock.started_at >= since,
-            )
-            .distinct()
-            .limit(supervision.UNIT_COMPLAINTS)
+    ids = await session.scalars(
+        select(DeadlineClock.ticket_id)
+        .where(
+            DeadlineClock.scope == "assignment",
+            DeadlineClock.role == "lead",
+            DeadlineClock.unit_id == unit_id,
+            DeadlineClock.kind == "complaint",
+            DeadlineClock.category == ticket.category,
+            DeadlineClock.area_code == ticket.area_code,
+            DeadlineClock.started_at >= since,
         )
-    ).all()
-    if supervision.is_repeated_against_unit(len(ids)):
-        await open_case(
-            session,
-            ticket_id=ticket.id,
-            reason="unit_complaints",
-            at=at,
-            unit_id=unit_id,
-            area_code=ticket.area_code,
-            matter=matter,
-            related=sorted(ids),
-        )
+        .distinct()
+        .limit(supervision.UNIT_COMPLAINTS)
+    )
+    return sorted(ids.all())
 
 
 async def touch_cases(session: AsyncSession, ticket_id: str, at: datetime) -> None:
@@ -184,9 +189,14 @@ async def touch_cases(session: AsyncSession, ticket_id: str, at: datetime) -> No
         return
     calendar = await load_calendar(session)
     for case in cases:
-        if aware(case.last_activity_at) < at:
-            case.last_activity_at = at
-            case.next_escalation_at = supervision.escalation_due(at, case.level, calendar, _waits())
+        rewait(case, at, calendar)
+
+
+def rewait(case: SupervisionCase, at: datetime, calendar: WorkingCalendar) -> None:
+    """Activity at `at`: the case waits again from then at its level (never from earlier)."""
+    if aware(case.last_activity_at) < at:
+        case.last_activity_at = at
+        case.next_escalation_at = supervision.escalation_due(at, case.level, calendar, _waits())
 
 
 async def resolve_cases(
@@ -242,7 +252,7 @@ async def escalate_supervision(sessionmaker: async_sessionmaker[AsyncSession], c
                     case.next_escalation_at = supervision.escalation_due(
                         due, level, calendar, _waits()
                     )
-                    await _emit_supervised(session, case, previous, due)
+                    await emit_supervised(session, case, previous, due)
                     raised += 1
         if len(cases) < batch:
             return raised

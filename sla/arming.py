@@ -1,0 +1,341 @@
+"""Receipt, dispatch and clusters (受理、派单、集中诉求) a run at a time: the events that remember
+tickets, arm their clocks (计时) and open supervision cases (督办), about four a ticket, applied
+as one call per run of them (`TakesRuns`). The run's tickets, clocks and open cases are read
+once, up front, and kept here so that each event sees what the earlier ones changed; the rows
+are written at the end, one statement per table. One event at a time cost some twenty-five
+statements a ticket, and on SQLite each statement is a round trip of the one event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import calendar as cal
+from shared.events import Event, Payload
+from shared.events.intake import ClusterFlagged, ClusterFlaggedV1, TicketReceived
+from shared.events.routing import TicketDispatched
+from shared.runtime import TakesRuns
+from sla import domain, policies, supervision
+from sla.clock_rows import (
+    add_history,
+    emit_deadlines,
+    planned_deadlines,
+    ticket_clock,
+    timer_rows,
+)
+from sla.clocks import stop_clock
+from sla.domain import CaseStatus, ClockStatus, TicketStatus
+from sla.models import DeadlineClock, SlaTicket, SupervisionCase, Timer
+from sla.policies import Policy, Subject
+from sla.stored import load_calendar, load_policies
+from sla.supervising import complaints_against, emit_supervised, new_case, rewait, same_case
+
+_CLUSTER_FLAGS = (ClusterFlagged, ClusterFlaggedV1)  # v1: older logs
+ARMING: tuple[type[Payload], ...] = (TicketReceived, TicketDispatched, *_CLUSTER_FLAGS)
+
+
+class _Run:
+    """What a run of events has read and is about to write. Tickets, clocks and cases are
+    session objects (written by the flush, updates and inserts each batched by SQLAlchemy);
+    timers are plain rows, inserted once their clocks are."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        tickets: dict[str, SlaTicket],
+        clocks: dict[str, DeadlineClock],
+        cases: list[SupervisionCase],
+    ) -> None:
+        self.session = session
+        self.tickets = tickets
+        self.clocks = clocks
+        self.cases = cases  # open when read; those opened in the run are added
+        self.timers: list[dict[str, Any]] = []
+        self._policies: list[Policy] | None = None
+
+    @classmethod
+    async def read(cls, session: AsyncSession, events: Sequence[Event[Any]]) -> _Run:
+        """One read each of the run's tickets, clocks and open cases; none the run needs not."""
+        ids = sorted({e.ticket_id for e in events})
+        tickets = {
+            t.id: t for t in await session.scalars(select(SlaTicket).where(SlaTicket.id.in_(ids)))
+        }
+        dispatches = [e.data for e in events if isinstance(e.data, TicketDispatched)]
+        clusters = [e.data.cluster_id for e in events if isinstance(e.data, _CLUSTER_FLAGS)]
+        clocks: dict[str, DeadlineClock] = {}
+        if dispatches:
+            # A clock is found by its assignment (K<assignment>), as well as by its ticket.
+            armed = [f"K{d.assignment_id}" for d in dispatches]
+            of_run = select(DeadlineClock).where(
+                or_(DeadlineClock.ticket_id.in_(ids), DeadlineClock.id.in_(armed))
+            )
+            clocks = {c.id: c for c in await session.scalars(of_run)}
+        cases: list[SupervisionCase] = []
+        if dispatches or clusters:
+            # A ticket's own cases, its cluster's, and its matter's against a unit (重复投诉).
+            received = [e.data for e in events if isinstance(e.data, TicketReceived)]
+            matters = {
+                *clusters,
+                *(supervision.matter_key(t.category, t.area_code) for t in tickets.values()),
+                *(supervision.matter_key(r.category, r.area_code) for r in received),
+            }
+            open_cases = select(SupervisionCase).where(
+                SupervisionCase.status == CaseStatus.OPEN,
+                or_(SupervisionCase.ticket_id.in_(ids), SupervisionCase.matter.in_(matters)),
+            )
+            cases = list(await session.scalars(open_cases))
+        return cls(session, tickets, clocks, cases)
+
+    async def policies(self) -> list[Policy]:
+        """Every stored policy version, read once a run."""
+        if self._policies is None:
+            self._policies = await load_policies(self.session)
+        return self._policies
+
+    def add_clock(self, clock: DeadlineClock, planned: Sequence[domain.PlannedTimer]) -> None:
+        self.session.add(clock)
+        self.clocks[clock.id] = clock
+        self.timers += timer_rows(clock.id, planned, 0)
+
+    async def write_timers(self) -> None:
+        """Insert the timers armed so far, after their clocks: before a statement that must see
+        them, and at the end of the run."""
+        await self.session.flush()
+        if self.timers:
+            await self.session.execute(insert(Timer), self.timers)
+            self.timers = []
+
+    async def open_case(
+        self,
+        calendar: cal.WorkingCalendar,
+        *,
+        ticket_id: str,
+        reason: str,
+        at: datetime,
+        unit_id: str | None = None,
+        area_code: str | None = None,
+        matter: str | None = None,
+        related: list[str] | None = None,
+    ) -> None:
+        """supervising.open_case on the run's cases: none if the same one is open."""
+        if any(
+            same_case(c, reason, ticket_id=ticket_id, matter=matter, unit_id=unit_id)
+            for c in self.cases
+        ):
+            return
+        case = new_case(
+            calendar,
+            ticket_id=ticket_id,
+            reason=reason,
+            at=at,
+            unit_id=unit_id,
+            area_code=area_code,
+            matter=matter,
+            related=related,
+        )
+        self.session.add(case)
+        self.cases.append(case)
+        await emit_supervised(self.session, case, None, at)
+
+    def touch_cases(self, ticket_id: str, at: datetime, calendar: cal.WorkingCalendar) -> None:
+        """supervising.touch_cases on the run's cases."""
+        for case in self.cases:
+            if case.ticket_id == ticket_id and case.status == CaseStatus.OPEN:
+                rewait(case, at, calendar)
+
+
+async def apply(session: AsyncSession, events: Sequence[Event[Any]]) -> None:
+    """Apply a run of receipts, dispatches and cluster flags in log order."""
+    run = await _Run.read(session, events)
+    for event in events:
+        if isinstance(event.data, TicketReceived):
+            _received(run, event)
+        elif isinstance(event.data, TicketDispatched):
+            await _dispatched(run, event)
+        else:
+            await _cluster_flagged(run, event)
+    await run.write_timers()
+
+
+ARM = TakesRuns(apply)
+
+
+def _received(run: _Run, event: Event[TicketReceived]) -> None:
+    """On `ticket.received`: remember what policies and supervision need."""
+    data = event.data
+    ticket = run.tickets.get(event.ticket_id)
+    if ticket is None:
+        ticket = SlaTicket(id=event.ticket_id, dispatch_count=0, round=1)
+        run.session.add(ticket)
+        run.tickets[ticket.id] = ticket
+    ticket.kind, ticket.category, ticket.urgency = data.kind, data.category, data.urgency
+    ticket.area_code, ticket.citizen_ref = data.area_code, data.citizen_ref
+    ticket.received_at = data.received_at
+    ticket.status = TicketStatus.ANSWERED if data.answered else TicketStatus.OPEN
+
+
+def _ticket_for_dispatch(run: _Run, event: Event[TicketDispatched]) -> SlaTicket:
+    data = event.data
+    ticket = run.tickets.get(event.ticket_id)
+    if ticket is None:  # received before sla kept tickets: what the dispatch tells us
+        ticket = SlaTicket(
+            id=event.ticket_id,
+            kind=data.kind,
+            category="",
+            urgency=data.urgency,
+            area_code=None,
+            received_at=event.occurred_at,
+            status=TicketStatus.OPEN,
+            round=data.round,
+            dispatch_count=0,
+        )
+        run.session.add(ticket)
+        run.tickets[ticket.id] = ticket
+    ticket.dispatch_count = max(ticket.dispatch_count or 0, data.dispatch_count)
+    ticket.round = max(ticket.round or 1, data.round)
+    ticket.status = TicketStatus.OPEN
+    return ticket
+
+
+async def _dispatched(run: _Run, event: Event[TicketDispatched]) -> None:
+    """On `ticket.dispatched`: a fresh clock for the assignment; for the lead, the round's
+    ticket clock starts (or, after a re-dispatch, keeps running with the new lead)."""
+    data = event.data
+    clock_id = f"K{data.assignment_id}"
+    if clock_id in run.clocks:
+        return
+    session = run.session
+    ticket = _ticket_for_dispatch(run, event)
+    calendar = await load_calendar(session)
+    versions = await run.policies()
+    start = event.occurred_at
+    # routing decides a unit's class (单位类别); sla takes it from the event and never guesses.
+    # None (an event from before routing sent it): only policies without a class match.
+    unit_class = data.unit_class
+    subject = Subject(data.kind, data.urgency, ticket.category, unit_class)
+    policy = policies.policy_for(subject, versions, start)
+    clock = DeadlineClock(
+        id=clock_id,
+        ticket_id=event.ticket_id,
+        assignment_id=data.assignment_id,
+        unit_id=data.unit_id,
+        policy=policy.label,
+        started_at=start,
+        scope="assignment",
+        round=data.round,
+        role=data.role,
+        status=ClockStatus.OPEN,
+        kind=data.kind,
+        urgency=data.urgency,
+        category=ticket.category,
+        area_code=ticket.area_code,
+        unit_class=unit_class,
+        extension_days=0,
+        extension_count=0,
+        time_zone="Asia/Shanghai",
+    )
+    planned = domain.plan(start, policy, domain.ASSIGNMENT_STAGES, 0, calendar)
+    run.add_clock(clock, planned)
+    add_history(session, clock, start, "started", f"{data.unit_name} ({data.role}), {policy.label}")
+    deadlines = planned_deadlines(planned)
+    await emit_deadlines(session, clock, deadlines, start, "dispatched", event.correlation_id)
+
+    if data.role == "lead":
+        await _lead_dispatched(run, ticket, clock, data, calendar, versions, start)
+    if supervision.is_redispatched(data.dispatch_count):
+        await run.open_case(
+            calendar,
+            ticket_id=event.ticket_id,
+            reason="redispatched",
+            at=start,
+            unit_id=data.unit_id,
+            area_code=ticket.area_code,
+        )
+    if data.role == "lead" and data.kind == "complaint" and ticket.category:
+        await _check_unit_complaints(run, ticket, data.unit_id, start, calendar)
+    run.touch_cases(event.ticket_id, start, calendar)
+
+
+async def _lead_dispatched(
+    run: _Run,
+    ticket: SlaTicket,
+    lead: DeadlineClock,
+    data: TicketDispatched,
+    calendar: cal.WorkingCalendar,
+    versions: list[Policy],
+    start: datetime,
+) -> None:
+    # Re-dispatch (改派): the previous lead of the round stops; the new one got a fresh clock.
+    previous = [
+        c
+        for c in run.clocks.values()
+        if c.ticket_id == ticket.id
+        and c.scope == "assignment"
+        and c.role == "lead"
+        and c.round == data.round
+        and c.status == ClockStatus.OPEN
+        and c.id != lead.id
+    ]
+    if previous:
+        await run.write_timers()  # stopping updates the timers, the run's included
+    for old in previous:
+        await stop_clock(run.session, old, start, ClockStatus.REDISPATCHED)
+    current = run.clocks.get(f"T{ticket.id}-R{data.round}")
+    if current is None:
+        clock, planned = ticket_clock(ticket, data.round, start, lead, calendar, versions)
+        run.add_clock(clock, planned)
+        add_history(run.session, clock, start, "started", f"round {data.round}, {clock.policy}")
+    elif current.status == ClockStatus.OPEN:
+        current.assignment_id, current.unit_id = lead.assignment_id, lead.unit_id
+        add_history(
+            run.session,
+            current,
+            start,
+            "lead_changed",
+            f"new lead {lead.unit_id}; clock keeps running",
+        )
+
+
+async def _check_unit_complaints(
+    run: _Run, ticket: SlaTicket, unit_id: str, at: datetime, calendar: cal.WorkingCalendar
+) -> None:
+    """A complaint led by `unit_id`: open a case when it is the third on one matter against
+    the unit within the window (重复投诉)."""
+    matter = supervision.matter_key(ticket.category, ticket.area_code)
+    if any(same_case(c, "unit_complaints", matter=matter, unit_id=unit_id) for c in run.cases):
+        return  # already supervised: a storm against one unit must not re-read its tickets
+    await run.session.flush()  # the run's clocks count
+    ids = await complaints_against(run.session, ticket, unit_id, at)
+    if supervision.is_repeated_against_unit(len(ids)):
+        await run.open_case(
+            calendar,
+            ticket_id=ticket.id,
+            reason="unit_complaints",
+            at=at,
+            unit_id=unit_id,
+            area_code=ticket.area_code,
+            matter=matter,
+            related=ids,
+        )
+
+
+async def _cluster_flagged(run: _Run, event: Event[ClusterFlagged | ClusterFlaggedV1]) -> None:
+    """On `ticket.cluster_flagged`: a cluster (集中诉求) is supervised from the report that forms
+    it. intake alone decides what a cluster is (same matter by text and place, different
+    people); sla opens one case per cluster and lets the later reports join it quietly."""
+    data = event.data
+    # v1 (older logs) listed every member; v2 lists who joined with this event.
+    joined = data.joined_ticket_ids if isinstance(data, ClusterFlagged) else data.ticket_ids
+    await run.open_case(
+        await load_calendar(run.session),
+        ticket_id=event.ticket_id,
+        reason="cluster",
+        at=event.occurred_at,
+        matter=data.cluster_id,
+        area_code=data.area_code,
+        related=sorted(joined),
+    )
