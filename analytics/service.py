@@ -1,6 +1,6 @@
-"""analytics' use cases: fold ticket events into facts and aggregates, keep the directory and
-calendar other services' events carry; answer figures, rankings, hot topics and reports from
-the aggregates, under the formula version in force."""
+"""analytics' use cases: what analytics consumes and the rules it folds with (the folding
+itself is analytics.consumer); answer figures, rankings, hot topics and reports from the
+aggregates, under the formula version in force."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics import (
     aggregates,
-    calendar,
     directory,
     domain,
+    factrows,
     rankings,
     rates,
     rollup,
@@ -26,26 +26,18 @@ from analytics import (
 from analytics.aggregates import Filters
 from analytics.config import settings
 from analytics.facts import (
-    ASSIGNMENT_FIELDS,
     PROJECTED,
-    TICKET_FIELDS,
-    AssignmentState,
     Exclusions,
     History,
-    TicketState,
-    contributions,
-    delta,
-    derive,
-    fold,
 )
-from analytics.models import AssignmentFact, MonthlyAggregate, StoredEvent, TicketFact
+from analytics.models import MonthlyAggregate, TicketFact
 from analytics.rates import MetricConfig, Tally
 from shared.errors import InvalidInput
-from shared.events import Event, Payload
-from shared.events.routing import AreaChanged, TicketDispatched, UnitChanged
+from shared.events import Payload
+from shared.events.routing import AreaChanged, UnitChanged
 from shared.events.sla import CalendarChanged
 
-__all__ = ["CONSUMED", "project"]
+__all__ = ["CONSUMED", "LEARNED", "load_history"]
 
 # Reference data analytics learns (routing's directory, sla's calendar) besides the tickets.
 LEARNED: tuple[type[Payload], ...] = (AreaChanged, UnitChanged, CalendarChanged)
@@ -88,89 +80,12 @@ def exclusions() -> Exclusions:
     return Exclusions(close_reasons=tuple(s.excluded_close_reasons), kinds=tuple(s.excluded_kinds))
 
 
-# --- projection -------------------------------------------------------------------------
+# --- projection (analytics.consumer) ---------------------------------------------------------
 
 
 async def load_history(session: AsyncSession, ticket_id: str) -> History:
-    row = await session.get(TicketFact, ticket_id)
-    ticket = (
-        TicketState(**{n: getattr(row, n) for n in TICKET_FIELDS})
-        if row
-        else TicketState(ticket_id)
-    )
-    rows = (
-        await session.scalars(select(AssignmentFact).where(AssignmentFact.ticket_id == ticket_id))
-    ).all()
-    return History(
-        ticket,
-        {
-            a.assignment_id: AssignmentState(**{n: getattr(a, n) for n in ASSIGNMENT_FIELDS})
-            for a in rows
-        },
-    )
-
-
-async def save_history(session: AsyncSession, h: History) -> None:
-    row = await session.get(TicketFact, h.ticket.ticket_id)
-    if row is None:
-        row = TicketFact(ticket_id=h.ticket.ticket_id)
-        session.add(row)
-    for n in TICKET_FIELDS:
-        setattr(row, n, getattr(h.ticket, n))
-    for a in h.assignments.values():
-        arow = await session.get(AssignmentFact, a.assignment_id)
-        if arow is None:
-            arow = AssignmentFact(assignment_id=a.assignment_id)
-            session.add(arow)
-        for n in ASSIGNMENT_FIELDS:
-            setattr(arow, n, getattr(a, n))
-
-
-async def apply(session: AsyncSession, event: Event[Payload]) -> None:
-    """Fold one ticket event into its ticket's facts and add the change to the aggregates."""
-    before = await load_history(session, event.ticket_id)
-    after = derive(fold(before, event), exclusions(), await calendar.current(session))
-    await save_history(session, after)
-    await aggregates.add(session, delta(contributions(before), contributions(after)))
-    if isinstance(event.data, TicketDispatched):
-        await directory.learn_unit(session, event.data.unit_id, event.data)
-
-
-async def learn(session: AsyncSession, event: Event[Payload]) -> None:
-    """Keep what a directory or calendar event says (routing's areas and units, sla's
-    calendar): reference data, not about one ticket."""
-    match event.data:
-        case AreaChanged() as area:
-            await directory.learn_area(session, area)
-        case UnitChanged() as unit:
-            await directory.learn_unit(session, unit.unit_id, unit)
-        case CalendarChanged():
-            await calendar.learn(session, event.envelope)
-        case other:
-            raise TypeError(f"analytics learns nothing from {other.event_type}")
-
-
-def store(session: AsyncSession, event: Event[Payload]) -> None:
-    """Keep the event for rebuilds (analytics_events), in the handler's transaction."""
-    session.add(
-        StoredEvent(
-            event_id=str(event.event_id),
-            type=event.type,
-            ticket_id=event.ticket_id,
-            occurred_at=event.occurred_at,
-            body=event.envelope.model_dump_json(),
-        )
-    )
-
-
-async def project(session: AsyncSession, event: Event[Payload]) -> None:
-    """The handler for every consumed event (inside the inbox transaction): keep the event,
-    then fold it into the facts or learn the reference data it carries."""
-    store(session, event)
-    if isinstance(event.data, LEARNED):
-        await learn(session, event)
-    else:
-        await apply(session, event)
+    """One ticket's history as its fact rows hold it (the consumer reads a run's at once)."""
+    return (await factrows.load(session, [ticket_id])).histories[ticket_id]
 
 
 # --- units, areas and filters --------------------------------------------------------------
