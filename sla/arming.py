@@ -21,15 +21,15 @@ from shared.events.routing import TicketDispatched
 from shared.runtime import TakesRuns
 from sla import domain, policies, supervision
 from sla.clock_rows import (
-    add_history,
     emit_deadlines,
+    history_row,
     planned_deadlines,
     ticket_clock,
     timer_rows,
 )
 from sla.clocks import stop_clock
 from sla.domain import CaseStatus, ClockStatus, TicketStatus
-from sla.models import DeadlineClock, SlaTicket, SupervisionCase, Timer
+from sla.models import ClockHistory, DeadlineClock, SlaTicket, SupervisionCase, Timer
 from sla.policies import Policy, Subject
 from sla.stored import load_calendar, load_policies
 from sla.supervising import complaints_against, emit_supervised, new_case, rewait, same_case
@@ -40,8 +40,8 @@ ARMING: tuple[type[Payload], ...] = (TicketReceived, TicketDispatched, *_CLUSTER
 
 class _Run:
     """What a run of events has read and is about to write. Tickets, clocks and cases are
-    session objects (written by the flush, updates and inserts each batched by SQLAlchemy);
-    timers are plain rows, inserted once their clocks are."""
+    session objects (written by the flush); history lines and timers are plain rows, each
+    inserted in one statement once their clocks are written."""
 
     def __init__(
         self,
@@ -55,6 +55,7 @@ class _Run:
         self.clocks = clocks
         self.cases = cases  # open when read; those opened in the run are added
         self.timers: list[dict[str, Any]] = []
+        self.history: list[dict[str, Any]] = []
         self._policies: list[Policy] | None = None
 
     @classmethod
@@ -101,13 +102,20 @@ class _Run:
         self.clocks[clock.id] = clock
         self.timers += timer_rows(clock.id, planned, 0)
 
-    async def write_timers(self) -> None:
-        """Insert the timers armed so far, after their clocks: before a statement that must see
-        them, and at the end of the run."""
+    def record(self, clock: DeadlineClock, at: datetime, what: str, detail: str = "") -> None:
+        """clock_rows.add_history, written with the run's other lines."""
+        self.history.append(history_row(clock, at, what, detail))
+
+    async def write(self) -> None:
+        """Write what the run holds: its objects, then its history lines and timers (after
+        their clocks). Before a statement that must see them, and at the end of the run; the
+        history a use case adds itself meanwhile is flushed first, so the lines keep their
+        order."""
         await self.session.flush()
-        if self.timers:
-            await self.session.execute(insert(Timer), self.timers)
-            self.timers = []
+        for model, rows in ((ClockHistory, self.history), (Timer, self.timers)):
+            if rows:
+                await self.session.execute(insert(model), rows)
+                rows.clear()
 
     async def open_case(
         self,
@@ -158,7 +166,7 @@ async def apply(session: AsyncSession, events: Sequence[Event[Any]]) -> None:
             await _dispatched(run, event)
         else:
             await _cluster_flagged(run, event)
-    await run.write_timers()
+    await run.write()
 
 
 ARM = TakesRuns(apply)
@@ -240,7 +248,7 @@ async def _dispatched(run: _Run, event: Event[TicketDispatched]) -> None:
     )
     planned = domain.plan(start, policy, domain.ASSIGNMENT_STAGES, 0, calendar)
     run.add_clock(clock, planned)
-    add_history(session, clock, start, "started", f"{data.unit_name} ({data.role}), {policy.label}")
+    run.record(clock, start, "started", f"{data.unit_name} ({data.role}), {policy.label}")
     deadlines = planned_deadlines(planned)
     await emit_deadlines(session, clock, deadlines, start, "dispatched", event.correlation_id)
 
@@ -281,18 +289,17 @@ async def _lead_dispatched(
         and c.id != lead.id
     ]
     if previous:
-        await run.write_timers()  # stopping updates the timers, the run's included
+        await run.write()  # stopping updates the timers, the run's included
     for old in previous:
         await stop_clock(run.session, old, start, ClockStatus.REDISPATCHED)
     current = run.clocks.get(f"T{ticket.id}-R{data.round}")
     if current is None:
         clock, planned = ticket_clock(ticket, data.round, start, lead, calendar, versions)
         run.add_clock(clock, planned)
-        add_history(run.session, clock, start, "started", f"round {data.round}, {clock.policy}")
+        run.record(clock, start, "started", f"round {data.round}, {clock.policy}")
     elif current.status == ClockStatus.OPEN:
         current.assignment_id, current.unit_id = lead.assignment_id, lead.unit_id
-        add_history(
-            run.session,
+        run.record(
             current,
             start,
             "lead_changed",

@@ -71,14 +71,21 @@ def ticket_clock(
     return clock, planned
 
 
+def history_row(clock: DeadlineClock, at: datetime, what: str, detail: str = "") -> dict[str, Any]:
+    """A line of the clock's history (what happened to it), as a row to insert."""
+    return {
+        "ticket_id": clock.ticket_id,
+        "clock_id": clock.id,
+        "at": at,
+        "what": what,
+        "detail": detail[:255],
+    }
+
+
 def add_history(
     session: AsyncSession, clock: DeadlineClock, at: datetime, what: str, detail: str = ""
 ) -> None:
-    session.add(
-        ClockHistory(
-            ticket_id=clock.ticket_id, clock_id=clock.id, at=at, what=what, detail=detail[:255]
-        )
-    )
+    session.add(ClockHistory(**history_row(clock, at, what, detail)))
 
 
 def timer_rows(
