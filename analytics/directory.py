@@ -142,14 +142,17 @@ async def learn_dispatches(session: AsyncSession, dispatches: Sequence[TicketDis
     for dispatch in dispatches:
         prior = learned.get(dispatch.unit_id) or known.get(dispatch.unit_id)
         learned[dispatch.unit_id] = unit_after(prior, dispatch)
-    for unit_id, entry in learned.items():
-        if entry == known.get(unit_id):
-            continue
-        row = await session.get(Unit, unit_id)
-        if row is None:
-            session.add(Unit(unit_id=unit_id, **vars(entry)))
+    changed = {u: entry for u, entry in learned.items() if entry != known.get(u)}
+    if not changed:
+        return
+    rows = {
+        u.unit_id: u for u in await session.scalars(select(Unit).where(Unit.unit_id.in_(changed)))
+    }
+    for unit_id, entry in changed.items():
+        if unit_id in rows:
+            _update(rows[unit_id], vars(entry))
         else:
-            _update(row, vars(entry))
+            session.add(Unit(unit_id=unit_id, **vars(entry)))
 
 
 def _update(row: object, values: Mapping[str, object]) -> None:
