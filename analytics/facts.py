@@ -4,9 +4,10 @@ contribute to the daily aggregates. Pure: no database, no clock.
 A ticket's history is its ticket fact and its assignment facts. `fold` applies one event;
 `derive` recomputes what follows from the raw times (lead unit, completion, on time, handling
 days …); `contributions` turns a history into counts keyed by (day, unit, area, category,
-channel). The service stores `contributions(after) − contributions(before)` for every event,
-so the aggregates always equal the sum over the current facts: a rebuild that sums the final
-facts gives exactly the same numbers, and events of different tickets may come in any order.
+channel). The consumer stores `contributions(after) − contributions(before)` for every event
+(summed per ticket over a run: analytics.consumer), so the aggregates always equal the sum over
+the current facts: a rebuild that sums the final facts gives exactly the same numbers, and
+events of different tickets may come in any order.
 """
 
 from __future__ import annotations
