@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -156,10 +156,14 @@ class _Run:
                 rewait(case, at, calendar)
 
 
-async def apply(session: AsyncSession, events: Sequence[Event[Any]]) -> None:
+Arming = TicketReceived | TicketDispatched | ClusterFlagged | ClusterFlaggedV1
+
+
+async def apply(session: AsyncSession, events: Sequence[Event[Arming]]) -> None:
     """Apply a run of receipts, dispatches and cluster flags in log order."""
     run = await _Run.read(session, events)
-    for event in events:
+    # Each event goes to the use case of its payload (Event[X] is invariant in X).
+    for event in cast(Sequence[Event[Any]], events):
         if isinstance(event.data, TicketReceived):
             _received(run, event)
         elif isinstance(event.data, TicketDispatched):
