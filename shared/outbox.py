@@ -94,6 +94,25 @@ class Outbox:
         session.info[PENDING_KEY] = True
         return envelope
 
+    async def emit_all(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+        """Add events made with `new_event` (this outbox's producer), in their order, in one
+        statement (an executemany), inside the caller's transaction: for a consumer that applies
+        a run of events at once, where `emit` would cost one statement an event."""
+        if not envelopes:
+            return
+        rows = [
+            {
+                "event_id": str(e.event_id),
+                "ticket_id": e.ticket_id,
+                "type": e.type,
+                "body": e.model_dump_json(),
+                "created_at": e.occurred_at,
+            }
+            for e in envelopes
+        ]
+        await session.execute(insert(self.table), rows)
+        session.info[PENDING_KEY] = True
+
 
 class PublishTimeout(TimeoutError):
     """The bus did not confirm a batch in time. The publish goes on in the background; the

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import FrozenClock
 from shared.db import create_engine, new_metadata
-from shared.events import Envelope
+from shared.events import Envelope, new_event
 from shared.events.callback import TicketClosed
 from shared.inbox import Inbox
-from shared.outbox import Outbox, OutboxRelay
+from shared.outbox import PENDING_KEY, Outbox, OutboxRelay
+from tests.intake.test_storm import counting_statements
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 metadata = new_metadata()
@@ -100,6 +101,31 @@ async def test_relay_publishes_in_order_and_marks_published(
             select(outbox.table.c.id).where(outbox.table.c.published_at.is_(None))
         )
     assert pending is None
+
+
+async def test_emit_all_adds_a_run_of_events_as_emit_does_in_one_statement(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    one_by_one = await emit(sessions, "T1", 2)
+    made = [
+        new_event(TicketClosed(reason=f"r{i}"), ticket_id="T2", producer="test", occurred_at=AT)
+        for i in range(3)
+    ]
+    engine = sessions.kw["bind"]
+    async with sessions() as session, session.begin():
+        with counting_statements(engine.sync_engine) as seen:
+            await outbox.emit_all(session, made)
+            await outbox.emit_all(session, [])  # nothing to add: no statement
+        assert session.info[PENDING_KEY]  # the relay is woken at the commit, as after emit
+    assert len(seen) == 1
+    async with sessions() as session:
+        rows = (await session.execute(select(outbox.table).order_by(outbox.table.c.id))).all()
+    assert [r.event_id for r in rows] == [str(e.event_id) for e in [*one_by_one, *made]]
+    # The same columns as emit writes: a body the relay publishes as the envelope itself.
+    assert [(r.ticket_id, r.type, r.created_at) for r in rows[2:]] == [
+        ("T2", "ticket.closed", AT)
+    ] * 3
+    assert [Envelope.model_validate_json(r.body) for r in rows[2:]] == made
 
 
 async def test_relay_keeps_events_while_the_bus_is_down(
