@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 
 import chinese_calendar
@@ -59,6 +60,16 @@ def package_years() -> frozenset[int]:
     return frozenset(d.year for d in chinese_calendar.constants.holidays)
 
 
+@lru_cache(maxsize=4096)
+def _package_working_day(day: date) -> bool:
+    """The installed package's answer, kept: it validates and looks the day up on every call,
+    and deadlines ask about the same few weeks of days for every ticket."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:  # a year the package does not cover
+        return day.weekday() < 5
+
+
 @dataclass(frozen=True)
 class WorkingCalendar:
     """Which days are working days and which hours of them are working hours."""
@@ -73,10 +84,7 @@ class WorkingCalendar:
         schedule = self.schedules.get(day.year)
         if schedule is not None:
             return schedule.get(day, day.weekday() < 5)
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:  # a year the package does not cover
-            return day.weekday() < 5
+        return _package_working_day(day)
 
     def covers(self, year: int) -> bool:
         """Whether the year's official holidays are known (loaded or in the package)."""
