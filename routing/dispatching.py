@@ -2,7 +2,8 @@
 ticket its units.
 
 The first dispatch on `ticket.received` decides with the catalogue in force (or 首接负责, or the
-queue). Manual dispatch, re-dispatch (改派), forwarding (下派), returns (退单), joint
+queue) through `decide`, and writes what `assigned` makes, a run of receipts at a time
+(routing.receiving). Manual dispatch, re-dispatch (改派), forwarding (下派), returns (退单), joint
 determination (联合认定) and re-handling (重办) all write their assignments through `dispatch`
 and end the old ones through `end_assignment`, so every assignment is announced the same way
 and every re-dispatch is counted by `count_dispatch` alone."""
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,10 +21,8 @@ from routing import domain
 from routing.config import settings
 from routing.domain import AssignmentStatus, ReturnStatus, TicketStatus
 from routing.models import Assignment, ReturnRequest, RoutedTicket, Unit, outbox
-from routing.reference import active_unit, directory_view, new_id
+from routing.reference import DirectoryView, UnitCard, active_unit, new_id
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.events import Event
-from shared.events.intake import TicketReceived
 from shared.events.routing import (
     AssignmentRole,
     AssignmentWithdrawn,
@@ -51,12 +50,11 @@ async def open_assignments(session: AsyncSession, ticket: RoutedTicket) -> list[
     return [a for a in rows.all() if a.status not in domain.ENDED]
 
 
-async def decide(
-    session: AsyncSession, ticket: RoutedTicket, at: datetime
+def decide(
+    view: DirectoryView, ticket: RoutedTicket, at: datetime
 ) -> tuple[domain.DispatchPlan | None, domain.Decision | None, str]:
     """The catalogue's choice under its dispatch mode, or 首接负责, or None (the queue), with
     why."""
-    view = await directory_view(session)  # one read of the stamp for the whole decision
     chain = domain.area_chain(ticket.area_code, view.parents)
     units_at = view.units_at
     decision = domain.lead_unit_for(
@@ -89,6 +87,54 @@ async def decide(
     return None, None, why
 
 
+def assigned(
+    ticket: RoutedTicket,
+    unit_id: str,
+    unit: UnitCard,
+    role: AssignmentRole,
+    *,
+    mode: str,
+    basis: str,
+    rule_id: str | None,
+    catalogue_version: int | None,
+    reason: str,
+    at: datetime,
+) -> tuple[dict[str, Any], TicketDispatched]:
+    """A new assignment's row and the `ticket.dispatched` announcing it: every dispatch, one
+    ticket at a time (`dispatch`) or a run of received ones (routing.receiving), writes these."""
+    row = {
+        "id": new_id("A"),
+        "ticket_id": ticket.id,
+        "unit_id": unit_id,
+        "role": role,
+        "round": ticket.round,
+        "status": AssignmentStatus.DISPATCHED,
+        "reason": reason[:300],
+        "rule_id": rule_id,
+        "catalogue_version": catalogue_version,
+        "dispatched_at": at,
+        "mode": mode,
+        "basis": basis,
+    }
+    announced = TicketDispatched(
+        assignment_id=row["id"],
+        unit_id=unit_id,
+        unit_name=unit.name,
+        unit_class=domain.unit_class_of(unit.kind),  # type: ignore[arg-type]
+        role=role,
+        kind=ticket.kind,  # type: ignore[arg-type]
+        urgency=ticket.urgency,  # type: ignore[arg-type]
+        rule_id=rule_id,
+        catalogue_version=catalogue_version,
+        dispatch_count=ticket.dispatch_count,
+        round=ticket.round,
+        mode=mode,  # type: ignore[arg-type]
+        basis=basis,  # type: ignore[arg-type]
+        return_count=ticket.return_count,
+    )
+    return row, announced
+
+
 async def dispatch(
     session: AsyncSession,
     ticket: RoutedTicket,
@@ -109,40 +155,24 @@ async def dispatch(
         unit = await session.get(Unit, unit_id)
         if unit is None:
             raise NotFound(f"unit '{unit_id}' does not exist", field="unit_id")
-        assignment = Assignment(
-            id=new_id("A"),
-            ticket_id=ticket.id,
-            unit_id=unit_id,
-            role=role,
-            round=ticket.round,
-            status=AssignmentStatus.DISPATCHED,
-            reason=reason[:300],
-            rule_id=rule_id,
-            catalogue_version=catalogue_version,
-            dispatched_at=at,
+        row, announced = assigned(
+            ticket,
+            unit_id,
+            UnitCard(unit.name, unit.kind),
+            role,
             mode=mode,
             basis=basis,
+            rule_id=rule_id,
+            catalogue_version=catalogue_version,
+            reason=reason,
+            at=at,
         )
+        assignment = Assignment(**row)
         session.add(assignment)
         made.append(assignment)
         await outbox.emit(
             session,
-            TicketDispatched(
-                assignment_id=assignment.id,
-                unit_id=unit_id,
-                unit_name=unit.name,
-                unit_class=domain.unit_class_of(unit.kind),  # type: ignore[arg-type]
-                role=role,
-                kind=ticket.kind,  # type: ignore[arg-type]
-                urgency=ticket.urgency,  # type: ignore[arg-type]
-                rule_id=rule_id,
-                catalogue_version=catalogue_version,
-                dispatch_count=ticket.dispatch_count,
-                round=ticket.round,
-                mode=mode,  # type: ignore[arg-type]
-                basis=basis,  # type: ignore[arg-type]
-                return_count=ticket.return_count,
-            ),
+            announced,
             ticket_id=ticket.id,
             occurred_at=at,
             correlation_id=correlation_id,
@@ -205,49 +235,6 @@ async def count_dispatch(session: AsyncSession, ticket: RoutedTicket, at: dateti
             ticket_id=ticket.id,
             occurred_at=at,
         )
-
-
-async def dispatch_received(session: AsyncSession, event: Event[TicketReceived]) -> None:
-    """On `ticket.received`: pick the lead and assisting units and dispatch (派单)."""
-    data = event.data
-    if data.answered:
-        return  # answered on the spot at intake (在线解答): never dispatched
-    if await session.get(RoutedTicket, event.ticket_id) is not None:
-        return
-    ticket = RoutedTicket(
-        id=event.ticket_id,
-        category=data.category,
-        kind=data.kind,
-        urgency=data.urgency,
-        area_code=data.area_code,
-        title=data.title,
-        description=data.description,
-        address=data.address,
-        received_at=data.received_at,
-        dispatch_count=0,
-        return_count=0,
-        round=1,
-        status=TicketStatus.QUEUED,
-    )
-    session.add(ticket)
-    plan, decision, why = await decide(session, ticket, event.occurred_at)
-    if plan is None:
-        ticket.queued_reason = f"{why}: waiting for a dispatcher"
-        return
-    ticket.dispatch_count = 1
-    rule = decision.rule if decision else None
-    await dispatch(
-        session,
-        ticket,
-        [(plan.lead_unit_id, "lead"), *((u, "assist") for u in plan.assist_unit_ids)],
-        mode=plan.mode,
-        basis="catalogue" if rule else "first_receiving",
-        rule_id=rule.id if rule else None,
-        catalogue_version=rule.version if rule else None,
-        reason=plan.reason,
-        at=event.occurred_at,
-        correlation_id=event.correlation_id,
-    )
 
 
 async def check_units(session: AsyncSession, lead: str, assists: Sequence[str] | None) -> None:

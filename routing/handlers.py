@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from routing import additions, dispatching, rehandling, workflow
+from routing import additions, receiving, rehandling, workflow
 from shared.events.callback import TicketReopened
 from shared.events.intake import InfoAdded, RepeatLinked, TicketReceived
 from shared.events.sla import SlaBreached
 from shared.runtime import Handlers
 
 HANDLERS: Handlers = {
-    TicketReceived: dispatching.dispatch_received,
+    # A run of receipts at a time: the one event routing gets for every ticket.
+    TicketReceived: receiving.RECEIVE,
     TicketReopened: rehandling.reopen,
     # An assisting unit whose completion deadline breached no longer holds up the lead.
     SlaBreached: workflow.assistant_breached,

@@ -38,12 +38,22 @@ def join(values: Iterable[str]) -> str:
 
 
 @dataclass(frozen=True)
+class UnitCard:
+    """What a dispatch announces of a unit (承办单位): its name and kind."""
+
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
 class DirectoryView:
-    """The directory as dispatch reads it: area parents, units by (area, kind), catalogue
-    versions and their rules. Read for every ticket and changed rarely, so cached (shared.stamped)
-    and marked changed by any flush that writes an area, a unit, a version or a rule."""
+    """The directory as dispatch reads it: area parents, every unit by id (active or not: a
+    rule may name an inactive one), active units by (area, kind), catalogue versions and their
+    rules. Read for every ticket and changed rarely, so cached (shared.stamped) and marked
+    changed by any flush that writes an area, a unit, a version or a rule."""
 
     parents: dict[str, str | None]
+    units: dict[str, UnitCard]
     units_at: dict[tuple[str, str], str]
     versions: list[tuple[int, datetime]]
     rules: dict[int, list[domain.CatalogueRule]]
@@ -74,9 +84,13 @@ async def _load_view(session: AsyncSession) -> DirectoryView:
     parents = await session.execute(select(Area.code, Area.parent_code))
     # Ordered by id descending so that, of two active units of one kind in one area, the lower
     # id is the one kept: the same unit every time.
-    units = await session.execute(
-        select(Unit.area_code, Unit.kind, Unit.id).where(Unit.active).order_by(Unit.id.desc())
-    )
+    units = (
+        await session.execute(
+            select(Unit.id, Unit.name, Unit.kind, Unit.area_code, Unit.active).order_by(
+                Unit.id.desc()
+            )
+        )
+    ).all()
     versions = await session.execute(
         select(CatalogueVersion.version, CatalogueVersion.effective_from)
     )
@@ -85,7 +99,8 @@ async def _load_view(session: AsyncSession) -> DirectoryView:
         rules.setdefault(r.version, []).append(rule_of(r))
     return DirectoryView(
         parents={code: parent for code, parent in parents.all()},
-        units_at={(area, kind): unit_id for area, kind, unit_id in units.all()},
+        units={u.id: UnitCard(u.name, u.kind) for u in units},
+        units_at={(u.area_code, u.kind): u.id for u in units if u.active},
         versions=[(v, f) for v, f in versions.all()],
         rules=rules,
     )
