@@ -39,6 +39,7 @@ from intake.config import settings
 from intake.models import Lease
 from shared.clock import Clock
 from shared.db import insert_for
+from shared.in_place import offloaded
 from shared.settings import platform_settings
 
 if TYPE_CHECKING:  # training loads scikit-learn: only in the process that trains
@@ -174,8 +175,10 @@ async def retrain_if_due(
             return None
     outcome = "failed"
     try:
-        async with sessionmaker() as session:
-            labelled = await examples.labelled_tickets(session, since=now - history)
+        # Months of tickets: on SQLite, read on the connection's thread, not the loop's.
+        with offloaded():
+            async with sessionmaker() as session:
+                labelled = await examples.labelled_tickets(session, since=now - history)
         outcomes = await train(
             labelled.by_target,
             data_dir=data_dir or platform_settings().data_dir,

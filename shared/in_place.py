@@ -1,0 +1,89 @@
+"""SQLite statements run in place, on the event loop's own thread, not handed to a worker thread.
+
+aiosqlite runs every call (cursor, execute, fetch, close, commit) on a thread of its own and
+wakes the event loop with the result: about 45 µs of hand-off per call and four calls per
+statement, where SQLite itself answers one of our indexed statements in a few µs. Measured on
+this machine (a one-row SELECT through an AsyncSession, /tmp-free: `make bench
+BENCH=statements` and docs/performance.md): 200 µs a statement through the thread, 50 µs run
+in place; and under load the loop sat idle a fifth of the time waiting for the thread.
+
+So a file database's connection runs each call where it is made. That is safe because of how
+the embedded platform uses SQLite: one connection per file (shared.db), so no statement of this
+process ever waits for another of its own; and WAL, so readers never wait for a writer. Two
+things still take long, and go to the worker thread as aiosqlite would send them:
+
+- a statement that finds the file locked by another process (a CLI, a second replica): run in
+  place it would stop the whole loop for the busy timeout, so in place the timeout is zero and
+  a busy answer is tried again on the thread with the usual timeout;
+- a statement known to be long (a report over months, a rebuild): its caller marks it with
+  `offloaded()`, so the loop goes on serving while it runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from functools import partial
+from typing import Any
+
+import aiosqlite
+
+# How long a statement run on the worker thread waits for another process's lock.
+BUSY_TIMEOUT_MS = 30_000
+
+_offloaded: ContextVar[bool] = ContextVar("sqlite_offloaded", default=False)
+
+
+@contextlib.contextmanager
+def offloaded() -> Iterator[None]:
+    """Run this block's SQLite statements on the connection's worker thread: for work long
+    enough that stopping the event loop for it would stall every request meanwhile."""
+    token = _offloaded.set(True)
+    try:
+        yield
+    finally:
+        _offloaded.reset(token)
+
+
+class InPlaceConnection(aiosqlite.Connection):
+    """aiosqlite's connection, running each call on the calling thread (see the module)."""
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        if _offloaded.get():
+            return await super()._execute(
+                _patiently, self._connection, partial(fn, *args, **kwargs)
+            )
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as error:
+            # SQLITE_BUSY comes before anything is done: the call can be made again.
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+        return await super()._execute(_patiently, self._connection, partial(fn, *args, **kwargs))
+
+
+def _patiently(connection: sqlite3.Connection, call: Callable[[], Any]) -> Any:
+    """`call` on the worker thread, waiting for another process's lock as long as the usual
+    busy timeout allows; run in place, the connection does not wait at all."""
+    connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    try:
+        return call()
+    finally:
+        connection.execute("PRAGMA busy_timeout=0")
+
+
+def connector(path: str) -> Callable[[], Any]:
+    """`async_creator` for SQLAlchemy's aiosqlite dialect: a connection to the file at `path`
+    that runs in place, usable from the loop's thread though opened on the worker's."""
+
+    async def connect() -> aiosqlite.Connection:
+        opened = partial(sqlite3.connect, path, timeout=0, check_same_thread=False)
+        connection = InPlaceConnection(opened, iter_chunk_size=64)
+        connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own
+        return await connection
+
+    return connect
