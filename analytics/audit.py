@@ -13,14 +13,13 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics.consumer import store
 from analytics.models import StoredEvent
 from shared.auth import Principal, Role, require
 from shared.clock import china_time
 from shared.errors import NotFound
 from shared.events import Envelope
 from shared.problems import AUTHENTICATED, problem_responses
-from shared.runtime import TakesRuns, session_dependency
+from shared.runtime import session_dependency
 
 router = APIRouter(
     prefix="/api/v1/analytics", tags=["analytics"], responses=problem_responses(*AUTHENTICATED)
@@ -33,11 +32,6 @@ class AuditEntry(BaseModel):
     producer: str  # the service that recorded it
     actor: str | None  # role:subject of who caused it; None: the platform by itself
     unit_id: str | None  # the unit it concerns, where it concerns one
-
-
-keep = TakesRuns(store)
-"""The handler for events analytics does not fold into figures: kept for the trail (and
-replayed, harmlessly, by a rebuild), a run at a time."""
 
 
 async def trail(session: AsyncSession, ticket_id: str) -> list[AuditEntry]:

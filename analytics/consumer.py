@@ -22,7 +22,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics import aggregates, calendar, directory, factrows
-from analytics.facts import Key, contributions, delta, derive, fold
+from analytics.facts import PROJECTED, Key, contributions, delta, derive, fold
 from analytics.models import StoredEvent
 from analytics.rates import Tally
 from analytics.service import LEARNED, exclusions
@@ -54,8 +54,9 @@ async def store(session: AsyncSession, events: Sequence[Event[Payload]]) -> None
 
 
 async def project(session: AsyncSession, events: Sequence[Event[Payload]]) -> None:
-    """The handler for every event analytics folds or learns from (inside the inbox
-    transaction): keep the run, then apply its segments and reference events in order."""
+    """The handler for every event analytics receives (inside the inbox transaction): keep
+    the run, then apply its segments and reference events in order; an event folded into no
+    figure is only kept, for the audit trail."""
     await store(session, events)
     segment: list[Event[Payload]] = []
     for event in events:
@@ -63,7 +64,7 @@ async def project(session: AsyncSession, events: Sequence[Event[Payload]]) -> No
             await apply(session, segment)
             segment = []
             await learn(session, event)
-        else:
+        elif isinstance(event.data, PROJECTED):
             segment.append(event)
     await apply(session, segment)
 
