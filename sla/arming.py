@@ -15,13 +15,13 @@ from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import calendar as cal
-from shared.events import Event, Payload
+from shared.events import Envelope, Event, Payload, new_event
 from shared.events.intake import ClusterFlagged, ClusterFlaggedV1, TicketReceived
 from shared.events.routing import TicketDispatched
 from shared.runtime import TakesRuns
 from sla import domain, policies, supervision
 from sla.clock_rows import (
-    emit_deadlines,
+    clock_started,
     history_row,
     planned_deadlines,
     ticket_clock,
@@ -29,10 +29,10 @@ from sla.clock_rows import (
 )
 from sla.clocks import stop_clock
 from sla.domain import CaseStatus, ClockStatus, TicketStatus
-from sla.models import ClockHistory, DeadlineClock, SlaTicket, SupervisionCase, Timer
+from sla.models import ClockHistory, DeadlineClock, SlaTicket, SupervisionCase, Timer, outbox
 from sla.policies import Policy, Subject
 from sla.stored import load_calendar, load_policies
-from sla.supervising import complaints_against, emit_supervised, new_case, rewait, same_case
+from sla.supervising import complaints_against, new_case, rewait, same_case, supervised
 
 _CLUSTER_FLAGS = (ClusterFlagged, ClusterFlaggedV1)  # v1: older logs
 ARMING: tuple[type[Payload], ...] = (TicketReceived, TicketDispatched, *_CLUSTER_FLAGS)
@@ -41,7 +41,9 @@ ARMING: tuple[type[Payload], ...] = (TicketReceived, TicketDispatched, *_CLUSTER
 class _Run:
     """What a run of events has read and is about to write. Tickets, clocks and cases are
     session objects (written by the flush); history lines and timers are plain rows, each
-    inserted in one statement once their clocks are written."""
+    inserted in one statement once their clocks are written; the events go to the outbox in
+    one statement at the end of the run. (Each `outbox.emit` was a statement of its own, and
+    flushed the session before it: the run's clocks and tickets then went one at a time.)"""
 
     def __init__(
         self,
@@ -56,6 +58,7 @@ class _Run:
         self.cases = cases  # open when read; those opened in the run are added
         self.timers: list[dict[str, Any]] = []
         self.history: list[dict[str, Any]] = []
+        self.events: list[Envelope] = []
         self._policies: list[Policy] | None = None
 
     @classmethod
@@ -106,8 +109,22 @@ class _Run:
         """clock_rows.add_history, written with the run's other lines."""
         self.history.append(history_row(clock, at, what, detail))
 
+    def emit(
+        self, payload: Payload, *, ticket_id: str, at: datetime, correlation_id: str | None = None
+    ) -> None:
+        """`outbox.emit`, added with the run's other events when it ends, in log order."""
+        self.events.append(
+            new_event(
+                payload,
+                ticket_id=ticket_id,
+                producer=outbox.producer,
+                occurred_at=at,
+                correlation_id=correlation_id,
+            )
+        )
+
     async def write(self) -> None:
-        """Write what the run holds: its objects, then its history lines and timers (after
+        """Write the rows the run holds: its objects, then its history lines and timers (after
         their clocks). Before a statement that must see them, and at the end of the run; the
         history a use case adds itself meanwhile is flushed first, so the lines keep their
         order."""
@@ -117,7 +134,14 @@ class _Run:
                 await self.session.execute(insert(model), rows)
                 rows.clear()
 
-    async def open_case(
+    async def end(self) -> None:
+        """The rows, then the run's events: all one transaction, so no reader sees one
+        without the other whatever their order."""
+        await self.write()
+        await outbox.emit_all(self.session, self.events)
+        self.events.clear()
+
+    def open_case(
         self,
         calendar: cal.WorkingCalendar,
         *,
@@ -147,7 +171,7 @@ class _Run:
         )
         self.session.add(case)
         self.cases.append(case)
-        await emit_supervised(self.session, case, None, at)
+        self.emit(supervised(case, None), ticket_id=case.ticket_id, at=at)
 
     def touch_cases(self, ticket_id: str, at: datetime, calendar: cal.WorkingCalendar) -> None:
         """supervising.touch_cases on the run's cases."""
@@ -170,7 +194,7 @@ async def apply(session: AsyncSession, events: Sequence[Event[Arming]]) -> None:
             await _dispatched(run, event)
         else:
             await _cluster_flagged(run, event)
-    await run.write()
+    await run.end()
 
 
 ARM = TakesRuns(apply)
@@ -253,13 +277,14 @@ async def _dispatched(run: _Run, event: Event[TicketDispatched]) -> None:
     planned = domain.plan(start, policy, domain.ASSIGNMENT_STAGES, 0, calendar)
     run.add_clock(clock, planned)
     run.record(clock, start, "started", f"{data.unit_name} ({data.role}), {policy.label}")
-    deadlines = planned_deadlines(planned)
-    await emit_deadlines(session, clock, deadlines, start, "dispatched", event.correlation_id)
+    started = clock_started(clock, planned_deadlines(planned), "dispatched")
+    assert started is not None  # an assignment's clock is announced
+    run.emit(started, ticket_id=clock.ticket_id, at=start, correlation_id=event.correlation_id)
 
     if data.role == "lead":
         await _lead_dispatched(run, ticket, clock, data, calendar, versions, start)
     if supervision.is_redispatched(data.dispatch_count):
-        await run.open_case(
+        run.open_case(
             calendar,
             ticket_id=event.ticket_id,
             reason="redispatched",
@@ -322,7 +347,7 @@ async def _check_unit_complaints(
     await run.session.flush()  # the run's clocks count
     ids = await complaints_against(run.session, ticket, unit_id, at)
     if supervision.is_repeated_against_unit(len(ids)):
-        await run.open_case(
+        run.open_case(
             calendar,
             ticket_id=ticket.id,
             reason="unit_complaints",
@@ -341,7 +366,7 @@ async def _cluster_flagged(run: _Run, event: Event[ClusterFlagged | ClusterFlagg
     data = event.data
     # v1 (older logs) listed every member; v2 lists who joined with this event.
     joined = data.joined_ticket_ids if isinstance(data, ClusterFlagged) else data.ticket_ids
-    await run.open_case(
+    run.open_case(
         await load_calendar(run.session),
         ticket_id=event.ticket_id,
         reason="cluster",

@@ -139,6 +139,26 @@ def planned_deadlines(planned: Sequence[domain.PlannedTimer]) -> dict[str, datet
     return {p.stage: p.due_at.astimezone(UTC) for p in planned if p.kind == "deadline"}
 
 
+def clock_started(
+    clock: DeadlineClock, due: Mapping[str, datetime], reason: str
+) -> ClockStarted | None:
+    """`sla.clock_started` telling the unit its deadlines (`due` by stage); None for a ticket
+    clock, which is not announced."""
+    if clock.scope != "assignment":
+        return None
+    return ClockStarted(
+        clock_id=clock.id,
+        assignment_id=clock.assignment_id,
+        unit_id=clock.unit_id,
+        policy=clock.policy,
+        sign_by=due["sign"],
+        respond_by=due["response"],
+        complete_by=due["completion"],
+        round=clock.round,
+        reason=reason,  # type: ignore[arg-type]
+    )
+
+
 async def emit_deadlines(
     session: AsyncSession,
     clock: DeadlineClock,
@@ -147,24 +167,13 @@ async def emit_deadlines(
     reason: str,
     correlation_id: str | None = None,
 ) -> None:
-    """Tell the unit its deadlines (`sla.clock_started`, `due` by stage); ticket clocks are not
-    announced."""
-    if clock.scope != "assignment":
-        return
-    await outbox.emit(
-        session,
-        ClockStarted(
-            clock_id=clock.id,
-            assignment_id=clock.assignment_id,
-            unit_id=clock.unit_id,
-            policy=clock.policy,
-            sign_by=due["sign"],
-            respond_by=due["response"],
-            complete_by=due["completion"],
-            round=clock.round,
-            reason=reason,  # type: ignore[arg-type]
-        ),
-        ticket_id=clock.ticket_id,
-        occurred_at=at,
-        correlation_id=correlation_id,
-    )
+    """Tell the unit its deadlines (`clock_started`), through the outbox."""
+    started = clock_started(clock, due, reason)
+    if started is not None:
+        await outbox.emit(
+            session,
+            started,
+            ticket_id=clock.ticket_id,
+            occurred_at=at,
+            correlation_id=correlation_id,
+        )

@@ -135,22 +135,22 @@ def _waits() -> dict[str, int]:
     }
 
 
+def supervised(case: SupervisionCase, previous: str | None) -> TicketSupervised:
+    """`sla.ticket_supervised`: the case opened (`previous` None) or raised from `previous`."""
+    return TicketSupervised(
+        case_id=case.id,
+        reason=case.reason,  # type: ignore[arg-type]
+        level=case.level,  # type: ignore[arg-type]
+        previous_level=previous,  # type: ignore[arg-type]
+        unit_id=case.unit_id,
+        related_ticket_ids=json.loads(case.related),
+    )
+
+
 async def emit_supervised(
     session: AsyncSession, case: SupervisionCase, previous: str | None, at: datetime
 ) -> None:
-    await outbox.emit(
-        session,
-        TicketSupervised(
-            case_id=case.id,
-            reason=case.reason,  # type: ignore[arg-type]
-            level=case.level,  # type: ignore[arg-type]
-            previous_level=previous,  # type: ignore[arg-type]
-            unit_id=case.unit_id,
-            related_ticket_ids=json.loads(case.related),
-        ),
-        ticket_id=case.ticket_id,
-        occurred_at=at,
-    )
+    await outbox.emit(session, supervised(case, previous), ticket_id=case.ticket_id, occurred_at=at)
 
 
 async def complaints_against(
