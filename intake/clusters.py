@@ -7,14 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import cast
 
-from sqlalchemy import update
+from sqlalchemy import Insert, Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import domain, matters
 from intake.config import settings
 from intake.models import Cluster, ClusterReporter, Ticket, TimelineEntry, outbox
-from shared.db import insert_for
+from shared.db import dialect_name, insert_in
 from shared.events.intake import ClusterFlagged
 
 
@@ -74,15 +76,8 @@ async def join(
         new_reporters = await _new_reporters(session, cluster_id, growth.joining)
         size, reporters = (
             await session.execute(
-                update(Cluster)
-                .where(Cluster.id == cluster_id)
-                .values(
-                    size=Cluster.size + len(joined),
-                    reporters=Cluster.reporters + new_reporters,
-                    updated_at=now,
-                )
-                .returning(Cluster.size, Cluster.reporters)
-                .execution_options(synchronize_session=False)
+                _GROW,
+                {"cluster": cluster_id, "joined": len(joined), "added": new_reporters, "now": now},
             )
         ).one()
     earlier = [t for t in joined if t != matter.ticket_id]
@@ -127,10 +122,31 @@ async def _new_reporters(
 ) -> int:
     """How many of the joining reports come from people the cluster did not have yet."""
     keys = sorted({domain.reporter_key(m) for m in joining})
-    added = await session.scalars(
-        insert_for(session, ClusterReporter)
-        .values([{"cluster_id": cluster_id, "reporter": key} for key in keys])
-        .on_conflict_do_nothing()
-        .returning(ClusterReporter.reporter)
+    added = await session.execute(
+        _add_reporters(dialect_name(session)),
+        [{"cluster_id": cluster_id, "reporter": key} for key in keys],
     )
     return len(added.all())
+
+
+# Statements built once: building them per report cost more than running them (the reporters'
+# INSERT, with its rows as VALUES, was compiled anew for every report).
+_CLUSTERS = cast(Table, Cluster.__table__)
+_c = _CLUSTERS.c
+_GROW = (
+    update(_CLUSTERS)
+    .where(_c.id == bindparam("cluster"))
+    .values(
+        size=_c.size + bindparam("joined"),
+        reporters=_c.reporters + bindparam("added"),
+        updated_at=bindparam("now"),
+    )
+    .returning(_c.size, _c.reporters)
+)
+
+
+@cache
+def _add_reporters(dialect: str) -> Insert:
+    """Add a cluster's reporters, each once, answering with those it did not have yet."""
+    table = ClusterReporter.__table__
+    return insert_in(dialect, table).on_conflict_do_nothing().returning(table.c.reporter)
