@@ -186,14 +186,17 @@ Arming = TicketReceived | TicketDispatched | ClusterFlagged | ClusterFlaggedV1
 async def apply(session: AsyncSession, events: Sequence[Event[Arming]]) -> None:
     """Apply a run of receipts, dispatches and cluster flags in log order."""
     run = await _Run.read(session, events)
-    # Each event goes to the use case of its payload (Event[X] is invariant in X).
-    for event in cast(Sequence[Event[Any]], events):
-        if isinstance(event.data, TicketReceived):
-            _received(run, event)
-        elif isinstance(event.data, TicketDispatched):
-            await _dispatched(run, event)
-        else:
-            await _cluster_flagged(run, event)
+    # The run writes where a statement must see its rows (`_Run.write`), not before each read
+    # of the calendar or the policies, which its rows never change.
+    with session.no_autoflush:
+        # Each event goes to the use case of its payload (Event[X] is invariant in X).
+        for event in cast(Sequence[Event[Any]], events):
+            if isinstance(event.data, TicketReceived):
+                _received(run, event)
+            elif isinstance(event.data, TicketDispatched):
+                await _dispatched(run, event)
+            else:
+                await _cluster_flagged(run, event)
     await run.end()
 
 
