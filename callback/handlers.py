@@ -1,4 +1,4 @@
-"""Events callback consumes, by payload class."""
+"""Events callback consumes, by payload class; receipts, one a ticket, a run at a time."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from shared.events.routing import TicketReplied
 from shared.runtime import Handlers
 
 HANDLERS: Handlers = {
-    TicketReceived: service.note_ticket,
+    TicketReceived: service.NOTE_TICKETS,
     TicketReplied: service.open_after_reply,
     TicketAnswered: service.open_after_answer,
 }

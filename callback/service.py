@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callback import domain
@@ -29,19 +29,26 @@ from shared.events.callback import (
 )
 from shared.events.intake import TicketAnswered, TicketReceived
 from shared.events.routing import TicketReplied
+from shared.runtime import TakesRuns
 
 
-async def note_ticket(session: AsyncSession, event: Event[TicketReceived]) -> None:
-    """On `ticket.received`: remember whether the citizen can be called back at all."""
-    data = event.data
-    session.add(
-        CallbackTicket(
-            ticket_id=event.ticket_id,
-            anonymous=data.anonymous,
-            declined=False,
-            channel=data.channel,
-        )
-    )
+async def note_tickets(session: AsyncSession, events: Sequence[Event[TicketReceived]]) -> None:
+    """On a run of `ticket.received` (受理), the one event callback gets for every ticket:
+    remember whether each citizen can be called back at all, one insert for the run (a row
+    each was a statement each)."""
+    rows = [
+        {
+            "ticket_id": e.ticket_id,
+            "anonymous": e.data.anonymous,
+            "declined": False,
+            "channel": e.data.channel,
+        }
+        for e in events
+    ]
+    await session.execute(insert(CallbackTicket), rows)
+
+
+NOTE_TICKETS = TakesRuns(note_tickets)
 
 
 async def open_after_reply(session: AsyncSession, event: Event[TicketReplied]) -> None:
