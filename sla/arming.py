@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from shared import calendar as cal
 from shared.events import Envelope, Event, Payload, new_event
@@ -35,15 +36,19 @@ from sla.stored import load_calendar, load_policies
 from sla.supervising import complaints_against, new_case, rewait, same_case, supervised
 
 _CLUSTER_FLAGS = (ClusterFlagged, ClusterFlaggedV1)  # v1: older logs
+_CLOCKS = cast(Table, DeadlineClock.__table__)
 ARMING: tuple[type[Payload], ...] = (TicketReceived, TicketDispatched, *_CLUSTER_FLAGS)
 
 
 class _Run:
-    """What a run of events has read and is about to write. Tickets, clocks and cases are
-    session objects (written by the flush); history lines and timers are plain rows, each
-    inserted in one statement once their clocks are written; the events go to the outbox in
-    one statement at the end of the run. (Each `outbox.emit` was a statement of its own, and
-    flushed the session before it: the run's clocks and tickets then went one at a time.)"""
+    """What a run of events has read and is about to write. Tickets and cases are session
+    objects (written by the flush); the clocks it starts are inserted together, in one
+    statement, and are session objects from then on, so what the run changes on them later
+    (a re-dispatch stops a lead it started) is written by the flush; history lines and timers
+    are plain rows, each inserted in one statement once their clocks are written; the events go
+    to the outbox in one statement at the end of the run. (Each `outbox.emit` was a statement
+    of its own, and flushed the session before it: the run's clocks and tickets then went one
+    at a time.)"""
 
     def __init__(
         self,
@@ -56,6 +61,7 @@ class _Run:
         self.tickets = tickets
         self.clocks = clocks
         self.cases = cases  # open when read; those opened in the run are added
+        self.started: list[DeadlineClock] = []  # not yet written
         self.timers: list[dict[str, Any]] = []
         self.history: list[dict[str, Any]] = []
         self.events: list[Envelope] = []
@@ -101,7 +107,7 @@ class _Run:
         return self._policies
 
     def add_clock(self, clock: DeadlineClock, planned: Sequence[domain.PlannedTimer]) -> None:
-        self.session.add(clock)
+        self.started.append(clock)
         self.clocks[clock.id] = clock
         self.timers += timer_rows(clock.id, planned, 0)
 
@@ -123,11 +129,24 @@ class _Run:
             )
         )
 
+    async def write_clocks(self) -> None:
+        """Insert the clocks started since the last write, in one statement (no flush: the
+        tickets wait for the end of the run), and keep them as session objects."""
+        if not self.started:
+            return
+        rows = [{c.key: getattr(clock, c.key) for c in _CLOCKS.columns} for clock in self.started]
+        await self.session.execute(insert(_CLOCKS), rows)
+        for clock in self.started:
+            make_transient_to_detached(clock)
+            self.session.add(clock)
+        self.started.clear()
+
     async def write(self) -> None:
-        """Write the rows the run holds: its objects, then its history lines and timers (after
-        their clocks). Before a statement that must see them, and at the end of the run; the
-        history a use case adds itself meanwhile is flushed first, so the lines keep their
-        order."""
+        """Write the rows the run holds: its clocks and objects, then its history lines and
+        timers (after their clocks). Before a statement that must see them, and at the end of
+        the run; the history a use case adds itself meanwhile is flushed first, so the lines
+        keep their order."""
+        await self.write_clocks()
         await self.session.flush()
         for model, rows in ((ClockHistory, self.history), (Timer, self.timers)):
             if rows:
@@ -347,7 +366,7 @@ async def _check_unit_complaints(
     matter = supervision.matter_key(ticket.category, ticket.area_code)
     if any(same_case(c, "unit_complaints", matter=matter, unit_id=unit_id) for c in run.cases):
         return  # already supervised: a storm against one unit must not re-read its tickets
-    await run.session.flush()  # the run's clocks count
+    await run.write_clocks()  # the run's clocks count
     ids = await complaints_against(run.session, ticket, unit_id, at)
     if supervision.is_repeated_against_unit(len(ids)):
         run.open_case(
