@@ -39,6 +39,32 @@ async def test_statements_run_on_the_loop_thread_unless_offloaded(tmp_path: Path
         await engine.dispose()
 
 
+async def test_the_loop_runs_other_work_between_statements(tmp_path: Path) -> None:
+    """A long transaction (a consumer's batch) lets other tasks in between its statements."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'fair.db'}")
+    turns = 0
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        task = asyncio.create_task(other_work())
+        await asyncio.sleep(0)
+        before = turns
+        async with engine.begin() as conn:
+            for n in range(100):
+                await conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+        task.cancel()
+        assert turns - before >= 100
+    finally:
+        await engine.dispose()
+
+
 async def test_a_file_locked_by_another_process_is_waited_for_without_stopping_the_loop(
     tmp_path: Path,
 ) -> None:
