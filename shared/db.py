@@ -66,21 +66,25 @@ def create_engine(url: str) -> AsyncEngine:
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
     if is_sqlite(url):
         path = url.split("///", 1)[1] if "///" in url else ""
-        pool: dict[str, Any] = {}
-        busy_ms = in_place.BUSY_TIMEOUT_MS
-        if path and path != ":memory:":
+        if not path or path == ":memory:":  # its own single-connection pool
+            engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+            busy_ms = in_place.BUSY_TIMEOUT_MS
+        else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             # One writer per file: SQLite serialises writers anyway, and connections contending
             # for its lock (busy-wait with backoff) are far slower than requests queueing for
-            # one connection. (An in-memory database has its own single-connection pool.)
-            pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120}
-            # Its statements run on the loop's thread (shared.in_place: a fourth of the cost),
-            # which must never wait for a lock: a busy file is waited for on the worker thread.
-            pool["async_creator"] = in_place.connector(path)
+            # one connection. Its statements run on the loop's thread (shared.in_place: a
+            # fourth of the cost), which never waits for a lock: a file busy with another
+            # process is waited for on the connection's worker thread.
+            engine = create_async_engine(
+                url,
+                async_creator=in_place.connector(path),
+                pool_size=1,
+                max_overflow=0,
+                pool_timeout=120,
+                hide_parameters=True,
+            )
             busy_ms = 0
-        engine = create_async_engine(
-            url, connect_args={"timeout": 30}, hide_parameters=True, **pool
-        )
         event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms=busy_ms))
         return engine
     return create_async_engine(
@@ -89,8 +93,9 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> None:
-    # WAL lets readers proceed while the relay or a consumer writes; the busy timeout makes
-    # concurrent writers wait instead of failing with "database is locked".
+    # WAL lets readers proceed while the relay or a consumer writes; the busy timeout (where
+    # statements run on a thread of their own) makes concurrent writers wait instead of
+    # failing with "database is locked".
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")

@@ -53,18 +53,23 @@ def offloaded() -> Iterator[None]:
 class InPlaceConnection(aiosqlite.Connection):
     """aiosqlite's connection, running each call on the calling thread (see the module)."""
 
+    # Calls sent to the worker thread and not finished there. While any is, every call goes
+    # to the thread too, queued behind it: a call made in place meanwhile (a cancelled
+    # caller's rollback or close) would use the sqlite3 connection from two threads at once.
+    _on_worker = 0
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        if _offloaded.get():
-            return await super()._execute(
-                _patiently, self._connection, partial(fn, *args, **kwargs)
-            )
+        call = partial(fn, *args, **kwargs)
+        if self._on_worker or _offloaded.get():
+            return await self._on_thread(call)
         try:
-            result = fn(*args, **kwargs)
+            result = call()
         except sqlite3.OperationalError as error:
-            # SQLITE_BUSY comes before anything is done: the call can be made again.
-            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+            # SQLITE_BUSY comes before anything is done: the call can be made again. (An
+            # error the module raises itself has no code.)
+            if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
                 raise
         else:
             # Let the loop's other work in between calls, as the hand-off to the thread did:
@@ -72,7 +77,21 @@ class InPlaceConnection(aiosqlite.Connection):
             # accept 2.6–4.3 s against 0.9–1.0 s with it, at the same throughput).
             await asyncio.sleep(0)
             return result
-        return await super()._execute(_patiently, self._connection, partial(fn, *args, **kwargs))
+        return await self._on_thread(call)
+
+    async def _on_thread(self, call: Callable[[], Any]) -> Any:
+        """`call` on the worker thread. A caller cancelled meanwhile stops waiting, but the
+        call is still counted until the thread has finished it (the shield)."""
+        assert self._connection is not None
+        self._on_worker += 1
+        job = asyncio.ensure_future(super()._execute(_patiently, self._connection, call))
+        job.add_done_callback(self._finished_on_worker)
+        return await asyncio.shield(job)
+
+    def _finished_on_worker(self, job: asyncio.Future[Any]) -> None:
+        self._on_worker -= 1
+        if not job.cancelled():
+            job.exception()  # a cancelled caller's error is its own: not logged as lost
 
 
 def _patiently(connection: sqlite3.Connection, call: Callable[[], Any]) -> Any:
@@ -82,7 +101,10 @@ def _patiently(connection: sqlite3.Connection, call: Callable[[], Any]) -> Any:
     try:
         return call()
     finally:
-        connection.execute("PRAGMA busy_timeout=0")
+        # The call may have closed the connection (close() itself comes here while others
+        # are on the thread): then there is no timeout left to reset.
+        with contextlib.suppress(sqlite3.ProgrammingError):
+            connection.execute("PRAGMA busy_timeout=0")
 
 
 def connector(path: str) -> Callable[[], Any]:

@@ -104,3 +104,44 @@ async def test_a_file_locked_by_another_process_is_waited_for_without_stopping_t
             ]
     finally:
         await engine.dispose()
+
+
+async def test_a_caller_cancelled_while_waiting_for_the_lock_leaves_a_usable_engine(
+    tmp_path: Path,
+) -> None:
+    """Shutdown cancels a request whose write waits on the worker thread for another process's
+    lock: the rollback and close that follow queue behind that write instead of using the
+    connection from the loop's thread at the same time (which crashed the process)."""
+    path = tmp_path / "cancelled.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        other = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+
+        async def write() -> None:
+            async with engine.begin() as conn:
+                await conn.execute(text("INSERT INTO t VALUES (1)"))
+
+        waiting = asyncio.create_task(write())
+        await asyncio.sleep(0.2)  # the INSERT is on the worker thread, waiting for the lock
+        waiting.cancel()
+        release = threading.Timer(0.3, lambda: other.execute("ROLLBACK"))
+        release.start()
+        try:
+            try:
+                await waiting
+            except asyncio.CancelledError:
+                pass
+            await engine.dispose()  # closes the connection: after the write, on the thread
+        finally:
+            release.join()
+            other.close()
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (2)"))
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT n FROM t"))).scalars().all() == [2]
+    finally:
+        await engine.dispose()
