@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from shared import calendar as cal
+from shared import tracing
 from shared.events import Envelope, Event, Payload, new_event
 from shared.events.intake import ClusterFlagged, ClusterFlaggedV1, TicketReceived
 from shared.events.routing import TicketDispatched
@@ -210,12 +211,14 @@ async def apply(session: AsyncSession, events: Sequence[Event[Arming]]) -> None:
     with session.no_autoflush:
         # Each event goes to the use case of its payload (Event[X] is invariant in X).
         for event in cast(Sequence[Event[Any]], events):
-            if isinstance(event.data, TicketReceived):
-                _received(run, event)
-            elif isinstance(event.data, TicketDispatched):
-                await _dispatched(run, event)
-            else:
-                await _cluster_flagged(run, event)
+            # What each event causes continues its own trace, not the run's first event's.
+            with tracing.continued(f"sla: {event.type}", event.envelope.trace_context):
+                if isinstance(event.data, TicketReceived):
+                    _received(run, event)
+                elif isinstance(event.data, TicketDispatched):
+                    await _dispatched(run, event)
+                else:
+                    await _cluster_flagged(run, event)
     await run.end()
 
 
