@@ -3,22 +3,23 @@
 aiosqlite runs every call (cursor, execute, fetch, close, commit) on a thread of its own and
 wakes the event loop with the result: about 45 µs of hand-off per call and four calls per
 statement, where SQLite itself answers one of our indexed statements in a few µs. Measured on
-this machine (a one-row SELECT through an AsyncSession, /tmp-free: `make bench
-BENCH=statements` and docs/performance.md): 200 µs a statement through the thread, 50 µs run
-in place; and under load the loop sat idle a fifth of the time waiting for the thread.
+this machine (a one-row SELECT by primary key through an AsyncSession; docs/performance.md):
+200 µs a statement through the thread, 50 µs run in place; and under load the embedded
+platform's loop sat idle a fifth of the time waiting for the thread.
 
-So a file database's connection runs each call where it is made, and then lets the loop's
-other work in, as the hand-off did (else a consumer's batch of hundreds of statements ran start
-to finish while requests waited). That is safe because of how
-the embedded platform uses SQLite: one connection per file (shared.db), so no statement of this
-process ever waits for another of its own; and WAL, so readers never wait for a writer. Two
-things still take long, and go to the worker thread as aiosqlite would send them:
+So a file database's connection runs each call where it is made, then lets the loop's other
+work in, as the hand-off did (else a consumer's batch of hundreds of statements ran start to
+finish while requests waited). That is safe because of how the embedded platform uses SQLite:
+one connection per file (shared.db), so no statement of this process waits for another of its
+own, and WAL, so readers never wait for a writer. What would stop the loop goes to the worker
+thread, as aiosqlite would send it:
 
-- a statement that finds the file locked by another process (a CLI, a second replica): run in
-  place it would stop the whole loop for the busy timeout, so in place the timeout is zero and
-  a busy answer is tried again on the thread with the usual timeout;
-- a statement known to be long (a report over months, a rebuild): its caller marks it with
-  `offloaded()`, so the loop goes on serving while it runs.
+- a statement that finds the file locked by another process (a CLI, a second replica): in
+  place the busy timeout is zero, and a busy answer is tried again on the thread with the
+  usual timeout; until that call is done every call of the connection follows it there;
+- a read its caller knows to be long marks itself `offloaded()` (intake's retraining reads
+  months of tickets). Reports and rankings read analytics' aggregates, a few hundred rows, and
+  stay in place; a rebuild runs as its own command.
 """
 
 from __future__ import annotations
