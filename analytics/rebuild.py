@@ -7,10 +7,11 @@ events are folded again, ticket by ticket in arrival order, each ticket's handli
 on the calendar in force at its last event (as the incremental path counted it). The daily
 aggregates are the sum of the final facts' contributions and the monthly roll-up is their
 `analytics.rollup.rollup`, as on the incremental path. Because the incremental path stores
-exactly `contributions(after) − contributions(before)` per event (a run's, per ticket, sum
-to the same: analytics.consumer), both give the same numbers (tests/analytics checks it). A unit is what its directory events and dispatches, merged in
-arrival order, make of it. Runs in one transaction: readers see the old model or the new one.
-Stop the analytics consumer while it runs.
+exactly `contributions(after) − contributions(before)` per event (a run's, per ticket, sum to
+the same: analytics.consumer), both give the same numbers (tests/analytics checks it). A unit
+is what its directory events and dispatches, merged in arrival order, make of it. Runs in one
+transaction: readers see the old model or the new one. Stop the analytics consumer while it
+runs.
 """
 
 from __future__ import annotations

@@ -100,8 +100,9 @@ def assigned(
     reason: str,
     at: datetime,
 ) -> tuple[dict[str, Any], TicketDispatched]:
-    """A new assignment's row and the `ticket.dispatched` announcing it: every dispatch, one
-    ticket at a time (`dispatch`) or a run of received ones (routing.receiving), writes these."""
+    """A new assignment's row and the `ticket.dispatched` announcing it (派单 to a 承办单位):
+    every dispatch, one ticket at a time (`dispatch`) or a run of received ones
+    (routing.receiving), writes these."""
     row = {
         "id": new_id("A"),
         "ticket_id": ticket.id,

@@ -1,9 +1,9 @@
 """What a service is (`ServiceSpec`, declared by each service's app.py) and how it runs
 (`ServiceRuntime`: its engine, migrations, outbox relay, inbox-guarded consumer and jobs).
 
-A service's handlers are registered by payload class (`{TicketReceived: dispatch_received}`).
+A service's handlers are registered by payload class (`{TicketReopened: rehandling.reopen}`).
 The runtime parses each event it applies once, into that class, and hands the handler an
-`Event[TicketReceived]`: the handler reads typed fields, so mypy catches a renamed one."""
+`Event[TicketReopened]`: the handler reads typed fields, so mypy catches a renamed one."""
 
 from __future__ import annotations
 

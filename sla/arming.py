@@ -1,5 +1,5 @@
 """Receipt, dispatch and clusters (受理、派单、集中诉求) a run at a time: the events that remember
-tickets, arm their clocks (计时) and open supervision cases (督办), about four a ticket, applied
+tickets, arm their clocks (时限) and open supervision cases (督办), about four a ticket, applied
 as one call per run of them (`TakesRuns`). The run's tickets, clocks and open cases are read
 once, up front, and kept here so that each event sees what the earlier ones changed; the rows
 are written at the end, one statement per table. One event at a time cost some twenty-five

@@ -1,6 +1,6 @@
 """A deadline clock's rows as every use case writes them: its timers (one per deadline and
 reminder), its history, and `sla.clock_started` when an assignment's deadlines are set or move.
-Shared by arming (sla/clocks.py), recomputing (sla/recompute.py) and extending
+Shared by arming (sla/arming.py), recomputing (sla/recompute.py) and extending
 (sla/extensions.py), so the three write them the same way."""
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def ticket_clock(
     calendar: WorkingCalendar,
     versions: Sequence[Policy],
 ) -> tuple[DeadlineClock, list[domain.PlannedTimer]]:
-    """The round's ticket clock (the citizen's overall completion deadline), led by `lead`, and
-    its deadlines (no reminders: the units are reminded on their own clocks)."""
+    """The round's ticket clock (时限: the citizen's overall completion deadline), led by
+    `lead`, and its deadlines (no reminders: the units are reminded on their own clocks)."""
     subject = Subject(ticket.kind, ticket.urgency, ticket.category)
     policy = policies.policy_for(subject, list(versions), start)
     clock = DeadlineClock(

@@ -65,7 +65,7 @@ def new_case(
     matter: str | None = None,
     related: list[str] | None = None,
 ) -> SupervisionCase:
-    """A case opened at `platform`, waiting from `at`."""
+    """A supervision case (督办) opened at `platform` (平台督办), waiting from `at`."""
     level = supervision.LEVELS[0]
     return SupervisionCase(
         id=f"S{uuid.uuid4().hex[:16].upper()}",
@@ -91,7 +91,8 @@ def same_case(
     matter: str | None = None,
     unit_id: str | None = None,
 ) -> bool:
-    """Whether an open case is the one `_open_case` looks for (kept in step with it)."""
+    """Whether an open supervision case (督办) is the one `_open_case` looks for (kept in step
+    with it)."""
     if case.status != CaseStatus.OPEN or case.reason != reason:
         return False
     if reason == "cluster":
