@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -87,6 +87,13 @@ class ServiceRuntime:
         self.clock = clock
         self.database_url = spec.settings.resolved_database_url(spec.name, platform)
         self.engine = db.create_engine(self.database_url)
+        # SQLite's one connection: requests take a place first (PlatformSettings
+        # .sqlite_request_slots); the relay and the consumers do not.
+        self.request_slots = (
+            asyncio.Semaphore(platform.sqlite_request_slots)
+            if db.is_sqlite(self.database_url)
+            else None
+        )
 
         # Commits that added events wake the relay at once instead of at its next poll.
         session_class = type(f"{spec.name.title()}Session", (Session,), {})
@@ -270,8 +277,10 @@ def session_dependency(service: str) -> Callable[[Request], AsyncIterator[AsyncS
 
     async def dependency(request: Request) -> AsyncIterator[AsyncSession]:
         runtime: ServiceRuntime = request.app.state.runtimes[service]
-        async with runtime.sessionmaker() as session:
-            yield session
+        async with AsyncExitStack() as stack:
+            if runtime.request_slots is not None:
+                await stack.enter_async_context(runtime.request_slots)
+            yield await stack.enter_async_context(runtime.sessionmaker())
 
     return dependency
 
