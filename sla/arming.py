@@ -8,6 +8,7 @@ statements a ticket, and on SQLite each statement is a round trip of the one eve
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -34,7 +35,14 @@ from sla.domain import CaseStatus, ClockStatus, TicketStatus
 from sla.models import ClockHistory, DeadlineClock, SlaTicket, SupervisionCase, Timer, outbox
 from sla.policies import Policy, Subject
 from sla.stored import load_calendar, load_policies
-from sla.supervising import complaints_against, new_case, rewait, same_case, supervised
+from sla.supervising import (
+    Opening,
+    complaints_against,
+    new_case,
+    rewait,
+    same_case,
+    supervised,
+)
 
 _CLUSTER_FLAGS = (ClusterFlagged, ClusterFlaggedV1)  # v1: older logs
 _CLOCKS = cast(Table, DeadlineClock.__table__)
@@ -161,37 +169,14 @@ class _Run:
         await outbox.emit_all(self.session, self.events)
         self.events.clear()
 
-    def open_case(
-        self,
-        calendar: cal.WorkingCalendar,
-        *,
-        ticket_id: str,
-        reason: str,
-        at: datetime,
-        unit_id: str | None = None,
-        area_code: str | None = None,
-        matter: str | None = None,
-        related: list[str] | None = None,
-    ) -> None:
+    def open_case(self, calendar: cal.WorkingCalendar, opening: Opening) -> None:
         """supervising.open_case on the run's cases: none if the same one is open."""
-        if any(
-            same_case(c, reason, ticket_id=ticket_id, matter=matter, unit_id=unit_id)
-            for c in self.cases
-        ):
+        if any(same_case(c, opening) for c in self.cases):
             return
-        case = new_case(
-            calendar,
-            ticket_id=ticket_id,
-            reason=reason,
-            at=at,
-            unit_id=unit_id,
-            area_code=area_code,
-            matter=matter,
-            related=related,
-        )
+        case = new_case(calendar, opening)
         self.session.add(case)
         self.cases.append(case)
-        self.emit(supervised(case, None), ticket_id=case.ticket_id, at=at)
+        self.emit(supervised(case, None), ticket_id=case.ticket_id, at=opening.at)
 
     def touch_cases(self, ticket_id: str, at: datetime, calendar: cal.WorkingCalendar) -> None:
         """supervising.touch_cases on the run's cases."""
@@ -311,11 +296,13 @@ async def _dispatched(run: _Run, event: Event[TicketDispatched]) -> None:
     if supervision.is_redispatched(data.dispatch_count):
         run.open_case(
             calendar,
-            ticket_id=event.ticket_id,
-            reason="redispatched",
-            at=start,
-            unit_id=data.unit_id,
-            area_code=ticket.area_code,
+            Opening(
+                ticket_id=event.ticket_id,
+                reason="redispatched",
+                at=start,
+                unit_id=data.unit_id,
+                area_code=ticket.area_code,
+            ),
         )
     if data.role == "lead" and data.kind == "complaint" and ticket.category:
         await _check_unit_complaints(run, ticket, data.unit_id, start, calendar)
@@ -366,22 +353,20 @@ async def _check_unit_complaints(
 ) -> None:
     """A complaint led by `unit_id`: open a case when it is the third on one matter against
     the unit within the window (重复投诉)."""
-    matter = supervision.matter_key(ticket.category, ticket.area_code)
-    if any(same_case(c, "unit_complaints", matter=matter, unit_id=unit_id) for c in run.cases):
+    opening = Opening(
+        ticket_id=ticket.id,
+        reason="unit_complaints",
+        at=at,
+        unit_id=unit_id,
+        area_code=ticket.area_code,
+        matter=supervision.matter_key(ticket.category, ticket.area_code),
+    )
+    if any(same_case(c, opening) for c in run.cases):
         return  # already supervised: a storm against one unit must not re-read its tickets
     await run.write_clocks()  # the run's clocks count
     ids = await complaints_against(run.session, ticket, unit_id, at)
     if supervision.is_repeated_against_unit(len(ids)):
-        run.open_case(
-            calendar,
-            ticket_id=ticket.id,
-            reason="unit_complaints",
-            at=at,
-            unit_id=unit_id,
-            area_code=ticket.area_code,
-            matter=matter,
-            related=ids,
-        )
+        run.open_case(calendar, replace(opening, related=ids))
 
 
 async def _cluster_flagged(run: _Run, event: Event[ClusterFlagged | ClusterFlaggedV1]) -> None:
@@ -393,10 +378,12 @@ async def _cluster_flagged(run: _Run, event: Event[ClusterFlagged | ClusterFlagg
     joined = data.joined_ticket_ids if isinstance(data, ClusterFlagged) else data.ticket_ids
     run.open_case(
         await load_calendar(run.session),
-        ticket_id=event.ticket_id,
-        reason="cluster",
-        at=event.occurred_at,
-        matter=data.cluster_id,
-        area_code=data.area_code,
-        related=sorted(joined),
+        Opening(
+            ticket_id=event.ticket_id,
+            reason="cluster",
+            at=event.occurred_at,
+            matter=data.cluster_id,
+            area_code=data.area_code,
+            related=sorted(joined),
+        ),
     )

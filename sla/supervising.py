@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select
@@ -24,104 +25,81 @@ from sla.models import DeadlineClock, SlaTicket, SupervisionCase, outbox
 from sla.stored import load_calendar
 
 
-async def open_case(
-    session: AsyncSession,
-    *,
-    ticket_id: str,
-    reason: str,
-    at: datetime,
-    unit_id: str | None = None,
-    area_code: str | None = None,
-    matter: str | None = None,
-    related: list[str] | None = None,
-) -> SupervisionCase | None:
-    """Open a case at `platform` unless one is open for the same ticket and reason (or, for a
-    cluster or a unit's repeated complaints, the same matter)."""
-    if await _open_case(session, reason, ticket_id=ticket_id, matter=matter, unit_id=unit_id):
+@dataclass(frozen=True)
+class Opening:
+    """What a supervision case (督办) is opened for: a ticket and a reason, where for a cluster
+    (集中诉求) or a unit's repeated complaints (重复投诉) the `matter` says which case is the
+    same one."""
+
+    ticket_id: str
+    reason: str
+    at: datetime
+    unit_id: str | None = None
+    area_code: str | None = None
+    matter: str | None = None
+    related: Sequence[str] | None = None
+
+
+async def open_case(session: AsyncSession, opening: Opening) -> SupervisionCase | None:
+    """Open a case at `platform` unless the same one is open (`same_case`)."""
+    if await _open_case(session, opening):
         return None
-    case = new_case(
-        await load_calendar(session),
-        ticket_id=ticket_id,
-        reason=reason,
-        at=at,
-        unit_id=unit_id,
-        area_code=area_code,
-        matter=matter,
-        related=related,
-    )
+    case = new_case(await load_calendar(session), opening)
     session.add(case)
-    await emit_supervised(session, case, None, at)
+    await emit_supervised(session, case, None, opening.at)
     return case
 
 
-def new_case(
-    calendar: WorkingCalendar,
-    *,
-    ticket_id: str,
-    reason: str,
-    at: datetime,
-    unit_id: str | None = None,
-    area_code: str | None = None,
-    matter: str | None = None,
-    related: list[str] | None = None,
-) -> SupervisionCase:
-    """A supervision case (督办) opened at `platform` (平台督办), waiting from `at`."""
-    level = supervision.LEVELS[0]
+def new_case(calendar: WorkingCalendar, opening: Opening) -> SupervisionCase:
+    """A supervision case (督办) opened at `platform` (平台督办), waiting from its opening."""
+    level, at = supervision.LEVELS[0], opening.at
     return SupervisionCase(
         id=f"S{uuid.uuid4().hex[:16].upper()}",
-        ticket_id=ticket_id,
-        reason=reason,
+        ticket_id=opening.ticket_id,
+        reason=opening.reason,
         level=level,
         status=CaseStatus.OPEN,
-        unit_id=unit_id,
-        area_code=area_code,
-        matter=matter,
-        related=json.dumps(related or [ticket_id]),
+        unit_id=opening.unit_id,
+        area_code=opening.area_code,
+        matter=opening.matter,
+        related=json.dumps(list(opening.related or [opening.ticket_id])),
         opened_at=at,
         last_activity_at=at,
         next_escalation_at=supervision.escalation_due(at, level, calendar, _waits()),
     )
 
 
-def same_case(
-    case: SupervisionCase,
-    reason: str,
-    *,
-    ticket_id: str | None = None,
-    matter: str | None = None,
-    unit_id: str | None = None,
-) -> bool:
-    """Whether an open supervision case (督办) is the one `_open_case` looks for (kept in step
-    with it)."""
-    if case.status != CaseStatus.OPEN or case.reason != reason:
+def same_case(case: SupervisionCase, opening: Opening) -> bool:
+    """Whether an open supervision case (督办) is the one `opening` would open: the same ticket
+    and reason, or for a cluster the same matter, for a unit's repeated complaints the same
+    matter and unit (`_open_case` asks the database the same)."""
+    if case.status != CaseStatus.OPEN or case.reason != opening.reason:
         return False
-    if reason == "cluster":
-        return case.matter == matter
-    if reason == "unit_complaints":
-        return case.matter == matter and case.unit_id == unit_id
-    return case.ticket_id == ticket_id
+    if opening.reason == "cluster":
+        return case.matter == opening.matter
+    if opening.reason == "unit_complaints":
+        return case.matter == opening.matter and case.unit_id == opening.unit_id
+    return case.ticket_id == opening.ticket_id
 
 
-async def _open_case(
-    session: AsyncSession,
-    reason: str,
-    *,
-    ticket_id: str | None = None,
-    matter: str | None = None,
-    unit_id: str | None = None,
-) -> SupervisionCase | None:
-    """The open case for the same ticket and reason (or, for a cluster or a unit's repeated
-    complaints, the same matter)."""
+async def _open_case(session: AsyncSession, opening: Opening) -> SupervisionCase | None:
+    """The open case `opening` would duplicate, if any (`same_case`, as a query)."""
     same: ColumnElement[bool]
-    if reason == "cluster":
-        same = SupervisionCase.matter == matter
-    elif reason == "unit_complaints":
-        same = (SupervisionCase.matter == matter) & (SupervisionCase.unit_id == unit_id)
+    if opening.reason == "cluster":
+        same = SupervisionCase.matter == opening.matter
+    elif opening.reason == "unit_complaints":
+        same = (SupervisionCase.matter == opening.matter) & (
+            SupervisionCase.unit_id == opening.unit_id
+        )
     else:
-        same = SupervisionCase.ticket_id == ticket_id
+        same = SupervisionCase.ticket_id == opening.ticket_id
     return await session.scalar(
         select(SupervisionCase)
-        .where(SupervisionCase.status == CaseStatus.OPEN, SupervisionCase.reason == reason, same)
+        .where(
+            SupervisionCase.status == CaseStatus.OPEN,
+            SupervisionCase.reason == opening.reason,
+            same,
+        )
         .limit(1)
     )
 

@@ -16,7 +16,7 @@ from sla.clock_rows import add_history
 from sla.config import settings
 from sla.domain import TimerState
 from sla.models import DeadlineClock, Timer, outbox
-from sla.supervising import open_case
+from sla.supervising import Opening, open_case
 
 
 async def fire_due_timers(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> int:
@@ -124,10 +124,12 @@ async def _fire(session: AsyncSession, timer: Timer, owner: DeadlineClock, now: 
         # The citizen-facing deadline passed (超期): the ticket is supervised from that moment.
         await open_case(
             session,
-            ticket_id=owner.ticket_id,
-            reason="overdue",
-            at=aware(timer.due_at),
-            unit_id=owner.unit_id or None,
-            area_code=owner.area_code,
+            Opening(
+                ticket_id=owner.ticket_id,
+                reason="overdue",
+                at=aware(timer.due_at),
+                unit_id=owner.unit_id or None,
+                area_code=owner.area_code,
+            ),
         )
     return 1
