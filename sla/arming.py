@@ -22,8 +22,9 @@ from shared.events import Envelope, Event, Payload, new_event
 from shared.events.intake import ClusterFlagged, ClusterFlaggedV1, TicketReceived
 from shared.events.routing import TicketDispatched
 from shared.runtime import TakesRuns
-from sla import domain, policies, supervision
+from sla import domain, supervision
 from sla.clock_rows import (
+    assignment_clock,
     clock_started,
     history_row,
     planned_deadlines,
@@ -33,7 +34,7 @@ from sla.clock_rows import (
 from sla.clocks import stop_clock
 from sla.domain import CaseStatus, ClockStatus, TicketStatus
 from sla.models import ClockHistory, DeadlineClock, SlaTicket, SupervisionCase, Timer, outbox
-from sla.policies import Policy, Subject
+from sla.policies import Policy
 from sla.stored import load_calendar, load_policies
 from sla.supervising import (
     Opening,
@@ -259,34 +260,9 @@ async def _dispatched(run: _Run, event: Event[TicketDispatched]) -> None:
     calendar = await load_calendar(session)
     versions = await run.policies()
     start = event.occurred_at
-    # routing decides a unit's class (单位类别); sla takes it from the event and never guesses.
-    # None (an event from before routing sent it): only policies without a class match.
-    unit_class = data.unit_class
-    subject = Subject(data.kind, data.urgency, ticket.category, unit_class)
-    policy = policies.policy_for(subject, versions, start)
-    clock = DeadlineClock(
-        id=clock_id,
-        ticket_id=event.ticket_id,
-        assignment_id=data.assignment_id,
-        unit_id=data.unit_id,
-        policy=policy.label,
-        started_at=start,
-        scope="assignment",
-        round=data.round,
-        role=data.role,
-        status=ClockStatus.OPEN,
-        kind=data.kind,
-        urgency=data.urgency,
-        category=ticket.category,
-        area_code=ticket.area_code,
-        unit_class=unit_class,
-        extension_days=0,
-        extension_count=0,
-        time_zone="Asia/Shanghai",
-    )
-    planned = domain.plan(start, policy, domain.ASSIGNMENT_STAGES, 0, calendar)
+    clock, planned = assignment_clock(ticket, data, clock_id, start, calendar, versions)
     run.add_clock(clock, planned)
-    run.record(clock, start, "started", f"{data.unit_name} ({data.role}), {policy.label}")
+    run.record(clock, start, "started", f"{data.unit_name} ({data.role}), {clock.policy}")
     started = clock_started(clock, planned_deadlines(planned), "dispatched")
     assert started is not None  # an assignment's clock is announced
     run.emit(started, ticket_id=clock.ticket_id, at=start, correlation_id=event.correlation_id)

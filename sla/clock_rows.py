@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.calendar import WorkingCalendar
 from shared.clock import aware
+from shared.events.routing import TicketDispatched
 from shared.events.sla import ClockStarted
 from sla import domain, policies
 from sla.domain import ClockStatus, TimerState
@@ -47,28 +48,70 @@ def ticket_clock(
     `lead`, and its deadlines (no reminders: the units are reminded on their own clocks)."""
     subject = Subject(ticket.kind, ticket.urgency, ticket.category)
     policy = policies.policy_for(subject, list(versions), start)
-    clock = DeadlineClock(
+    clock = _open_clock(
+        ticket,
+        policy,
+        start,
         id=f"T{ticket.id}-R{round_}",
-        ticket_id=ticket.id,
         assignment_id=lead.assignment_id if lead else "",
         unit_id=lead.unit_id if lead else "",
-        policy=policy.label,
-        started_at=start,
         scope="ticket",
         round=round_,
         role="lead",
-        status=ClockStatus.OPEN,
         kind=ticket.kind,
         urgency=ticket.urgency,
-        category=ticket.category,
-        area_code=ticket.area_code,
         unit_class=None,
-        extension_days=0,
-        extension_count=0,
-        time_zone="Asia/Shanghai",
     )
     planned = domain.plan(start, policy, domain.TICKET_STAGES, 0, calendar, reminders=False)
     return clock, planned
+
+
+def assignment_clock(
+    ticket: SlaTicket,
+    dispatched: TicketDispatched,
+    clock_id: str,
+    start: datetime,
+    calendar: WorkingCalendar,
+    versions: Sequence[Policy],
+) -> tuple[DeadlineClock, list[domain.PlannedTimer]]:
+    """A dispatched unit's clock (时限 of one 承办单位: sign, contact, reply) and its deadlines
+    and reminders. routing decides the unit's class (单位类别) and sla takes it from the event,
+    never guessing: None (an event from before routing sent it) matches only policies without
+    a class."""
+    subject = Subject(dispatched.kind, dispatched.urgency, ticket.category, dispatched.unit_class)
+    policy = policies.policy_for(subject, list(versions), start)
+    clock = _open_clock(
+        ticket,
+        policy,
+        start,
+        id=clock_id,
+        assignment_id=dispatched.assignment_id,
+        unit_id=dispatched.unit_id,
+        scope="assignment",
+        round=dispatched.round,
+        role=dispatched.role,
+        kind=dispatched.kind,
+        urgency=dispatched.urgency,
+        unit_class=dispatched.unit_class,
+    )
+    return clock, domain.plan(start, policy, domain.ASSIGNMENT_STAGES, 0, calendar)
+
+
+def _open_clock(ticket: SlaTicket, policy: Policy, start: datetime, **whose: Any) -> DeadlineClock:
+    """A new open clock on `ticket` under `policy` from `start`; `whose` says which (its id,
+    scope, round, unit, role, and what its policy was chosen for)."""
+    return DeadlineClock(
+        policy=policy.label,
+        started_at=start,
+        status=ClockStatus.OPEN,
+        category=ticket.category,
+        area_code=ticket.area_code,
+        extension_days=0,
+        extension_count=0,
+        time_zone="Asia/Shanghai",
+        ticket_id=ticket.id,
+        **whose,
+    )
 
 
 def history_row(clock: DeadlineClock, at: datetime, what: str, detail: str = "") -> dict[str, Any]:
