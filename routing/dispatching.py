@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing import domain
 from routing.config import settings
 from routing.domain import AssignmentStatus, ReturnStatus, TicketStatus
-from routing.models import Assignment, ReturnRequest, RoutedTicket, Unit, outbox
-from routing.reference import DirectoryView, UnitCard, active_unit, new_id
+from routing.models import Assignment, ReturnRequest, RoutedTicket, outbox
+from routing.reference import DirectoryView, UnitCard, active_unit, directory_view, new_id
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.routing import (
     AssignmentRole,
@@ -136,6 +136,42 @@ def assigned(
     return row, announced
 
 
+def assigned_all(
+    ticket: RoutedTicket,
+    units: Sequence[tuple[str, AssignmentRole]],
+    view: DirectoryView,
+    *,
+    mode: str,
+    basis: str,
+    rule_id: str | None,
+    catalogue_version: int | None,
+    reason: str,
+    at: datetime,
+) -> list[tuple[dict[str, Any], TicketDispatched]]:
+    """`assigned` for each of `units` (the lead and the assisting 承办单位), in order; a unit
+    the directory does not have is refused (NotFound), before anything is written."""
+    made = []
+    for unit_id, role in units:
+        unit = view.units.get(unit_id)
+        if unit is None:
+            raise NotFound(f"unit '{unit_id}' does not exist", field="unit_id")
+        made.append(
+            assigned(
+                ticket,
+                unit_id,
+                unit,
+                role,
+                mode=mode,
+                basis=basis,
+                rule_id=rule_id,
+                catalogue_version=catalogue_version,
+                reason=reason,
+                at=at,
+            )
+        )
+    return made
+
+
 async def dispatch(
     session: AsyncSession,
     ticket: RoutedTicket,
@@ -152,31 +188,22 @@ async def dispatch(
     """New assignments for `units`, each announced by `ticket.dispatched`. Counting is the
     caller's: only some paths are a re-dispatch (see `count_dispatch`)."""
     made = []
-    for unit_id, role in units:
-        unit = await session.get(Unit, unit_id)
-        if unit is None:
-            raise NotFound(f"unit '{unit_id}' does not exist", field="unit_id")
-        row, announced = assigned(
-            ticket,
-            unit_id,
-            UnitCard(unit.name, unit.kind),
-            role,
-            mode=mode,
-            basis=basis,
-            rule_id=rule_id,
-            catalogue_version=catalogue_version,
-            reason=reason,
-            at=at,
-        )
+    for row, announced in assigned_all(
+        ticket,
+        units,
+        await directory_view(session),
+        mode=mode,
+        basis=basis,
+        rule_id=rule_id,
+        catalogue_version=catalogue_version,
+        reason=reason,
+        at=at,
+    ):
         assignment = Assignment(**row)
         session.add(assignment)
         made.append(assignment)
         await outbox.emit(
-            session,
-            announced,
-            ticket_id=ticket.id,
-            occurred_at=at,
-            correlation_id=correlation_id,
+            session, announced, ticket_id=ticket.id, occurred_at=at, correlation_id=correlation_id
         )
     ticket.status = TicketStatus.DISPATCHED
     ticket.queued_reason = None

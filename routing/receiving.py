@@ -15,12 +15,11 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing.dispatching import assigned, decide
+from routing.dispatching import assigned_all, decide
 from routing.domain import TicketStatus
 from routing.models import Assignment, RoutedTicket, outbox
 from routing.reference import DirectoryView, directory_view
 from shared import tracing
-from shared.errors import NotFound
 from shared.events import Envelope, Event, new_event
 from shared.events.intake import TicketReceived
 from shared.events.routing import AssignmentRole, TicketDispatched
@@ -104,22 +103,17 @@ def _dispatch_received(run: _Run, view: DirectoryView, event: Event[TicketReceiv
             (plan.lead_unit_id, "lead"),
             *((u, "assist") for u in plan.assist_unit_ids),
         ]
-        for unit_id, role in units:
-            unit = view.units.get(unit_id)
-            if unit is None:
-                raise NotFound(f"unit '{unit_id}' does not exist", field="unit_id")
-            row, announced = assigned(
-                ticket,
-                unit_id,
-                unit,
-                role,
-                mode=plan.mode,
-                basis="catalogue" if rule else "first_receiving",
-                rule_id=rule.id if rule else None,
-                catalogue_version=rule.version if rule else None,
-                reason=plan.reason,
-                at=at,
-            )
+        for row, announced in assigned_all(
+            ticket,
+            units,
+            view,
+            mode=plan.mode,
+            basis="catalogue" if rule else "first_receiving",
+            rule_id=rule.id if rule else None,
+            catalogue_version=rule.version if rule else None,
+            reason=plan.reason,
+            at=at,
+        ):
             run.assignments.append(row)
             run.events.append(_event(announced, event, at))
     run.tickets.append({c.key: getattr(ticket, c.key) for c in _TICKETS.columns})
