@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
@@ -20,9 +19,9 @@ from routing.domain import TicketStatus
 from routing.models import Assignment, RoutedTicket, outbox
 from routing.reference import DirectoryView, directory_view
 from shared import tracing
-from shared.events import Envelope, Event, new_event
+from shared.events import Envelope, Event
 from shared.events.intake import TicketReceived
-from shared.events.routing import AssignmentRole, TicketDispatched
+from shared.events.routing import AssignmentRole
 from shared.runtime import TakesRuns
 
 _TICKETS = cast(Table, RoutedTicket.__table__)
@@ -115,16 +114,12 @@ def _dispatch_received(run: _Run, view: DirectoryView, event: Event[TicketReceiv
             at=at,
         ):
             run.assignments.append(row)
-            run.events.append(_event(announced, event, at))
+            run.events.append(
+                outbox.envelope(
+                    announced,
+                    ticket_id=event.ticket_id,
+                    occurred_at=at,
+                    correlation_id=event.correlation_id,
+                )
+            )
     run.tickets.append({c.key: getattr(ticket, c.key) for c in _TICKETS.columns})
-
-
-def _event(announced: TicketDispatched, cause: Event[TicketReceived], at: datetime) -> Envelope:
-    """What `outbox.emit` would add for the dispatch, made here to be added with the run's."""
-    return new_event(
-        announced,
-        ticket_id=cause.ticket_id,
-        producer=outbox.producer,
-        occurred_at=at,
-        correlation_id=cause.correlation_id,
-    )

@@ -76,19 +76,33 @@ class Outbox:
         correlation_id: str | None = None,
     ) -> Envelope:
         """Add an event to the outbox, inside the caller's transaction."""
-        envelope = new_event(
+        envelope = self.envelope(
+            payload, ticket_id=ticket_id, occurred_at=occurred_at, correlation_id=correlation_id
+        )
+        await session.execute(self._insert, _row(envelope))
+        session.info[PENDING_KEY] = True
+        return envelope
+
+    def envelope(
+        self,
+        payload: Payload,
+        *,
+        ticket_id: str,
+        occurred_at: datetime,
+        correlation_id: str | None = None,
+    ) -> Envelope:
+        """The event `emit` would add, made now (in the caller's trace) to be added later with
+        a run's others by `emit_all`."""
+        return new_event(
             payload,
             ticket_id=ticket_id,
             producer=self.producer,
             occurred_at=occurred_at,
             correlation_id=correlation_id,
         )
-        await session.execute(self._insert, _row(envelope))
-        session.info[PENDING_KEY] = True
-        return envelope
 
     async def emit_all(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
-        """Add events made with `new_event` (this outbox's producer), in their order, in one
+        """Add events made with `envelope`, in their order, in one
         statement (an executemany), inside the caller's transaction: for a consumer that applies
         a run of events at once, where `emit` would cost one statement an event."""
         if not envelopes:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from shared import calendar as cal
 from shared import tracing
-from shared.events import Envelope, Event, Payload, new_event
+from shared.events import Envelope, Event, Payload
 from shared.events.intake import ClusterFlagged, ClusterFlaggedV1, TicketReceived
 from shared.events.routing import TicketDispatched
 from shared.runtime import TakesRuns
@@ -130,12 +130,8 @@ class _Run:
     ) -> None:
         """`outbox.emit`, added with the run's other events when it ends, in log order."""
         self.events.append(
-            new_event(
-                payload,
-                ticket_id=ticket_id,
-                producer=outbox.producer,
-                occurred_at=at,
-                correlation_id=correlation_id,
+            outbox.envelope(
+                payload, ticket_id=ticket_id, occurred_at=at, correlation_id=correlation_id
             )
         )
 
