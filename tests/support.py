@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from shared.auth import Principal, Role, issue_token
+from shared.events import Envelope
+from shared.runtime import ServiceRuntime
 from tests.keys import use_test_keys
 
 # Tokens are signed with a test key made for this run (not the development key), set before any
@@ -92,3 +97,27 @@ COMPLAINT: dict[str, Any] = {
     "address": "滨江市江北区长安街道阳光社区东门",
     "citizen": {"name": "王先生", "phone": "138-0013-5678"},
 }
+
+
+@contextmanager
+def counting_statements(engine: Engine) -> Iterator[list[str]]:
+    """The statements this task sends (the relay and the consumers use the engine meanwhile)."""
+    seen: list[str] = []
+    me = asyncio.current_task()
+
+    def count(*args: Any) -> None:
+        if asyncio.current_task() is me:
+            seen.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def delivered_statements(runtime: ServiceRuntime, batch: Sequence[Envelope]) -> list[str]:
+    """The statements a consumer sends to apply `batch` as one delivery."""
+    with counting_statements(runtime.engine.sync_engine) as seen:
+        await runtime.deliver_batch(batch)
+    return seen

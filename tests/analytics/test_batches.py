@@ -29,7 +29,7 @@ from tests.analytics.streams import (
 from tests.analytics.test_calendar import handling_days, ticket
 from tests.analytics.test_metrics import november
 from tests.analytics.test_rebuild import interleaved, more, snapshot, wipe
-from tests.intake.test_storm import counting_statements
+from tests.support import delivered_statements
 
 UNITS = ["U-BJ0101", "U-BJ0102", "U-BJ0201"]
 
@@ -43,10 +43,7 @@ def tickets(prefix: str, n: int) -> list[Envelope]:
 
 
 async def statements_for(app: FastAPI, batch: Sequence[Envelope]) -> list[str]:
-    runtime = app.state.runtimes["analytics"]
-    with counting_statements(runtime.engine.sync_engine) as seen:
-        await runtime.deliver_batch(batch)
-    return seen
+    return await delivered_statements(app.state.runtimes["analytics"], batch)
 
 
 async def test_a_batch_costs_the_same_statements_for_three_tickets_or_thirty(

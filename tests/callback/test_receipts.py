@@ -21,7 +21,7 @@ from shared.events.intake import TicketAnswered, TicketReceived
 from shared.events.routing import TicketReplied
 from shared.runtime import ServiceRuntime
 from shared.settings import PlatformSettings
-from tests.intake.test_storm import counting_statements
+from tests.support import delivered_statements
 
 
 def received(ticket_id: str, at: datetime, *, anonymous: bool, channel: str) -> Envelope:
@@ -94,9 +94,8 @@ async def two_callbacks(
 
 
 async def statements(runtime: ServiceRuntime, batch: list[Envelope]) -> list[str]:
-    with counting_statements(runtime.engine.sync_engine) as seen:
-        await runtime.deliver_batch(batch)
-    return [" ".join(s.split()[:3]) for s in seen]
+    """Each statement the batch costs, by its first three words."""
+    return [" ".join(s.split()[:3]) for s in await delivered_statements(runtime, batch)]
 
 
 async def test_a_batch_of_eight_receipts_costs_what_a_batch_of_two_costs(

@@ -20,9 +20,9 @@ from shared.events.routing import ProgressNoted, WhistleReported
 from shared.events.sla import ClockStarted
 from shared.runtime import AnyHandler, EventKey, TakesRuns, runs
 from shared.settings import PlatformSettings
-from tests.intake.test_storm import counting_statements, post, storm_report
+from tests.intake.test_storm import post, storm_report
 from tests.sla.support import dispatched, event
-from tests.support import OPERATOR
+from tests.support import OPERATOR, counting_statements
 
 
 def clock_started(ticket_id: str, assignment_id: str, clock: FrozenClock) -> Envelope:

@@ -3,20 +3,16 @@ place, its events stay small, and a report costs the same work however large the
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import select
 
 from intake import directory, taxonomy
 from intake.models import Cluster, ClusterReporter
 from tests.intake.test_channels_api import events
-from tests.support import COMPLAINT, GATEWAY
+from tests.support import COMPLAINT, GATEWAY, counting_statements
 
 TEXTS = [
     "小区门口早市摊贩占道经营，车辆无法通行。",
@@ -38,23 +34,6 @@ async def post(api: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
     assert r.status_code == 201, r.text
     ticket: dict[str, Any] = r.json()
     return ticket
-
-
-@contextmanager
-def counting_statements(engine: Engine) -> Iterator[list[str]]:
-    """The statements this task sends (the relay and the consumers use the engine meanwhile)."""
-    seen: list[str] = []
-    me = asyncio.current_task()
-
-    def count(*args: Any) -> None:
-        if asyncio.current_task() is me:
-            seen.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def test_a_storm_grows_one_cluster_in_place_with_small_events(

@@ -22,7 +22,7 @@ from shared.events import Envelope, new_event
 from shared.events.intake import TicketReceived
 from shared.runtime import ServiceRuntime
 from shared.settings import PlatformSettings
-from tests.intake.test_storm import counting_statements
+from tests.support import delivered_statements
 
 # (category, area, title): each way a receipt ends, in the demo city's catalogue.
 CASES = [
@@ -75,9 +75,8 @@ async def two_routings(
 
 
 async def statements(runtime: ServiceRuntime, batch: list[Envelope]) -> list[str]:
-    with counting_statements(runtime.engine.sync_engine) as seen:
-        await runtime.deliver_batch(batch)
-    return [" ".join(s.split()[:3]) for s in seen]
+    """Each statement the batch costs, by its first three words."""
+    return [" ".join(s.split()[:3]) for s in await delivered_statements(runtime, batch)]
 
 
 async def test_a_batch_of_ten_tickets_costs_what_a_batch_of_two_costs(

@@ -21,8 +21,8 @@ from shared.events import Envelope, new_event
 from shared.events.intake import ClusterFlagged
 from shared.settings import PlatformSettings
 from sla.models import ClockHistory, DeadlineClock, SlaTicket, SupervisionCase, Timer
-from tests.intake.test_storm import counting_statements
 from tests.sla.support import ASSIST, dispatched, emitted, feed, received
+from tests.support import delivered_statements
 
 
 def arming(
@@ -76,10 +76,7 @@ async def two_slas(
 
 
 async def statements(app: FastAPI, batch: list[Envelope]) -> list[str]:
-    runtime = app.state.runtimes["sla"]
-    with counting_statements(runtime.engine.sync_engine) as seen:
-        await runtime.deliver_batch(batch)
-    return seen
+    return await delivered_statements(app.state.runtimes["sla"], batch)
 
 
 async def test_a_batch_of_tickets_costs_what_one_ticket_costs(

@@ -16,7 +16,7 @@ from shared.events import Envelope, new_event
 from shared.events.callback import TicketClosed
 from shared.inbox import Inbox
 from shared.outbox import PENDING_KEY, Outbox, OutboxRelay
-from tests.intake.test_storm import counting_statements
+from tests.support import counting_statements
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 metadata = new_metadata()
