@@ -76,6 +76,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import re
 import shutil
@@ -731,6 +732,7 @@ async def load_store(data_dir: Path, tickets: int, months: int = 6) -> dict[str,
         f"--months={months}",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **servers.bench_secrets()},  # it reads what the platform wrote
     )
     stdout, stderr = await process.communicate()
     for line in stdout.decode().splitlines():

@@ -9,6 +9,7 @@ peak RSS (VmHWM) the bench reports.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 import sys
@@ -181,6 +182,14 @@ async def _load_directory(data_dir: Path) -> None:
         pass
 
 
+@functools.cache
+def bench_secrets() -> dict[str, str]:
+    """The secrets of every platform a bench process starts, made once (`local_secrets`): a
+    store one platform wrote (encrypted phones and names, signed references) is read by the
+    bulk loader and by the next platform started on it."""
+    return local_secrets()
+
+
 @asynccontextmanager
 async def embedded(workdir: Path, data_dir: Path | None = None) -> AsyncIterator[Served]:
     """`python -m services` (all five services in one process, SQLite files, in-process bus)
@@ -197,7 +206,7 @@ async def embedded(workdir: Path, data_dir: Path | None = None) -> AsyncIterator
     # Not the demo, so it refuses development secrets: fresh ones, as `make up` makes them.
     env = {
         **os.environ,
-        **local_secrets(),
+        **bench_secrets(),
         "HOTLINE_DATA_DIR": str(data_dir),
         "HOTLINE_LOAD_DEMO": "false",
     }
