@@ -24,6 +24,16 @@ def _with_thread_id(engine: AsyncEngine) -> None:
     event.listen(engine.sync_engine, "connect", register)
 
 
+async def _locked_by_another_process(engine: AsyncEngine, path: Path) -> sqlite3.Connection:
+    """Table `t` in the engine's file, and another process's connection (as a CLI would hold
+    it) inside a write transaction on that file: the caller ends it."""
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    other = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
 async def test_statements_run_on_the_loop_thread_unless_offloaded(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'in-place.db'}")
     _with_thread_id(engine)
@@ -73,10 +83,7 @@ async def test_a_file_locked_by_another_process_is_waited_for_without_stopping_t
     path = tmp_path / "busy.db"
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
     try:
-        async with engine.begin() as conn:
-            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
-        other = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
+        other = await _locked_by_another_process(engine, path)
         other.execute("INSERT INTO t VALUES (1)")
         release = threading.Timer(0.5, lambda: other.execute("COMMIT"))
         ticks = 0
@@ -115,10 +122,7 @@ async def test_a_caller_cancelled_while_waiting_for_the_lock_leaves_a_usable_eng
     path = tmp_path / "cancelled.db"
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
     try:
-        async with engine.begin() as conn:
-            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
-        other = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
+        other = await _locked_by_another_process(engine, path)
 
         async def write() -> None:
             async with engine.begin() as conn:
