@@ -39,7 +39,7 @@ from sla.stored import load_calendar, load_policies
 from sla.supervising import (
     Opening,
     complaints_against,
-    new_case,
+    open_among,
     rewait,
     same_case,
     supervised,
@@ -167,13 +167,11 @@ class _Run:
         self.events.clear()
 
     def open_case(self, calendar: cal.WorkingCalendar, opening: Opening) -> None:
-        """supervising.open_case on the run's cases: none if the same one is open."""
-        if any(same_case(c, opening) for c in self.cases):
-            return
-        case = new_case(calendar, opening)
-        self.session.add(case)
-        self.cases.append(case)
-        self.emit(supervised(case, None), ticket_id=case.ticket_id, at=opening.at)
+        """A case (督办) opened among the run's cases: none if the same one is open."""
+        case = open_among(self.cases, calendar, opening)
+        if case is not None:
+            self.session.add(case)
+            self.emit(supervised(case, None), ticket_id=case.ticket_id, at=opening.at)
 
     def touch_cases(self, ticket_id: str, at: datetime, calendar: cal.WorkingCalendar) -> None:
         """supervising.touch_cases on the run's cases."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.calendar import WorkingCalendar
@@ -40,13 +40,15 @@ class Opening:
     related: Sequence[str] | None = None
 
 
-async def open_case(session: AsyncSession, opening: Opening) -> SupervisionCase | None:
-    """Open a case at `platform` unless the same one is open (`same_case`)."""
-    if await _open_case(session, opening):
+def open_among(
+    cases: list[SupervisionCase], calendar: WorkingCalendar, opening: Opening
+) -> SupervisionCase | None:
+    """The case (督办) `opening` opens, unless the same one (`same_case`) is among the open
+    `cases`, read once for a run of openings; a new case joins them, so it is not opened twice."""
+    if any(same_case(c, opening) for c in cases):
         return None
-    case = new_case(await load_calendar(session), opening)
-    session.add(case)
-    await emit_supervised(session, case, None, opening.at)
+    case = new_case(calendar, opening)
+    cases.append(case)
     return case
 
 
@@ -72,7 +74,7 @@ def new_case(calendar: WorkingCalendar, opening: Opening) -> SupervisionCase:
 def same_case(case: SupervisionCase, opening: Opening) -> bool:
     """Whether an open supervision case (督办) is the one `opening` would open: the same ticket
     and reason, or for a cluster the same matter, for a unit's repeated complaints the same
-    matter and unit (`_open_case` asks the database the same)."""
+    matter and unit."""
     if case.status != CaseStatus.OPEN or case.reason != opening.reason:
         return False
     if opening.reason == "cluster":
@@ -80,28 +82,6 @@ def same_case(case: SupervisionCase, opening: Opening) -> bool:
     if opening.reason == "unit_complaints":
         return case.matter == opening.matter and case.unit_id == opening.unit_id
     return case.ticket_id == opening.ticket_id
-
-
-async def _open_case(session: AsyncSession, opening: Opening) -> SupervisionCase | None:
-    """The open case `opening` would duplicate, if any (`same_case`, as a query)."""
-    same: ColumnElement[bool]
-    if opening.reason == "cluster":
-        same = SupervisionCase.matter == opening.matter
-    elif opening.reason == "unit_complaints":
-        same = (SupervisionCase.matter == opening.matter) & (
-            SupervisionCase.unit_id == opening.unit_id
-        )
-    else:
-        same = SupervisionCase.ticket_id == opening.ticket_id
-    return await session.scalar(
-        select(SupervisionCase)
-        .where(
-            SupervisionCase.status == CaseStatus.OPEN,
-            SupervisionCase.reason == opening.reason,
-            same,
-        )
-        .limit(1)
-    )
 
 
 def _waits() -> dict[str, int]:

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -27,6 +28,7 @@ from tests.sla.support import (
     tick,
     ticket_replied,
 )
+from tests.support import counting_statements
 
 CHINA = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 9, 21, 9, 0, tzinfo=CHINA)  # a Monday; 国庆 falls inside the month
@@ -153,3 +155,53 @@ async def test_a_restart_between_due_and_tick_fires_after_it(
     ]
     assert first >= 4
     assert not await emitted(app, "sla.reminder"), "reminders past their deadline are skipped"
+
+
+async def _fire_overdue(
+    platform: PlatformSettings, tickets: int
+) -> tuple[list[str], list[Envelope], list[Timer]]:
+    """`tickets` tickets received and dispatched, left unhandled for two months, then the
+    timer job once: the statements it sent, sla's events, and every timer after it."""
+    clock = FrozenClock(START)
+    async with running(platform, clock) as app:
+        for i in range(tickets):
+            tid = f"T{tickets}-{i:03d}"
+            await feed(app, received(tid, START), dispatched(tid, f"A{tickets}-{i:03d}", START))
+        clock.advance(timedelta(days=60))
+        runtime = app.state.runtimes["sla"]
+        with counting_statements(runtime.engine.sync_engine) as seen:
+            await runtime.run_job("fire_due_timers")
+        assert await runtime.run_job("fire_due_timers") == 0, "the job left something due"
+        events = await emitted(app)
+        async with runtime.sessionmaker() as session:
+            timers = list((await session.scalars(select(Timer))).all())
+    return seen, events, timers
+
+
+async def test_a_batch_of_due_timers_fires_in_statements_that_do_not_grow_with_it(
+    sla_platform: PlatformSettings, tmp_path: Path
+) -> None:
+    few, _, _ = await _fire_overdue(sla_platform, 2)
+    other = sla_platform.model_copy(update={"data_dir": tmp_path / "other"})
+    many, events, timers = await _fire_overdue(other, 20)
+
+    assert len(many) == len(few), (few, many)
+    # Every ticket: its reminders skipped (their deadlines passed), each deadline breached
+    # once, and one overdue case (督办) opened after its ticket clock's breach.
+    assert {t.state for t in timers} == {"fired", "skipped"}
+    breaches = Counter(
+        (e.payload["clock_id"], e.payload["stage"]) for e in events if e.type == "sla.breached"
+    )
+    assert len(breaches) == sum(t.state == "fired" for t in timers)
+    assert set(breaches.values()) == {1}
+    assert not [e for e in events if e.type == "sla.reminder"]
+    cases = [
+        e for e in events if e.type == "ticket.supervised" and e.payload["reason"] == "overdue"
+    ]
+    assert sorted(e.ticket_id for e in cases) == [f"T20-{i:03d}" for i in range(20)]
+    for case in cases:
+        order = [e.event_id for e in events if e.ticket_id == case.ticket_id]
+        first_breach = next(
+            e for e in events if e.ticket_id == case.ticket_id and e.type == "sla.breached"
+        )
+        assert order.index(case.event_id) > order.index(first_breach.event_id)
