@@ -18,6 +18,8 @@ of the run (0 stored by default): the ratio is what the stored tickets cost. The
 of the platform beside the smallest store's. A size that would not fit on the disk (about 32 kB
 a ticket; 1M is ~32 GB) is skipped with the reason; each store's SQLite files are removed after
 its windows (its log stays with `BENCH_WORKDIR`). Embedded only: the loader writes SQLite.
+`BENCH_LOADED_STORE` names a store kept from an earlier load, copied instead of loading anew
+(`bulkload.prepare_store`).
 """
 
 from __future__ import annotations
@@ -46,24 +48,15 @@ async def rows() -> AsyncIterator[Figure | str]:
         reference: list[Load] = []
         reference_mb = 0.0
         reference_size = 0
-        bytes_per_ticket = bulkload.BYTES_PER_TICKET
         try:
             for size in SIZES:
-                why = bulkload.room_for(workdir, size, bytes_per_ticket)
+                why = bulkload.room_for(workdir, size)
                 if why:
                     yield f"{size:,} stored: skipped, {why}"
                     continue
                 store = workdir / f"growth-{size}"
-                bulkload.copy_store(base, store)
                 try:
-                    if size:
-                        summary = await bulkload.load_store(store, size, MONTHS)
-                        bytes_per_ticket = summary["bytes_per_ticket"]
-                        yield (
-                            f"{size:,} stored: loaded in {summary['seconds']:,.0f} s, "
-                            f"{bytes_per_ticket:,} bytes/ticket, loader peak RSS "
-                            f"{summary['peak_rss_mb']:,.0f} MB"
-                        )
+                    yield await bulkload.prepare_store(base, store, size, MONTHS)
                     async with servers.embedded(workdir, store) as served:
                         loads = [
                             await post_tickets(served.url, bodies, seconds=seconds)

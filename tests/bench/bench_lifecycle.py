@@ -13,8 +13,9 @@ TIMEOUT` (default 60) s is abandoned and counted by the step it was stuck at.
 
 Stores, `BENCH_LIFECYCLE_STORED` (default "0,1000000"): 0 is a fresh platform; N > 0 a store
 with N old closed tickets written by tests/bench/bulkload.py (templates captured once in this
-run, then copied; embedded only, as the loader writes SQLite files). A size that would not fit
-on the disk is skipped with the reason.
+run, then copied; embedded only, as the loader writes SQLite files; `BENCH_LOADED_STORE`, a
+store kept from an earlier load, is copied instead: `bulkload.prepare_store`). A size that
+would not fit on the disk is skipped with the reason.
 
 The reference, measured once per mode in the same run: intake accept alone, wrk's 32
 connections on a fresh platform, in tickets/s; the ratio says what share of the accept rate
@@ -169,13 +170,7 @@ async def rows() -> AsyncIterator[Figure | str]:
                 if base is None:
                     base = await bulkload.capture(workdir / "templates")
                 store = workdir / f"lifecycle-{stored}"
-                bulkload.copy_store(base, store)
-                summary = await bulkload.load_store(store, stored)
-                yield (
-                    f"{label}: loaded in {summary['seconds']:,.0f} s, "
-                    f"{summary['bytes_per_ticket']:,} bytes/ticket, "
-                    f"loader peak RSS {summary['peak_rss_mb']:,.0f} MB"
-                )
+                yield await bulkload.prepare_store(base, store, stored)
                 try:
                     async with servers.embedded(workdir, store) as served:
                         window = await drive(served)

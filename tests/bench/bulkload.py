@@ -742,3 +742,31 @@ async def load_store(data_dir: Path, tickets: int, months: int = 6) -> dict[str,
     raise RuntimeError(
         f"the bulk loader exited with {process.returncode}:\n{stderr.decode()[-3000:]}"
     )
+
+
+def stored(data_dir: Path) -> int:
+    """Synthetic tickets the loads of a store added (its manifest)."""
+    manifest = json.loads((data_dir / MANIFEST).read_text())
+    return sum(entry["tickets"] for entry in manifest["loads"])
+
+
+async def prepare_store(base: Path, store: Path, tickets: int, months: int = 6) -> str:
+    """A stopped store with `tickets` synthetic tickets in `store`, and a line saying how it came
+    about: a copy of `BENCH_LOADED_STORE` if that store (kept from an earlier
+    `python -m tests.bench.bulkload load`, its secrets in the environment) holds exactly as
+    many — a million take half an hour to load and a few minutes to copy — else a copy of the
+    templates `base`, loaded now."""
+    kept = os.environ.get("BENCH_LOADED_STORE")
+    if kept and stored(Path(kept)) == tickets:
+        started = time.perf_counter()
+        await asyncio.to_thread(copy_store, Path(kept), store)
+        return f"{tickets:,} stored: copied from {kept} in {time.perf_counter() - started:,.0f} s"
+    copy_store(base, store)
+    if not tickets:
+        return f"0 stored: the templates ({base})"
+    summary = await load_store(store, tickets, months)
+    return (
+        f"{tickets:,} stored: loaded in {summary['seconds']:,.0f} s, "
+        f"{summary['bytes_per_ticket']:,} bytes/ticket, "
+        f"loader peak RSS {summary['peak_rss_mb']:,.0f} MB"
+    )
