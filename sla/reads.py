@@ -67,7 +67,7 @@ async def due_soon(
     unit_id: str | None,
     area_code: str | None,
 ) -> Sequence[tuple[Timer, DeadlineClock]]:
-    """Running deadlines that fall due within `within` (through the (state, due_at) index)."""
+    """Running deadlines that fall due within `within` (through the index of armed timers)."""
     query = (
         select(Timer, DeadlineClock)
         .join(DeadlineClock, DeadlineClock.id == Timer.clock_id)

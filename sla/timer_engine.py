@@ -29,7 +29,7 @@ async def fire_due_timers(sessionmaker: async_sessionmaker[AsyncSession], clock:
     """Fire every armed timer that is due, in batches: `sla.reminder` or `sla.breached`, each
     once, written with its state change in one transaction. Returns the events emitted.
 
-    The query reads only due rows through the (state, due_at) index, so a tick costs what is
+    The query reads only due rows through the index of armed timers, so a tick costs what is
     due, not what is open. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets replicas share the work.
     A restart or a clock jump forward finds the rows still armed; a reminder whose deadline has
     already passed is skipped (the breach says it).

@@ -14,7 +14,7 @@ process, `shared.db`'s engine and pragmas). For each number of open clocks in
 
 Each figure sits beside the same figure with the smallest number of open clocks, measured in the
 same run; issue 10's target is a tick within 1.5× from 10k to 1M open clocks. The tick reads
-only due rows through the (state, due_at) index, so what is open should not count.
+only due rows through the index of armed timers by due time, so what is open should not count.
 """
 
 from __future__ import annotations
