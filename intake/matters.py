@@ -21,7 +21,7 @@ from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import domain
-from intake.models import Cluster, Ticket
+from intake.models import OPEN_TICKET, Cluster, Ticket
 from shared.clock import aware
 
 LOOSE_CANDIDATES = 200
@@ -51,7 +51,7 @@ def _open_at_place(among: Among, area_known: bool) -> Select[Any]:
     ).where(
         t.category == bindparam("category"),
         place,
-        t.status.in_(domain.STATUS_OPEN),
+        OPEN_TICKET,
         t.received_at >= bindparam("since"),
     )
     if among == "loose":
