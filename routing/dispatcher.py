@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing.dispatching import check_units, dispatch, get_ticket, redispatch
+from routing.dispatching import Grounds, check_units, dispatch, get_ticket, redispatch
 from routing.domain import TicketStatus
 from routing.models import RoutedTicket
 from routing.schemas import DispatchIn
@@ -43,12 +43,7 @@ async def manual_dispatch(
         session,
         ticket,
         [(body.lead_unit_id, "lead"), *((u, "assist") for u in body.assist_unit_ids or ())],
-        mode="direct",
-        basis="manual",
-        rule_id=None,
-        catalogue_version=None,
-        reason=f"人工派单: {body.reason}",
-        at=now,
+        Grounds.direct("manual", f"人工派单: {body.reason}", now),
     )
     return ticket
 

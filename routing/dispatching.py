@@ -6,11 +6,13 @@ queue) through `decide`, and writes what `assigned` makes, a run of receipts at 
 (routing.receiving). Manual dispatch, re-dispatch (改派), forwarding (下派), returns (退单), joint
 determination (联合认定) and re-handling (重办) all write their assignments through `dispatch`
 and end the old ones through `end_assignment`, so every assignment is announced the same way
-and every re-dispatch is counted by `count_dispatch` alone."""
+and every re-dispatch is counted by `count_dispatch` alone. Each path says why and when in one
+`Grounds` (派单依据), shared by all the assignments it makes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -87,18 +89,30 @@ def decide(
     return None, None, why
 
 
+@dataclass(frozen=True)
+class Grounds:
+    """The grounds of a dispatch (派单依据): why and when a ticket's units are given. The
+    dispatch `mode`; the `basis`, which kind of grounds they are (the catalogue, 首接负责, the
+    dispatcher, a re-dispatch, …); the catalogue rule and version it came from, if any; the
+    `reason` text kept on each assignment; and the time `at`. Every assignment one dispatch
+    makes shares them."""
+
+    mode: str
+    basis: str
+    rule_id: str | None
+    catalogue_version: int | None
+    reason: str
+    at: datetime
+
+    @classmethod
+    def direct(cls, basis: str, reason: str, at: datetime) -> Grounds:
+        """直派 to the units a person named (人工派单, 改派, 退单后改派): no catalogue rule
+        stands behind it."""
+        return cls("direct", basis, None, None, reason, at)
+
+
 def assigned(
-    ticket: RoutedTicket,
-    unit_id: str,
-    unit: UnitCard,
-    role: AssignmentRole,
-    *,
-    mode: str,
-    basis: str,
-    rule_id: str | None,
-    catalogue_version: int | None,
-    reason: str,
-    at: datetime,
+    ticket: RoutedTicket, unit_id: str, unit: UnitCard, role: AssignmentRole, grounds: Grounds
 ) -> tuple[dict[str, Any], TicketDispatched]:
     """A new assignment's row and the `ticket.dispatched` announcing it (派单 to a 承办单位):
     every dispatch, one ticket at a time (`dispatch`) or a run of received ones
@@ -110,12 +124,12 @@ def assigned(
         "role": role,
         "round": ticket.round,
         "status": AssignmentStatus.DISPATCHED,
-        "reason": reason[:300],
-        "rule_id": rule_id,
-        "catalogue_version": catalogue_version,
-        "dispatched_at": at,
-        "mode": mode,
-        "basis": basis,
+        "reason": grounds.reason[:300],
+        "rule_id": grounds.rule_id,
+        "catalogue_version": grounds.catalogue_version,
+        "dispatched_at": grounds.at,
+        "mode": grounds.mode,
+        "basis": grounds.basis,
     }
     announced = TicketDispatched(
         assignment_id=row["id"],
@@ -125,12 +139,12 @@ def assigned(
         role=role,
         kind=ticket.kind,  # type: ignore[arg-type]
         urgency=ticket.urgency,  # type: ignore[arg-type]
-        rule_id=rule_id,
-        catalogue_version=catalogue_version,
+        rule_id=grounds.rule_id,
+        catalogue_version=grounds.catalogue_version,
         dispatch_count=ticket.dispatch_count,
         round=ticket.round,
-        mode=mode,  # type: ignore[arg-type]
-        basis=basis,  # type: ignore[arg-type]
+        mode=grounds.mode,  # type: ignore[arg-type]
+        basis=grounds.basis,  # type: ignore[arg-type]
         return_count=ticket.return_count,
     )
     return row, announced
@@ -140,13 +154,7 @@ def assigned_all(
     ticket: RoutedTicket,
     units: Sequence[tuple[str, AssignmentRole]],
     view: DirectoryView,
-    *,
-    mode: str,
-    basis: str,
-    rule_id: str | None,
-    catalogue_version: int | None,
-    reason: str,
-    at: datetime,
+    grounds: Grounds,
 ) -> list[tuple[dict[str, Any], TicketDispatched]]:
     """`assigned` for each of `units` (the lead and the assisting 承办单位), in order; a unit
     the directory does not have is refused (NotFound), before anything is written."""
@@ -155,20 +163,7 @@ def assigned_all(
         unit = view.units.get(unit_id)
         if unit is None:
             raise NotFound(f"unit '{unit_id}' does not exist", field="unit_id")
-        made.append(
-            assigned(
-                ticket,
-                unit_id,
-                unit,
-                role,
-                mode=mode,
-                basis=basis,
-                rule_id=rule_id,
-                catalogue_version=catalogue_version,
-                reason=reason,
-                at=at,
-            )
-        )
+        made.append(assigned(ticket, unit_id, unit, role, grounds))
     return made
 
 
@@ -176,34 +171,23 @@ async def dispatch(
     session: AsyncSession,
     ticket: RoutedTicket,
     units: Sequence[tuple[str, AssignmentRole]],
+    grounds: Grounds,
     *,
-    mode: str,
-    basis: str,
-    rule_id: str | None,
-    catalogue_version: int | None,
-    reason: str,
-    at: datetime,
     correlation_id: str | None = None,
 ) -> list[Assignment]:
     """New assignments for `units`, each announced by `ticket.dispatched`. Counting is the
     caller's: only some paths are a re-dispatch (see `count_dispatch`)."""
     made = []
-    for row, announced in assigned_all(
-        ticket,
-        units,
-        await directory_view(session),
-        mode=mode,
-        basis=basis,
-        rule_id=rule_id,
-        catalogue_version=catalogue_version,
-        reason=reason,
-        at=at,
-    ):
+    for row, announced in assigned_all(ticket, units, await directory_view(session), grounds):
         assignment = Assignment(**row)
         session.add(assignment)
         made.append(assignment)
         await outbox.emit(
-            session, announced, ticket_id=ticket.id, occurred_at=at, correlation_id=correlation_id
+            session,
+            announced,
+            ticket_id=ticket.id,
+            occurred_at=grounds.at,
+            correlation_id=correlation_id,
         )
     ticket.status = TicketStatus.DISPATCHED
     ticket.queued_reason = None
@@ -322,11 +306,6 @@ async def redispatch(
         session,
         ticket,
         units,
-        mode="direct",
-        basis=basis,
-        rule_id=None,
-        catalogue_version=None,
-        reason=f"改派（第{ticket.dispatch_count}次派发）: {reason}",
-        at=now,
+        Grounds.direct(basis, f"改派（第{ticket.dispatch_count}次派发）: {reason}", now),
     )
     return ticket

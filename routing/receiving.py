@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing.dispatching import assigned_all, decide
+from routing.dispatching import Grounds, assigned_all, decide
 from routing.domain import TicketStatus
 from routing.models import Assignment, RoutedTicket, outbox
 from routing.reference import DirectoryView, directory_view
@@ -106,12 +106,14 @@ def _dispatch_received(run: _Run, view: DirectoryView, event: Event[TicketReceiv
             ticket,
             units,
             view,
-            mode=plan.mode,
-            basis="catalogue" if rule else "first_receiving",
-            rule_id=rule.id if rule else None,
-            catalogue_version=rule.version if rule else None,
-            reason=plan.reason,
-            at=at,
+            Grounds(
+                mode=plan.mode,
+                basis="catalogue" if rule else "first_receiving",
+                rule_id=rule.id if rule else None,
+                catalogue_version=rule.version if rule else None,
+                reason=plan.reason,
+                at=at,
+            ),
         ):
             run.assignments.append(row)
             run.events.append(

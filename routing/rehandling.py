@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing.dispatching import dispatch
+from routing.dispatching import Grounds, dispatch
 from routing.models import Assignment, RoutedTicket
 from shared.errors import NotFound
 from shared.events import Event
@@ -33,11 +33,13 @@ async def reopen(session: AsyncSession, event: Event[TicketReopened]) -> None:
         session,
         ticket,
         [(last_lead.unit_id, "lead")],
-        mode=last_lead.mode,
-        basis="reopened",
-        rule_id=last_lead.rule_id,
-        catalogue_version=last_lead.catalogue_version,
-        reason=f"重办（第{data.round}轮）：{data.reason}",
-        at=event.occurred_at,
+        Grounds(
+            mode=last_lead.mode,
+            basis="reopened",
+            rule_id=last_lead.rule_id,
+            catalogue_version=last_lead.catalogue_version,
+            reason=f"重办（第{data.round}轮）：{data.reason}",
+            at=event.occurred_at,
+        ),
         correlation_id=event.correlation_id,
     )

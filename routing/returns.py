@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing import catalogue_admin, domain
 from routing.config import settings
 from routing.dispatching import (
+    Grounds,
     count_dispatch,
     dispatch,
     end_assignment,
@@ -154,12 +155,7 @@ async def approve(
                 session,
                 ticket,
                 [(body.unit_id, "assist")],
-                mode="direct",
-                basis="returned",
-                rule_id=None,
-                catalogue_version=None,
-                reason=f"退单后改派协办: {request.reason_code}",
-                at=now,
+                Grounds.direct("returned", f"退单后改派协办: {request.reason_code}", now),
             )
     request.redispatched_to = body.unit_id
     return request
@@ -173,12 +169,11 @@ async def _redispatch_after_return(
         session,
         ticket,
         [(unit_id, cast(AssignmentRole, "lead"))],
-        mode="direct",
-        basis="returned",
-        rule_id=None,
-        catalogue_version=None,
-        reason=f"退单后改派（第{ticket.dispatch_count}次派发）: {request.reason_code} {request.explanation}",
-        at=now,
+        Grounds.direct(
+            "returned",
+            f"退单后改派（第{ticket.dispatch_count}次派发）: {request.reason_code} {request.explanation}",
+            now,
+        ),
     )
 
 
@@ -304,12 +299,14 @@ async def determine(
                 (body.lead_unit_id, "lead"),
                 *((u, "assist") for u in body.assist_unit_ids if u not in holders),
             ],
-            mode="direct",
-            basis="determination",
-            rule_id=determination.rule_id,
-            catalogue_version=determination.catalogue_version,
-            reason=f"联合认定: {body.decision}",
-            at=now,
+            Grounds(
+                mode="direct",
+                basis="determination",
+                rule_id=determination.rule_id,
+                catalogue_version=determination.catalogue_version,
+                reason=f"联合认定: {body.decision}",
+                at=now,
+            ),
         )
     elif lead is not None and lead.unit_id != body.lead_unit_id:
         await redispatch(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing import domain
 from routing.config import settings
-from routing.dispatching import dispatch, end_assignment, get_ticket
+from routing.dispatching import Grounds, dispatch, end_assignment, get_ticket
 from routing.domain import AssignmentStatus
 from routing.models import Assignment, ExtensionRequest, ProgressNote, Unit, outbox
 from routing.reads import get_assignment
@@ -215,11 +215,13 @@ async def forward(
         session,
         ticket,
         [(target.id, "lead"), *((u, "assist") for u in body.assist_unit_ids)],
-        mode="level",
-        basis="forwarded",
-        rule_id=assignment.rule_id,
-        catalogue_version=assignment.catalogue_version,
-        reason=f"逐级下派 by {unit.name}: {body.reason}",
-        at=now,
+        Grounds(
+            mode="level",
+            basis="forwarded",
+            rule_id=assignment.rule_id,
+            catalogue_version=assignment.catalogue_version,
+            reason=f"逐级下派 by {unit.name}: {body.reason}",
+            at=now,
+        ),
     )
     return made[0]
