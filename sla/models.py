@@ -52,7 +52,12 @@ class DeadlineClock(Base):
     `time_zone`. Not `Clock`: that is the time source, shared.clock.Clock."""
 
     __tablename__ = "sla_clocks"
-    __table_args__ = (Index("ix_sla_clocks_status_ticket", "status", "ticket_id"),)
+    __table_args__ = (
+        Index("ix_sla_clocks_status_ticket", "status", "ticket_id"),
+        # One unit's clocks of one matter since a day: the complaints against it (重复投诉,
+        # supervising.complaints_against), read on a complaint's dispatch.
+        Index("ix_sla_clocks_unit_matter", "unit_id", "category", "area_code", "started_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(String(32), index=True)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.auth import Principal, Role, issue_token
 from shared.events import Envelope
@@ -114,6 +115,30 @@ def counting_statements(engine: Engine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+async def query_plans(engine: AsyncEngine, run: Callable[[], Awaitable[Any]]) -> list[str]:
+    """SQLite's plan for each SELECT `run` sends through `engine`, one line per step: which
+    index a lookup reads, whether it sorts (a test that the lookup stays bounded)."""
+    sent: list[tuple[str, Any]] = []
+
+    def keep(*args: Any) -> None:
+        sent.append((args[2], args[3]))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", keep)
+    try:
+        await run()
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", keep)
+    plans = []
+    async with engine.connect() as connection:
+        for statement, parameters in sent:
+            if statement.lstrip().upper().startswith("SELECT"):
+                rows = await connection.exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {statement}", parameters
+                )
+                plans.append(" / ".join(str(row._mapping["detail"]) for row in rows))
+    return plans
 
 
 async def delivered_statements(runtime: ServiceRuntime, batch: Sequence[Envelope]) -> list[str]:
