@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared import audit, tracing
+from shared.ids import time_ordered_uuid
 
 
 class Payload(BaseModel):
@@ -60,7 +61,8 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    event_id: UUID = Field(default_factory=uuid4)
+    # In time order: the outboxes' and inboxes' unique indexes on it grow at one end (shared/ids).
+    event_id: UUID = Field(default_factory=time_ordered_uuid)
     type: str
     version: int = 1
     occurred_at: AwareDatetime

@@ -29,8 +29,9 @@ ticket i copies template i mod 36's rows with
 - new identities: a ticket id of intake's form (China date of receipt + 10 hex digits: the
   load's salt and the copy's number, so that no two collide), and a new id for every other
   key the template's rows hold (assignments `A…`, supervision cases `S…`: random hex of the
-  same length; event ids: random UUIDs, as the platform makes them, so that their unique
-  indexes have the shape random keys give them); ids built from those (clock `K<assignment>`,
+  same length, so that their unique indexes have the shape random keys give them; event ids:
+  time-ordered UUIDs of the copy's receipt, as the platform makes them, `shared.ids`); ids
+  built from those (clock `K<assignment>`,
   callback `CB<ticket>-1`, ticket clock `T<ticket>-R1`, correlation ids) follow by
   substitution, in columns and inside JSON event bodies alike, so every reference stays
   consistent across the five databases;
@@ -83,7 +84,6 @@ import shutil
 import sqlite3
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, fields, replace
@@ -102,6 +102,7 @@ from intake.domain import citizen_ref
 from services import SERVICE_NAMES, demo
 from shared import db
 from shared.clock import CHINA
+from shared.ids import time_ordered_uuid
 from shared.settings import PlatformSettings
 from tests.bench import servers
 from tests.bench.observe import EmbeddedWatch
@@ -414,12 +415,14 @@ def _values(
     ticket_id = f"{china_day:%Y%m%d}{salt:04X}{copy.i:06X}"
     phone = f"15{copy.i % 1_000_000_000:09d}" if t.phone else None
     values: list[str | None] = [ticket_id, phone, citizen_ref(phone, secret) if t.ref else None]
-    # Other keys and event ids random like the platform's own (uuid4, random hex), so their
-    # unique indexes take the shape random keys give them.
+    # Other keys random like the platform's own (random hex), so their unique indexes take the
+    # shape random keys give them; event ids in time order as the platform makes them
+    # (shared.ids), from the copy's receipt: each ticket's events sit together in the indexes.
     values.extend(
         f"{key[0]}{rng.getrandbits(4 * (len(key) - 1)):0{len(key) - 1}X}" for key in t.ids
     )
-    values.extend(str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in t.events)
+    received = moved.replace(tzinfo=UTC)
+    values.extend(str(time_ordered_uuid(received, rng.getrandbits(80))) for _ in t.events)
     # The seconds parts have no microseconds, so isoformat writes exactly YYYY-MM-DD?HH:MM:SS.
     moved_seconds = [(second + copy.shift).isoformat(separator) for second, separator in t.seconds]
     values.extend(moved_seconds[n] + rest for n, rest in t.instants)
