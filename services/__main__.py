@@ -117,6 +117,12 @@ async def _demo(urls: list[str]) -> None:
     print(f"demo: {played} tickets played through to the callback")
 
 
+def _serves(rest: list[str]) -> bool:
+    """What follows a service's name asks to serve it: nothing, an option, or more services
+    (`intake routing`), rather than one of its commands (`intake train`)."""
+    return not rest or rest[0].startswith("-") or rest[0] in SERVICE_NAMES
+
+
 def main(argv: list[str]) -> None:
     platform = platform_settings()
     logs.configure(platform.log_format)  # text, or one JSON object per line (docs/operations.md)
@@ -131,7 +137,7 @@ def main(argv: list[str]) -> None:
             print(f"{label:<32} {token}")
     elif command == "demo":
         asyncio.run(_demo(rest))
-    elif command == "accounts" and rest[:1] and not rest[0].startswith("-"):
+    elif command == "accounts" and not _serves(rest):
         # `accounts create …` administers; `accounts --port 8106` serves the service.
         from accounts.cli import main as accounts_cli
 
@@ -140,7 +146,7 @@ def main(argv: list[str]) -> None:
         from analytics.rebuild import main as rebuild
 
         rebuild(rest[1:])
-    elif command == "intake" and rest[:1] and not rest[0].startswith("-"):
+    elif command == "intake" and not _serves(rest):
         # `intake train|predict|models …` (docs/suggestions.md); `intake --port …` serves.
         from intake.cli import main as intake_cli
 

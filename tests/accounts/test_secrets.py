@@ -110,6 +110,25 @@ def test_a_real_start_outside_the_demo_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "intake.db").exists()  # nothing was started
 
 
+def test_services_named_after_one_with_commands_are_served_not_taken_for_a_command(
+    tmp_path: Path,
+) -> None:
+    """`intake routing` serves both (refused here for its secrets, as serving is), where
+    `intake train` would be intake's own command."""
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    env |= {"HOTLINE_LOAD_DEMO": "false", "HOTLINE_DATA_DIR": str(tmp_path)}
+    for names in (["intake", "routing"], ["accounts", "intake"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "services", *names, "--port", str(free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stderr
+        assert "refusing to start" in done.stderr and "invalid choice" not in done.stderr
+
+
 def test_the_cli_creates_an_account_for_any_unit(tmp_path: Path) -> None:
     env = os.environ | {"ACCOUNTS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/a.db"}
     run = [sys.executable, "-m", "services", "accounts"]
