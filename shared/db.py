@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import DateTime, MetaData, event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.orm import Mapper
 from sqlalchemy.types import TypeDecorator
 
 from shared import in_place
@@ -118,6 +119,21 @@ def insert_for(session: AsyncSession, table: Any) -> postgresql.Insert | sqlite.
 def insert_in(dialect: str, table: Any) -> postgresql.Insert | sqlite.Insert:
     """`insert_for` by the dialect's name, for code holding a connection, not a session."""
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def column_values(row: Any) -> dict[str, Any]:
+    """A mapped object's column values as it was given them (a column never set is left to
+    the table), keyed as a Core INSERT of its table takes them: for a hot path that builds
+    objects as the ORM would write them and writes them as rows."""
+    keys = _column_keys(row.__class__)
+    return {keys[attr]: value for attr, value in vars(row).items() if attr in keys}
+
+
+@cache
+def _column_keys(mapped: Any) -> dict[str, str]:
+    """Each column attribute of a mapped class, with its column's key."""
+    mapper: Mapper[Any] = inspect(mapped)
+    return {prop.key: prop.columns[0].key for prop in mapper.column_attrs}
 
 
 def dialect_name(session: AsyncSession) -> str:
