@@ -14,6 +14,10 @@ at once when it revokes). The trade-off: a revoked token still works for up to t
 seconds in another process; if accounts cannot be reached the last copy is kept (logged) and
 the short access lifetime bounds the damage, instead of every service failing with accounts.
 
+A token checked once is taken as checked until it expires, for five minutes at most
+(`VerifiedTokens`: its signature cost a twentieth of accepting a report); revocation is checked
+on every request all the same.
+
 Optionally the tokens of the city's OpenID Connect provider are accepted too (`HOTLINE_OIDC_*`):
 checked against the provider's JWKS, their roles mapped to this platform's roles.
 
