@@ -16,7 +16,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import domain, matters, similarity
+from intake import domain, matters
+from intake.gazetteer import Gazetteer
 from shared.redaction import redact
 
 TOP = 5
@@ -90,7 +91,7 @@ def matter_of(
     *,
     category: str,
     area_code: str | None,
-    places: Iterable[str],
+    places: Gazetteer,
     names: Iterable[str | None] = (),
     citizen_ref: str | None = None,
     longitude: float | None = None,
@@ -103,7 +104,7 @@ def matter_of(
         ticket_id="",
         category=category,
         area_code=area_code,
-        terms=tuple(similarity.terms(text, places)),
+        terms=domain.matter_terms(text, places),
         longitude=longitude,
         latitude=latitude,
         citizen_ref=citizen_ref,

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import classify, domain
+from intake.gazetteer import Gazetteer
 from intake.models import Area, AreaBoundary, Category, stamps
 from shared.events import Event
 from shared.events.routing import AreaChanged
@@ -21,11 +22,13 @@ from shared.stamped import Stamped
 
 @dataclass(frozen=True)
 class Directory:
-    areas: tuple[domain.AreaName, ...]
-    places: tuple[str, ...]  # every area name and alias, longest first (cut out of texts)
+    gazetteer: Gazetteer  # the areas, their names and boundaries, indexed
     categories: frozenset[str]
     taxonomy: tuple[classify.CategoryNode, ...]
-    boundaries: tuple[domain.Boundary, ...]
+
+    @property
+    def areas(self) -> tuple[domain.AreaName, ...]:
+        return self.gazetteer.areas
 
 
 async def _load(session: AsyncSession) -> Directory:
@@ -38,15 +41,12 @@ async def _load(session: AsyncSession) -> Directory:
         domain.Boundary(b.area_code, b.level, tuple((p[0], p[1]) for p in b.polygon))
         for b in await session.scalars(select(AreaBoundary))
     )
-    places = sorted({name for area in areas for name in area.names}, key=len, reverse=True)
     return Directory(
-        areas=areas,
-        places=tuple(places),
+        gazetteer=Gazetteer.of(areas, boundaries),
         categories=frozenset(c.path for c in nodes),
         taxonomy=tuple(
             classify.CategoryNode(c.path, tuple(filter(None, c.keywords.split("|")))) for c in nodes
         ),
-        boundaries=boundaries,
     )
 
 

@@ -19,6 +19,7 @@ from shared.redaction import redact
 
 if TYPE_CHECKING:
     from intake.classify import Suggestion
+    from intake.gazetteer import Gazetteer
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
@@ -497,11 +498,7 @@ class Known(Protocol):
     @property
     def categories(self) -> frozenset[str]: ...
     @property
-    def areas(self) -> Sequence[AreaName]: ...
-    @property
-    def places(self) -> Sequence[str]: ...
-    @property
-    def boundaries(self) -> Sequence[Boundary]: ...
+    def gazetteer(self) -> Gazetteer: ...
 
 
 @dataclass(frozen=True)
@@ -586,7 +583,7 @@ def admit(
         area_code=area_of(report, channel, known),
         # Compared without the numbers and the name people type in (脱敏 first): they say who,
         # not what, and the terms are stored.
-        terms=tuple(similarity.terms(redact(text, [citizen.name]), known.places)),
+        terms=matter_terms(redact(text, [citizen.name]), known.gazetteer),
         longitude=report.longitude,
         latitude=report.latitude,
         citizen_ref=ref,
@@ -610,13 +607,23 @@ def area_of(report: PlaceFacts, channel: ChannelContext, known: Known) -> str | 
     address, else in the channel's text."""
     if report.area_code:
         return report.area_code
-    if channel.area_hint and any(a.code == channel.area_hint for a in known.areas):
+    places = known.gazetteer
+    if channel.area_hint and places.has(channel.area_hint):
         return channel.area_hint
     if report.longitude is not None and report.latitude is not None:
-        found = area_at(report.longitude, report.latitude, known.boundaries)
+        lng, lat = report.longitude, report.latitude
+        found = area_at(lng, lat, places.boundaries_near(lng, lat))
         if found:
             return found
-    return resolve_area(report.address, known.areas) or resolve_area(channel.area_text, known.areas)
+    return resolve_area(report.address, places.areas_named_in(report.address)) or resolve_area(
+        channel.area_text, places.areas_named_in(channel.area_text)
+    )
+
+
+def matter_terms(text: str, places: Gazetteer) -> tuple[str, ...]:
+    """The words a report is compared by (`similarity.terms`), the place names it holds cut
+    out: the place is compared as the area."""
+    return tuple(similarity.terms(text, places.names_in(text)))
 
 
 @dataclass(frozen=True)

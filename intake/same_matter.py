@@ -52,7 +52,7 @@ async def same_matter_candidates(
         draft.description,
         category=draft.category,
         area_code=area_code,
-        places=known.places,
+        places=known.gazetteer,
         names=[draft.citizen.name] if draft.citizen else [],
         citizen_ref=domain.citizen_ref(phone, platform_settings().citizen_ref_secret),
         longitude=draft.longitude,

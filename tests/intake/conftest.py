@@ -48,7 +48,8 @@ async def intake_app(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[F
 
     async def learned() -> bool:
         async with app.state.runtimes["intake"].sessionmaker() as session:
-            known = {b.area_code: b.ring for b in (await directory.current(session)).boundaries}
+            places = (await directory.current(session)).gazetteer
+            known = {b.area_code: b.ring for b in places.boundaries}
         return all(
             [tuple(p) for p in known.get(item["area_code"], ())]
             == [tuple(p) for p in item["polygon"]]

@@ -11,6 +11,7 @@ import pytest
 
 from intake import classify, domain
 from intake.domain import AreaName, Boundary, ChannelContext, TicketStatus
+from intake.gazetteer import Gazetteer
 from intake.schemas import TicketIn
 from shared.errors import InvalidInput
 from tests.support import COMPLAINT
@@ -18,17 +19,21 @@ from tests.support import COMPLAINT
 SQUARE = ((121.0, 31.0), (122.0, 31.0), (122.0, 32.0), (121.0, 32.0))
 
 
-@dataclass(frozen=True)
-class Known:
-    categories: frozenset[str] = frozenset({COMPLAINT["category"], "咨询/政策咨询"})
-    areas: Sequence[AreaName] = (
+GAZETTEER = Gazetteer.of(
+    (
         AreaName("BJ0101", "street", ("长安街道",)),
         AreaName("BJ010101", "community", ("阳光社区",)),
         AreaName("BJ010102", "community", ("翠湖社区", "翠湖")),
         AreaName("G-7", "grid", ("第七网格",)),
-    )
-    places: Sequence[str] = ("长安街道", "阳光社区", "翠湖社区", "第七网格", "翠湖")
-    boundaries: Sequence[Boundary] = (Boundary("BJ010102", "community", SQUARE),)
+    ),
+    (Boundary("BJ010102", "community", SQUARE),),
+)
+
+
+@dataclass(frozen=True)
+class Known:
+    categories: frozenset[str] = frozenset({COMPLAINT["category"], "咨询/政策咨询"})
+    gazetteer: Gazetteer = GAZETTEER
 
 
 RULES = domain.AdmissionRules(
