@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from intake.phrases import Phrases
+
 if TYPE_CHECKING:
     from intake.domain import AreaName, Boundary
 
@@ -44,7 +46,7 @@ class Gazetteer:
     areas: tuple[AreaName, ...]
     boundaries: tuple[Boundary, ...]
     places: tuple[str, ...]  # every name and alias, longest first
-    _by_first: Mapping[str, tuple[str, ...]]  # names by their first character
+    _names: Phrases  # `places`, to find in a text
     _spaced: frozenset[str]  # names with a space in them
     _rank: Mapping[str, int]  # each name's place in `places`
     _named: Mapping[str, tuple[AreaName, ...]]  # the areas of each name
@@ -60,9 +62,6 @@ class Gazetteer:
                 if name:
                     named[name].append(area)
         places = tuple(sorted(named, key=len, reverse=True))
-        by_first: defaultdict[str, list[str]] = defaultdict(list)
-        for name in places:
-            by_first[name[0]].append(name)
         cells: defaultdict[Cell, list[Boundary]] = defaultdict(list)
         for boundary in boundaries:
             if not boundary.ring:
@@ -80,7 +79,7 @@ class Gazetteer:
             areas=areas,
             boundaries=boundaries,
             places=places,
-            _by_first={first: tuple(names) for first, names in by_first.items()},
+            _names=Phrases.of(places),
             _spaced=frozenset(name for name in places if any(c.isspace() for c in name)),
             _rank={name: rank for rank, name in enumerate(places)},
             _named={name: tuple(found) for name, found in named.items()},
@@ -94,21 +93,13 @@ class Gazetteer:
     def names_in(self, text: str | None) -> list[str]:
         """The names to cut out of the text: those it holds, and those with a space, longest
         first (as `places`)."""
-        return sorted(self._held(text) | self._spaced, key=self._rank.__getitem__)
+        return sorted(self._names.held_in(text) | self._spaced, key=self._rank.__getitem__)
 
     def areas_named_in(self, text: str | None) -> list[AreaName]:
         """The areas one of whose names the text holds."""
-        return list(dict.fromkeys(area for name in self._held(text) for area in self._named[name]))
-
-    def _held(self, text: str | None) -> set[str]:
-        if not text:
-            return set()
-        return {
-            name
-            for at, first in enumerate(text)
-            for name in self._by_first.get(first, ())
-            if text.startswith(name, at)
-        }
+        return list(
+            dict.fromkeys(area for name in self._names.held_in(text) for area in self._named[name])
+        )
 
     def boundaries_near(self, lng: float, lat: float) -> tuple[Boundary, ...]:
         """The boundaries whose bounding box's cells hold the point's cell."""
