@@ -7,6 +7,7 @@ intake keeps a copy built only from `directory.area_changed` (`learn_area`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -24,7 +25,8 @@ from shared.stamped import Stamped
 class Directory:
     gazetteer: Gazetteer  # the areas, their names and boundaries, indexed
     categories: frozenset[str]
-    taxonomy: tuple[classify.CategoryNode, ...]
+    taxonomy: classify.Taxonomy
+    paths_by_code: Mapping[str, str]  # Open311 `service_code` → path
 
     @property
     def areas(self) -> tuple[domain.AreaName, ...]:
@@ -44,9 +46,10 @@ async def _load(session: AsyncSession) -> Directory:
     return Directory(
         gazetteer=Gazetteer.of(areas, boundaries),
         categories=frozenset(c.path for c in nodes),
-        taxonomy=tuple(
+        taxonomy=classify.Taxonomy.of(
             classify.CategoryNode(c.path, tuple(filter(None, c.keywords.split("|")))) for c in nodes
         ),
+        paths_by_code={c.code: c.path for c in nodes},
     )
 
 

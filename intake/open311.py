@@ -276,7 +276,7 @@ async def create_request(fmt: str, request: Request, session: Session, now: Now)
         ):
             raise BadRequest("location: give lat and long, address_string or address_id.")
         try:
-            codes = {c.code: c.path for c in await taxonomy.categories(session)}
+            codes = await taxonomy.paths_by_code(session)
             tree = await taxonomy.taxonomy(session)
             await session.rollback()
             report, context = channels.unify(

@@ -323,7 +323,7 @@ async def receive_channel_report(
     suggested from the text. 201: a new ticket; 200: a repeat linked to an open ticket, or a
     retry (same Idempotency-Key or channel message id) answered as the first time."""
     async with session.begin():
-        codes = {c.code: c.path for c in await taxonomy.categories(session)}
+        codes = await taxonomy.paths_by_code(session)
         tree = await taxonomy.taxonomy(session)
     normalised = channels.normalise(channel, native, categories_by_code=codes)
     report, context = channels.unify(normalised, tree)

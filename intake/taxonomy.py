@@ -60,9 +60,15 @@ async def categories(session: AsyncSession) -> Sequence[Category]:
     return (await session.scalars(select(Category).order_by(Category.path))).all()
 
 
-async def taxonomy(session: AsyncSession) -> list[classify.CategoryNode]:
+async def taxonomy(session: AsyncSession) -> classify.Taxonomy:
     """The tree with its keywords, as the classification help reads it (cached)."""
-    return list((await current_directory(session)).taxonomy)
+    return (await current_directory(session)).taxonomy
+
+
+async def paths_by_code(session: AsyncSession) -> Mapping[str, str]:
+    """Each category's path by its code (Open311 `service_code`), as a channel names it
+    (cached: every channel report reads it)."""
+    return (await current_directory(session)).paths_by_code
 
 
 async def suggest(
