@@ -1,15 +1,23 @@
-"""Placing a report in a city of thousands of areas: the gazetteer indexed vs handed whole.
+"""A report against a real city's directory: thousands of areas and categories, indexed vs whole.
 
-Every report is placed against the gazetteer: the area its address names
-(`domain.resolve_area`), the boundary holding its point (`domain.area_at`) and the words it is
-compared by, place names cut out (`similarity.terms`). The demo city has 28 areas; a real one
-has thousands of communities and grids, each with aliases and a boundary. This bench builds a
-synthetic city of `BENCH_GAZETTEER_AREAS` (default 5,000) communities under 16 districts and 320
-streets, each community a 24-point ring on a grid and a name with an alias, and places the demo
-city's report texts there, each with one community's name in its address and a point inside
-it. For the demo city and the synthetic one: milliseconds per report with the rules handed the
-whole gazetteer (as before intake/gazetteer.py) beside the same rules handed what the index
-finds (intake/gazetteer.py). Both give the same answers; the bench checks that too.
+Every report is placed against the gazetteer — the area its address names
+(`domain.resolve_area`), the boundary holding its point (`domain.area_at`), the words it is
+compared by with place names cut out (`similarity.terms`) — and, when a channel leaves the
+category to the classification help, weighed against the taxonomy's keywords
+(`classify.suggest_category`). The demo city has 28 areas and 36 categories; a real one has
+thousands of each.
+
+Placing: a synthetic city of `BENCH_GAZETTEER_AREAS` (default 5,000) communities under 16
+districts and 320 streets, each community a 24-point ring on a grid and a name with an alias;
+the demo city's report texts placed there, each with one community's name in its address and a
+point inside it. Milliseconds per report with the rules handed the whole gazetteer (as before
+intake/gazetteer.py) beside the same rules handed what the index finds; both answer the same,
+which the bench checks.
+
+Classifying: a synthetic catalogue of `BENCH_CATALOGUE_CATEGORIES` (default 2,000) categories
+in three levels, each with two keywords of its own; the demo texts weighed against it with the
+tree indexed once (`classify.Taxonomy`, as the directory caches it) beside the index built for
+every report (the work each report did over the whole tree before the index).
 """
 
 from __future__ import annotations
@@ -20,13 +28,14 @@ import random
 import time
 from collections.abc import Callable
 
-from intake import domain, similarity
+from intake import classify, domain, similarity
 from intake.domain import AreaName, Boundary
 from intake.gazetteer import Gazetteer
 from services import demo
 from tests.bench.figures import Figure
 
 COMMUNITIES = int(os.environ.get("BENCH_GAZETTEER_AREAS", "5000"))
+CATEGORIES = int(os.environ.get("BENCH_CATALOGUE_CATEGORIES", "2000"))
 REPORTS = int(os.environ.get("BENCH_GAZETTEER_REPORTS", "300"))
 SIDE = 0.004  # a community's square, in degrees (about 400 m)
 CHARACTERS = (
@@ -127,6 +136,39 @@ def _ms_per_report(
     return 1000 * (time.process_time() - started) / len(made), answers
 
 
+def synthetic_catalogue(size: int) -> list[classify.CategoryNode]:
+    """`size` categories: 20 top nodes, 10 below each, the rest as leaves below those."""
+    rng = random.Random(2026)
+    words = ["".join(rng.choice(CHARACTERS) for _ in range(2)) for _ in range(size * 2)]
+    tops = [f"类{t:02d}" for t in range(20)]
+    middles = [f"{top}/项{m:02d}" for top in tops for m in range(10)]
+    leaves = [f"{middles[n % len(middles)]}/事{n:04d}" for n in range(size - 220)]
+    return [
+        classify.CategoryNode(path, (words[2 * n], words[2 * n + 1]))
+        for n, path in enumerate([*tops, *middles, *leaves])
+    ]
+
+
+def _classifying(size: int) -> Figure:
+    texts = [(t["title"], t["description"]) for t in demo.city()["tickets"]]
+    nodes = synthetic_catalogue(size)
+    tree = classify.Taxonomy.of(nodes)
+
+    def ms_per_report(taxonomy: list[classify.CategoryNode] | classify.Taxonomy) -> float:
+        started = time.process_time()
+        for n in range(REPORTS):
+            classify.suggest_category(*texts[n % len(texts)], taxonomy)
+        return 1000 * (time.process_time() - started) / REPORTS
+
+    return Figure(
+        f"{len(tree.nodes):,} categories: keyword rules, ms/report",
+        ms_per_report(tree),
+        "ms",
+        ms_per_report(nodes),
+        note="ceiling: the whole tree gathered for each report",
+    )
+
+
 async def rows() -> list[Figure | str]:
     similarity.terms("预热分词词典")  # jieba's dictionary loads once, outside the figures
     out: list[Figure | str] = []
@@ -152,4 +194,5 @@ async def rows() -> list[Figure | str]:
         )
     small, large = indexed_ms.values()
     out.append(Figure(f"indexed, {COMMUNITIES:,} communities vs the demo city", large, "ms", small))
+    out.append(_classifying(CATEGORIES))
     return out
