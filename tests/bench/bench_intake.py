@@ -41,7 +41,7 @@ def classification() -> list[Row]:
     for path in taxonomy:
         parts = path.split("/")
         nodes.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-    catalogue = [classify.CategoryNode(p) for p in sorted(nodes)]
+    catalogue = classify.Taxonomy.of(classify.CategoryNode(p) for p in sorted(nodes))
     cases = [
         ("", r["留言详情"], r["一级分类"])
         for r in _read("tipdm2020c_fj2_detail_labeled_subset.csv")

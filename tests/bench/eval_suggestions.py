@@ -71,13 +71,14 @@ def _read(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def taxonomy() -> list[classify.CategoryNode]:
+def taxonomy() -> classify.Taxonomy:
     """The contest's three-level taxonomy (附件1) as the platform's categories."""
     nodes: set[str] = set()
     for r in _read("tipdm2020c_fj1_label_taxonomy.csv"):
         parts = [p for p in (r["一级分类"], r["二级分类"], r["三级分类"]) if p]
         nodes.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-    return [classify.CategoryNode(p) for p in sorted(nodes)]
+    # Indexed once, as the platform's directory holds it (classify.Taxonomy).
+    return classify.Taxonomy.of(classify.CategoryNode(p) for p in sorted(nodes))
 
 
 def labelled() -> list[learning.Example]:
@@ -136,7 +137,7 @@ class Timer:
         self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
 
 
-def keyword_ranker(nodes: Sequence[classify.CategoryNode]) -> Ranker:
+def keyword_ranker(nodes: classify.Taxonomy) -> Ranker:
     def rank(e: learning.Example) -> list[str]:
         best, _, _, alternatives = classify.suggest_category(e.title, e.description, nodes)
         return _top_levels([best, *(p for p, _ in alternatives)]) if best else []
@@ -144,7 +145,7 @@ def keyword_ranker(nodes: Sequence[classify.CategoryNode]) -> Ranker:
     return rank
 
 
-def keyword_ranker_before(nodes: Sequence[classify.CategoryNode]) -> Ranker:
+def keyword_ranker_before(nodes: classify.Taxonomy) -> Ranker:
     """The keyword rules before this work: every node's own name a keyword (其他 too), the
     vocabulary only for names equal to its keys; scored as `classify.suggest_category`."""
     keywords = {n.path: (n.name, *classify.KEYWORDS.get(n.name, ()), *n.keywords) for n in nodes}
@@ -202,7 +203,7 @@ def _row(name: str, r: dict[str, Any], timer: Timer | None) -> str:
 
 def classification() -> tuple[
     learning.CategoryModel,
-    list[classify.CategoryNode],
+    classify.Taxonomy,
     list[learning.Example],
     list[learning.Example],
 ]:
@@ -247,7 +248,7 @@ def classification() -> tuple[
 
 def wired(
     model: learning.CategoryModel,
-    nodes: Sequence[classify.CategoryNode],
+    nodes: classify.Taxonomy,
     test: Sequence[learning.Example],
 ) -> None:
     """The suggestion as intake gives it: the model pre-fills above the threshold, the keyword
@@ -499,7 +500,7 @@ def combined(
     category: learning.CategoryModel,
     kind: learning.CategoryModel,
     unit: learning.CategoryModel,
-    nodes: Sequence[classify.CategoryNode],
+    nodes: classify.Taxonomy,
     train: Sequence[learning.Example],
     test: Sequence[learning.Example],
 ) -> None:
