@@ -6,7 +6,9 @@ the rows for a ceiling, a load and memory.
 - embedded: `python -m services` (SQLite, in-process bus) vs the bare endpoint on SQLite
   through one aiosqlite connection;
 - distributed: intake of the `make up` stack (PostgreSQL + broker, a process per service) vs
-  the bare endpoint on PostgreSQL through an asyncpg pool.
+  the bare endpoint on PostgreSQL through an asyncpg pool;
+- intake: `python -m services intake`, intake alone on SQLite without the consumers (what
+  accept itself costs), vs the bare endpoint on SQLite; asked for by name, not by default.
 
 `BENCH_SECONDS` (default 15) is the length of each measuring window and of each ceiling's run.
 The servers' data and logs go to a temporary directory removed afterwards, or, when
@@ -32,8 +34,13 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "15"))
 PLATFORMS: dict[str, Callable[[Path], AbstractAsyncContextManager[Served]]] = {
     "embedded": servers.embedded,
     "distributed": servers.distributed,
+    "intake": servers.intake_alone,
 }
-CEILINGS: dict[str, Ceiling] = {"embedded": "sqlite", "distributed": "postgresql"}
+CEILINGS: dict[str, Ceiling] = {
+    "embedded": "sqlite",
+    "distributed": "postgresql",
+    "intake": "sqlite",
+}
 CEILING_TEXT = {
     "sqlite": "ceiling: bare accept, SQLite (1 aiosqlite conn)",
     "postgresql": "ceiling: bare accept, PostgreSQL (asyncpg pool)",

@@ -191,7 +191,9 @@ def bench_secrets() -> dict[str, str]:
 
 
 @asynccontextmanager
-async def embedded(workdir: Path, data_dir: Path | None = None) -> AsyncIterator[Served]:
+async def embedded(
+    workdir: Path, data_dir: Path | None = None, names: tuple[str, ...] = ()
+) -> AsyncIterator[Served]:
     """`python -m services` (all five services in one process, SQLite files, in-process bus)
     on a fresh HOTLINE_DATA_DIR, with the demo city's directory and none of its sample tickets;
     or on `data_dir`, a store an earlier run of it left (stopped), as it is.
@@ -215,9 +217,19 @@ async def embedded(workdir: Path, data_dir: Path | None = None) -> AsyncIterator
     for name in SERVICE_NAMES:
         env.pop(f"{name.upper()}_DATABASE_URL", None)
     log = data_dir / "platform.log"
-    async with _process("platform", [sys.executable, "-m", "services"], env, log) as served:
-        served.urls = dict.fromkeys(SERVICE_NAMES, served.url)
+    args = [sys.executable, "-m", "services", *names]
+    async with _process("platform", args, env, log) as served:
+        served.urls = dict.fromkeys(names or SERVICE_NAMES, served.url)
         served.data_dir = data_dir
+        yield served
+
+
+@asynccontextmanager
+async def intake_alone(workdir: Path) -> AsyncIterator[Served]:
+    """`python -m services intake`: intake alone in its own process on SQLite, as the
+    distributed mode runs it but without the other services and the broker beside it on the
+    two cores — what accepting a report itself costs."""
+    async with embedded(workdir, names=("intake",)) as served:
         yield served
 
 
