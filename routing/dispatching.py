@@ -63,7 +63,7 @@ def decide(
         category=ticket.category,
         text=f"{ticket.title} {ticket.description}",
         chain=chain,
-        rules=view.rules_of(view.version_at(at)),
+        rules=view.rules_for(view.version_at(at), ticket.category),
     )
     why = "no catalogue rule matched"
     if decision is not None:

@@ -9,7 +9,7 @@ random hex string; every module writes them the same way through `split`, `join`
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -57,12 +57,26 @@ class DirectoryView:
     units_at: dict[tuple[str, str], str]
     versions: list[tuple[int, datetime]]
     rules: dict[int, list[domain.CatalogueRule]]
+    # Each version's rules by their category: a ticket's rules are found among those of its
+    # category and the categories above it, not in the whole catalogue, whose thousands of
+    # entries every ticket went through.
+    rules_by_category: dict[tuple[int, str], tuple[domain.CatalogueRule, ...]]
 
     def version_at(self, at: datetime) -> int | None:
         return catalogue.effective_version(self.versions, at)
 
     def rules_of(self, version: int | None) -> list[domain.CatalogueRule]:
         return list(self.rules.get(version, [])) if version is not None else []
+
+    def rules_for(self, version: int | None, category: str) -> list[domain.CatalogueRule]:
+        """The rules of `version` whose category takes in `category` (`domain.category_matches`:
+        the category itself or one above it), in id order."""
+        if version is None:
+            return []
+        parts = category.split("/")
+        scopes = ("/".join(parts[: depth + 1]) for depth in range(len(parts)))
+        found = [r for scope in scopes for r in self.rules_by_category.get((version, scope), ())]
+        return sorted(found, key=lambda r: r.id)
 
 
 def rule_of(r: Rule) -> domain.CatalogueRule:
@@ -103,7 +117,19 @@ async def _load_view(session: AsyncSession) -> DirectoryView:
         units_at={(u.area_code, u.kind): u.id for u in units if u.active},
         versions=[(v, f) for v, f in versions.all()],
         rules=rules,
+        rules_by_category=by_category(rules),
     )
+
+
+def by_category(
+    rules: Mapping[int, Iterable[domain.CatalogueRule]],
+) -> dict[tuple[int, str], tuple[domain.CatalogueRule, ...]]:
+    """Each version's rules by their category, for `DirectoryView.rules_for`."""
+    found: dict[tuple[int, str], list[domain.CatalogueRule]] = {}
+    for version, of_version in rules.items():
+        for rule in of_version:
+            found.setdefault((version, rule.category), []).append(rule)
+    return {key: tuple(of_key) for key, of_key in found.items()}
 
 
 _view = Stamped(stamps, "directory", _load_view)

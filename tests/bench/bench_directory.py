@@ -31,11 +31,15 @@ from collections.abc import Callable
 from intake import classify, domain, similarity
 from intake.domain import AreaName, Boundary
 from intake.gazetteer import Gazetteer
+from routing import domain as routing_domain
+from routing.domain import CatalogueRule
+from routing.reference import DirectoryView, by_category
 from services import demo
 from tests.bench.figures import Figure
 
 COMMUNITIES = int(os.environ.get("BENCH_GAZETTEER_AREAS", "5000"))
 CATEGORIES = int(os.environ.get("BENCH_CATALOGUE_CATEGORIES", "2000"))
+RULES = int(os.environ.get("BENCH_CATALOGUE_RULES", "10000"))
 REPORTS = int(os.environ.get("BENCH_GAZETTEER_REPORTS", "300"))
 SIDE = 0.004  # a community's square, in degrees (about 400 m)
 CHARACTERS = (
@@ -169,6 +173,46 @@ def _classifying(size: int) -> Figure:
     )
 
 
+def _dispatching(size: int) -> Figure:
+    """routing's choice of a lead unit among `size` catalogue rules: one per category of the
+    synthetic catalogue and area, with keywords on some, handed the rules of the ticket's
+    category and those above it (the index) or the whole catalogue version."""
+    rng = random.Random(99)
+    paths = [node.path for node in synthetic_catalogue(CATEGORIES)]
+    areas = [None, "D01", "S001", "C00001"]
+    catalogue = [
+        CatalogueRule(
+            f"R{n:05d}",
+            paths[n % len(paths)],
+            areas[(n // len(paths)) % len(areas)],
+            ("夜市",) if n % 7 == 0 else (),
+            f"U{rng.randrange(500)}",
+            (),
+            1,
+        )
+        for n in range(size)
+    ]
+    view = DirectoryView({}, {}, {}, [], {1: catalogue}, by_category({1: catalogue}))
+    chain = ["C00001", "S001", "D01"]
+    tickets = [paths[rng.randrange(len(paths))] for _ in range(REPORTS)]
+
+    def ms_per_ticket(rules_for: Callable[[str], list[CatalogueRule]]) -> float:
+        started = time.process_time()
+        for category in tickets:
+            routing_domain.lead_unit_for(
+                category=category, text="夜市占道", chain=chain, rules=rules_for(category)
+            )
+        return 1000 * (time.process_time() - started) / len(tickets)
+
+    return Figure(
+        f"{size:,} catalogue rules: lead unit chosen, ms/ticket",
+        ms_per_ticket(lambda category: view.rules_for(1, category)),
+        "ms",
+        ms_per_ticket(lambda category: view.rules_of(1)),
+        note="ceiling: the whole catalogue version for each ticket",
+    )
+
+
 async def rows() -> list[Figure | str]:
     similarity.terms("预热分词词典")  # jieba's dictionary loads once, outside the figures
     out: list[Figure | str] = []
@@ -195,4 +239,5 @@ async def rows() -> list[Figure | str]:
     small, large = indexed_ms.values()
     out.append(Figure(f"indexed, {COMMUNITIES:,} communities vs the demo city", large, "ms", small))
     out.append(_classifying(CATEGORIES))
+    out.append(_dispatching(RULES))
     return out
