@@ -58,7 +58,6 @@ def decide(
     """The catalogue's choice under its dispatch mode, or 首接负责, or None (the queue), with
     why."""
     chain = domain.area_chain(ticket.area_code, view.parents)
-    units_at = view.units_at
     decision = domain.lead_unit_for(
         category=ticket.category,
         text=f"{ticket.title} {ticket.description}",
@@ -69,15 +68,14 @@ def decide(
     if decision is not None:
         assert decision.rule is not None
         mode = decision.rule.mode or settings().default_mode
-        plan = domain.plan_dispatch(decision, mode=mode, chain=chain, units_at=units_at)
+        plan = domain.plan_dispatch(decision, mode=mode, chain=chain, units_at=view.units_at)
         if plan is not None:
             return plan, decision, ""
         why = (
             f"rule {decision.rule.id} names {decision.lead_unit_id}, which has no unit in the area"
         )
     if settings().fallback == "first_receiving":
-        offices = {area: unit for (area, kind), unit in units_at.items() if kind == "street_office"}
-        first = domain.first_receiving_unit(chain, offices)
+        first = domain.first_receiving_unit(chain, view.street_offices)
         if first is not None:
             reason = first.reason if decision is None else f"{why}; {first.reason.split('; ')[1]}"
             return (

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +65,14 @@ class DirectoryView:
 
     def version_at(self, at: datetime) -> int | None:
         return catalogue.effective_version(self.versions, at)
+
+    @cached_property
+    def street_offices(self) -> dict[str, str]:
+        """The active street office (街道办事处) of each area that has one: who leads under
+        首接负责. Made once per view, not for every ticket that no rule places."""
+        return {
+            area: unit for (area, kind), unit in self.units_at.items() if kind == "street_office"
+        }
 
     def rules_of(self, version: int | None) -> list[domain.CatalogueRule]:
         return list(self.rules.get(version, [])) if version is not None else []
