@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from intake import retraining
+from intake import retraining, similarity
 from intake.config import settings
 from intake.handlers import HANDLERS
 from intake.models import inbox, metadata, outbox
@@ -15,6 +15,7 @@ def build() -> ServiceSpec:
     # The keys first: without them intake refuses to start (protection.MissingKeys says what
     # to set), rather than fail on the first report.
     key_ring()
+    similarity.load_dictionary()  # not on the first report
     # Scheduled retraining of the suggestion models, when configured (docs/suggestions.md).
     jobs = (
         [Job("retrain_models", settings().retrain_check_seconds, retraining.scheduled)]

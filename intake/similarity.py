@@ -124,6 +124,12 @@ def _tokenizer() -> jieba.Tokenizer:
     return tokenizer
 
 
+def load_dictionary() -> None:
+    """Load jieba's dictionary now: about a second, which the first report after a start would
+    otherwise wait (with the 31 behind it)."""
+    _tokenizer()
+
+
 def tokens(text: str) -> list[str]:
     """jieba's words of a text with the hotline's terms kept whole: two or more characters,
     Chinese or Latin, digits and punctuation dropped, no stop list (the classifier's words)."""
