@@ -24,13 +24,16 @@ from shared.stamped import Stamped
 @dataclass(frozen=True)
 class Directory:
     gazetteer: Gazetteer  # the areas, their names and boundaries, indexed
-    categories: frozenset[str]
-    taxonomy: classify.Taxonomy
+    taxonomy: classify.Taxonomy  # the tree, indexed by its keywords
     paths_by_code: Mapping[str, str]  # Open311 `service_code` → path
 
     @property
     def areas(self) -> tuple[domain.AreaName, ...]:
         return self.gazetteer.areas
+
+    @property
+    def categories(self) -> frozenset[str]:
+        return self.taxonomy.paths
 
 
 async def _load(session: AsyncSession) -> Directory:
@@ -45,7 +48,6 @@ async def _load(session: AsyncSession) -> Directory:
     )
     return Directory(
         gazetteer=Gazetteer.of(areas, boundaries),
-        categories=frozenset(c.path for c in nodes),
         taxonomy=classify.Taxonomy.of(
             classify.CategoryNode(c.path, tuple(filter(None, c.keywords.split("|")))) for c in nodes
         ),
