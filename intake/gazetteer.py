@@ -12,7 +12,8 @@ hands each rule only what can matter to it, so each answers as it did:
 - a name can be found or cut out only if the text holds it, and cutting a name out (it becomes
   a space) never makes another appear, unless that one has a space in it (those are always
   handed over);
-- a boundary can hold a point only if its bounding box does.
+- a boundary can hold a point only if its bounding box does (a very wide box is looked at for
+  every point rather than spread over the grid).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
 # The grid of the boundaries' index, in degrees (about a kilometre): a point looks at the
 # boundaries whose bounding box meets its cell, a few in a city of thousands.
 CELL_DEGREES = 0.01
+# A boundary whose box spans more cells (half a degree square: a district, a whole city, or a
+# ring with a stray vertex) is not spread over the grid, which that would swell, but looked at
+# for every point, as the few such boundaries cost little.
+WIDE_CELLS = 2_500
 
 Cell = tuple[int, int]
 
@@ -52,6 +57,7 @@ class Gazetteer:
     _named: Mapping[str, tuple[AreaName, ...]]  # the areas of each name
     _codes: frozenset[str]
     _cells: Mapping[Cell, tuple[Boundary, ...]]
+    _wide: tuple[Boundary, ...]  # looked at for every point
 
     @classmethod
     def of(cls, areas: Iterable[AreaName], boundaries: Iterable[Boundary] = ()) -> Gazetteer:
@@ -63,6 +69,7 @@ class Gazetteer:
                     named[name].append(area)
         places = tuple(sorted(named, key=len, reverse=True))
         cells: defaultdict[Cell, list[Boundary]] = defaultdict(list)
+        wide: list[Boundary] = []
         for boundary in boundaries:
             if not boundary.ring:
                 continue
@@ -72,6 +79,9 @@ class Gazetteer:
                 _cell(min(lngs), min(lats)),
                 _cell(max(lngs), max(lats)),
             )
+            if (east - west + 1) * (north - south + 1) > WIDE_CELLS:
+                wide.append(boundary)
+                continue
             for x in range(west, east + 1):
                 for y in range(south, north + 1):
                     cells[(x, y)].append(boundary)
@@ -85,6 +95,7 @@ class Gazetteer:
             _named={name: tuple(found) for name, found in named.items()},
             _codes=frozenset(area.code for area in areas),
             _cells={cell: tuple(found) for cell, found in cells.items()},
+            _wide=tuple(wide),
         )
 
     def has(self, code: str) -> bool:
@@ -102,5 +113,5 @@ class Gazetteer:
         )
 
     def boundaries_near(self, lng: float, lat: float) -> tuple[Boundary, ...]:
-        """The boundaries whose bounding box's cells hold the point's cell."""
-        return self._cells.get(_cell(lng, lat), ())
+        """The boundaries whose bounding box's cells hold the point's cell, and the wide ones."""
+        return self._cells.get(_cell(lng, lat), ()) + self._wide

@@ -36,6 +36,8 @@ BOUNDARIES = (
     square("BJ010101", "community", 120.11, 30.11, 0.005),  # within one cell
     square("BJ010102", "community", 120.1195, 30.1195, 0.0012),  # across four cells
     Boundary("G-7", "grid", ((120.3, 30.3), (120.34, 30.3), (120.32, 30.33))),  # a triangle
+    # A community's ring with a stray vertex: its box spans half the province.
+    Boundary("BJ010104", "community", ((120.2, 30.2), (120.21, 30.2), (121.9, 29.0))),
 )
 GAZETTEER = Gazetteer.of(AREAS, BOUNDARIES)
 texts = st.lists(st.sampled_from([*NAMES, *FILLER]), max_size=12).map("".join)
@@ -66,6 +68,12 @@ def test_the_boundary_holding_a_point_is_the_one_of_all_boundaries(
     assert domain.area_at(lng, lat, near) == domain.area_at(lng, lat, BOUNDARIES)
 
 
+def test_a_boundary_as_wide_as_the_world_does_not_swell_the_index() -> None:
+    world = Boundary("X", "city", ((-180.0, -90.0), (180.0, -90.0), (180.0, 90.0), (-180.0, 90.0)))
+    gazetteer = Gazetteer.of(AREAS, (*BOUNDARIES, world))  # 648 million cells, were it gridded
+    assert domain.area_at(3.0, 4.0, gazetteer.boundaries_near(3.0, 4.0)) == "X"
+
+
 def test_what_the_index_hands_over() -> None:
     # Longest first, as they are cut out; one with a space always, whatever the text.
     assert GAZETTEER.names_in("长安街道阳光花园门口") == [
@@ -75,7 +83,10 @@ def test_what_the_index_hands_over() -> None:
     assert {a.code for a in GAZETTEER.areas_named_in("长安街道")} == {"BJ0101", "BJ0102", "G-7"}
     assert GAZETTEER.names_in(None) == ["Cuihu Garden"] and GAZETTEER.areas_named_in("") == []
     # The cell of (120.105, 30.105) meets the district's and the street's boxes only.
-    assert [b.area_code for b in GAZETTEER.boundaries_near(120.105, 30.105)] == ["BJ01", "BJ0101"]
-    assert GAZETTEER.boundaries_near(121.5, 31.5) == ()
+    near = sorted(b.area_code for b in GAZETTEER.boundaries_near(120.105, 30.105))
+    assert near == ["BJ01", "BJ0101", "BJ010104"]
+    # The wide ones (the district's half a degree, the stray vertex) are looked at everywhere.
+    far = sorted(b.area_code for b in GAZETTEER.boundaries_near(121.5, 31.5))
+    assert far == ["BJ01", "BJ010104"]
     assert GAZETTEER.has("G-7") and not GAZETTEER.has("BJ99")
     assert GAZETTEER.places[0] == "Cuihu Garden" and len(GAZETTEER.places) == len(NAMES)
