@@ -290,13 +290,21 @@ class Taxonomy:
 def suggest_category(
     title: str, description: str, taxonomy: Iterable[CategoryNode]
 ) -> tuple[str | None, float, list[str], list[tuple[str, float]]]:
-    """The keyword rules' category: each node scores its keywords found (twice in the title),
-    a path the sum of its own and its ancestors'; the best path, deepest among equals, with
-    its reasons and the next three."""
+    """The keyword rules' category, from the evidence of the nodes the report's text names."""
     tree = Taxonomy.of(taxonomy)
     own = tree.evidence(title, description)
+    # No path elsewhere has any evidence of its own or above it.
+    return best_scored(own, tree.under(own))
+
+
+def best_scored(
+    own: Mapping[str, tuple[float, list[str]]], paths: Iterable[str]
+) -> tuple[str | None, float, list[str], list[tuple[str, float]]]:
+    """Of `paths`, the best by its score, the sum of its own evidence and its ancestors' (`own`:
+    each node's `_evidence`, keywords found, twice in the title), deepest among equals: with its
+    reasons and the next three."""
     scored: list[tuple[float, int, str, list[str]]] = []
-    for path in tree.under(own):  # no path elsewhere has any evidence of its own or above
+    for path in paths:
         parts = path.split("/")
         prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
         total = sum(own[p][0] for p in prefixes if p in own)

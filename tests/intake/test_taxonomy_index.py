@@ -31,19 +31,7 @@ def every_node_weighed(
     """The keyword rules as they were before the index: every node weighed, every path scored."""
     nodes = {n.path: n for n in taxonomy}
     own = {path: classify._evidence(node, title, description) for path, node in nodes.items()}
-    scored: list[tuple[float, int, str, list[str]]] = []
-    for path in nodes:
-        parts = path.split("/")
-        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-        total = sum(own[p][0] for p in prefixes if p in own)
-        reasons = [r for p in prefixes if p in own for r in own[p][1]]
-        if total > 0:
-            scored.append((total, -len(parts), path, reasons))
-    if not scored:
-        return None, 0.0, ["没有命中分类关键词，请人工选择分类"], []
-    scored.sort(reverse=True)
-    best = scored[0]
-    return best[2], best[0], best[3], [(path, score) for score, _, path, _ in scored[1:4]]
+    return classify.best_scored(own, nodes)
 
 
 @settings(max_examples=500, deadline=None)
