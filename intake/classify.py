@@ -235,6 +235,12 @@ def _evidence(node: CategoryNode, title: str, text: str) -> tuple[float, list[st
     return score, why
 
 
+def path_and_above(path: str) -> list[str]:
+    """城市管理/市容环境/占道经营 → 城市管理, 城市管理/市容环境, 城市管理/市容环境/占道经营."""
+    parts = path.split("/")
+    return ["/".join(parts[: depth + 1]) for depth in range(len(parts))]
+
+
 @dataclass(frozen=True)
 class Taxonomy:
     """The category tree (分类目录) indexed by its keywords: a report's evidence is weighed in
@@ -260,8 +266,7 @@ class Taxonomy:
         for path, node in by_path.items():
             for word in keywords_of(node):
                 having.setdefault(word, []).append(path)
-            parts = path.split("/")
-            for prefix in ("/".join(parts[: i + 1]) for i in range(len(parts))):
+            for prefix in path_and_above(path):
                 if prefix in by_path:
                     subtree.setdefault(prefix, []).append(path)
         return cls(
@@ -305,12 +310,11 @@ def best_scored(
     reasons and the next three."""
     scored: list[tuple[float, int, str, list[str]]] = []
     for path in paths:
-        parts = path.split("/")
-        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        prefixes = path_and_above(path)
         total = sum(own[p][0] for p in prefixes if p in own)
         reasons = [r for p in prefixes if p in own for r in own[p][1]]
         if total > 0:
-            scored.append((total, -len(parts), path, reasons))
+            scored.append((total, -len(prefixes), path, reasons))
     if not scored:
         return None, 0.0, ["没有命中分类关键词，请人工选择分类"], []
     scored.sort(reverse=True)
@@ -352,12 +356,10 @@ KIND_NAMES = {
 }
 
 
-def learned(
-    title: str, description: str, taxonomy: Iterable[CategoryNode], model: Model
-) -> list[Candidate]:
+def learned(title: str, description: str, taxonomy: Taxonomy, model: Model) -> list[Candidate]:
     """Every category of the model that is one of the taxonomy (all of them when no taxonomy
     is loaded), most probable first; the first three with their reasons."""
-    known = taxonomy.paths if isinstance(taxonomy, Taxonomy) else {n.path for n in taxonomy}
+    known = taxonomy.paths
     return [
         Candidate(c.category, c.probability, tuple(c.reasons))
         for c in model.suggest(title, description, top=ALL, explain=TOP)
