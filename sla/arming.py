@@ -75,7 +75,6 @@ class _Run:
         self.timers: list[dict[str, Any]] = []
         self.history: list[dict[str, Any]] = []
         self.events: list[Envelope] = []
-        self._policies: list[Policy] | None = None
 
     @classmethod
     async def read(cls, session: AsyncSession, events: Sequence[Event[Any]]) -> _Run:
@@ -109,12 +108,6 @@ class _Run:
             )
             cases = list(await session.scalars(open_cases))
         return cls(session, tickets, clocks, cases)
-
-    async def policies(self) -> list[Policy]:
-        """Every stored policy version, read once a run."""
-        if self._policies is None:
-            self._policies = await load_policies(self.session)
-        return self._policies
 
     def add_clock(self, clock: DeadlineClock, planned: Sequence[domain.PlannedTimer]) -> None:
         self.started.append(clock)
@@ -252,7 +245,7 @@ async def _dispatched(run: _Run, event: Event[TicketDispatched]) -> None:
     session = run.session
     ticket = _ticket_for_dispatch(run, event)
     calendar = await load_calendar(session)
-    versions = await run.policies()
+    versions = await load_policies(run.session)
     start = event.occurred_at
     clock, planned = assignment_clock(ticket, data, clock_id, start, calendar, versions)
     run.add_clock(clock, planned)
@@ -285,7 +278,7 @@ async def _lead_dispatched(
     lead: DeadlineClock,
     data: TicketDispatched,
     calendar: cal.WorkingCalendar,
-    versions: list[Policy],
+    versions: Sequence[Policy],
     start: datetime,
 ) -> None:
     # Re-dispatch (改派): the previous lead of the round stops; the new one got a fresh clock.

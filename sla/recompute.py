@@ -4,6 +4,7 @@ rewritten: met or breached stages and closed clocks stay as they were."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -62,7 +63,7 @@ async def _recompute(
     clock: DeadlineClock,
     timers: list[Timer],
     calendar: cal.WorkingCalendar,
-    versions: list[Policy],
+    versions: Sequence[Policy],
     at: datetime,
 ) -> bool:
     start = aware(clock.started_at)

@@ -61,6 +61,14 @@ def policy_of(row: PolicyVersion) -> Policy:
     )
 
 
-async def load_policies(session: AsyncSession) -> list[Policy]:
+async def _stored_policies(session: AsyncSession) -> tuple[Policy, ...]:
     """Every stored version of every policy (a clock picks those in force when it started)."""
-    return [policy_of(r) for r in (await session.scalars(select(PolicyVersion))).all()]
+    return tuple(policy_of(r) for r in (await session.scalars(select(PolicyVersion))).all())
+
+
+# Every dispatch and extension reads the policies (a consumer's batch once), which change only
+# through sla/policy_admin.py: cached like the calendar, and marked changed by any flush that
+# writes a version.
+_policies = Stamped(stamps, "policies", _stored_policies)
+_policies.watch(PolicyVersion)
+load_policies = _policies.get

@@ -29,7 +29,7 @@ from tests.sla.support import (
     tick,
     ticket_replied,
 )
-from tests.support import OPERATOR, SUPERVISOR, bearer
+from tests.support import OPERATOR, SUPERVISOR, bearer, counting_statements
 
 CHINA = ZoneInfo("Asia/Shanghai")
 UNIT = bearer(Role.UNIT, LEAD)
@@ -306,6 +306,26 @@ async def test_policies_are_versioned_and_recompute_open_clocks(
     r = await sla_client.delete("/api/v1/sla/policies/stalls", headers=SUPERVISOR)
     assert r.status_code == 200 and r.json()["retired"]
     assert (await deadlines(sla_client))["KA1"]["completion"] == "2026-11-27T00:00:00+08:00"
+
+
+async def test_policies_are_read_once_until_a_version_is_written(
+    sla_app: FastAPI, sla_client: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    """Every dispatch needs the policies: they are cached like the calendar, and a version
+    written through the API is used by the next dispatch."""
+    engine = sla_app.state.runtimes["sla"].engine.sync_engine
+    with counting_statements(engine) as seen:
+        for n in range(3):
+            await start_ticket(sla_app, clock, f"T{n}", f"A{n}")
+    assert len([s for s in seen if "FROM sla_policies" in s]) <= 1
+    assert (await deadlines(sla_client, "T2"))["KA2"]["completion"] == "2026-12-01T00:00:00+08:00"
+
+    quicker = {**ORDINARY, "completion": {"amount": 1, "unit": "working_days"}}
+    quicker["effective_from"] = "2026-01-01T00:00:00+08:00"
+    r = await sla_client.put("/api/v1/sla/policies/quicker", json=quicker, headers=SUPERVISOR)
+    assert r.status_code == 201, r.text
+    await start_ticket(sla_app, clock, "T9", "A9")
+    assert (await deadlines(sla_client, "T9"))["KA9"]["completion"] == "2026-11-25T00:00:00+08:00"
 
 
 @pytest.mark.parametrize(
