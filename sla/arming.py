@@ -245,7 +245,7 @@ async def _dispatched(run: _Run, event: Event[TicketDispatched]) -> None:
     session = run.session
     ticket = _ticket_for_dispatch(run, event)
     calendar = await load_calendar(session)
-    versions = await load_policies(run.session)
+    versions = await load_policies(session)
     start = event.occurred_at
     clock, planned = assignment_clock(ticket, data, clock_id, start, calendar, versions)
     run.add_clock(clock, planned)
