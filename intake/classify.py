@@ -372,9 +372,7 @@ def surest_ancestor(ranked: Iterable[Candidate], min_confidence: float) -> Candi
     are: 教育 at 80% when 学前教育 has 45% and 义务教育 35% (claim no more than the text says)."""
     totals: dict[str, float] = {}
     for c in ranked:
-        parts = c.category.split("/")
-        for depth in range(1, len(parts)):
-            path = "/".join(parts[:depth])
+        for path in path_and_above(c.category)[:-1]:
             totals[path] = totals.get(path, 0.0) + c.probability
     sure = [(path.count("/"), p, path) for path, p in totals.items() if p >= min_confidence]
     if not sure:

@@ -29,9 +29,8 @@ async def load_taxonomy(session: AsyncSession, nodes: Iterable[str | Mapping[str
         path = "/".join(part.strip() for part in str(item["path"]).split("/") if part.strip())
         if not path:
             raise InvalidInput("taxonomy: an empty category path.", field="taxonomy")
-        parts = path.split("/")
-        for depth in range(1, len(parts)):
-            given.setdefault("/".join(parts[:depth]), {"path": "/".join(parts[:depth])})
+        for parent in classify.path_and_above(path)[:-1]:
+            given.setdefault(parent, {"path": parent})
         given[path] = {**item, "path": path}
     for path, item in given.items():
         parts = path.split("/")
